@@ -1,0 +1,65 @@
+// Model manifests: models/<name>.yaml describes an ONNX file (where to get it, its checksum, its
+// licence) and how frames must be prepared for it (size, layout, colour order, normalisation),
+// plus the class names and the palette used for overlays.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace deeplab {
+
+enum class TensorLayout { kNCHW, kNHWC };
+enum class ColorOrder { kRGB, kBGR };
+
+struct InputSpec {
+  std::string name;        // ONNX input name; empty = the model's only input
+  int width = 0;           // default network input size (can be overridden per Segmenter)
+  int height = 0;
+  TensorLayout layout = TensorLayout::kNCHW;
+  ColorOrder color = ColorOrder::kRGB;
+  // value = (pixel * scale - mean[c]) / std[c], pixel in 0..255
+  float scale = 1.0f / 255.0f;
+  std::array<float, 3> mean = {0.485f, 0.456f, 0.406f};
+  std::array<float, 3> std = {0.229f, 0.224f, 0.225f};
+};
+
+struct ModelManifest {
+  std::string name;
+  std::string description;
+  std::string file;     // ONNX file name, resolved against the model cache, then the manifest's dir
+  std::string url;      // public download URL of the ONNX file (may be empty for local exports)
+  std::string sha256;   // of the ONNX file; empty = not checked
+  std::string licence;
+  std::string source;
+  InputSpec input;
+  std::string output;   // ONNX output name; empty = the model's first output
+  std::vector<std::string> classes;
+  std::vector<std::array<std::uint8_t, 3>> palette;  // RGB per class
+  std::string manifest_path;  // where it was loaded from (empty for defaults)
+};
+
+// Parses a manifest file; throws deeplab::Error naming the file and the bad key.
+ModelManifest load_manifest(const std::string& path);
+
+// The manifest used for a bare .onnx file: input size from the model, ImageNet normalisation,
+// NCHW RGB, generic class names and the PASCAL VOC palette.
+ModelManifest default_manifest_for(const std::string& onnx_path);
+
+// The PASCAL VOC colour map (the standard bit-interleaved palette), n entries.
+std::vector<std::array<std::uint8_t, 3>> voc_palette(int n);
+
+// Resolves NAME or PATH to a manifest:
+//  - an existing .yaml/.yml file: loaded;
+//  - an existing .onnx file: a sibling <stem>.yaml if there is one, else default_manifest_for;
+//  - otherwise a model name: <dir>/<name>.yaml for dir in $DEEPLAB_MODEL_DIR, then the source tree's
+//    models/ directory.
+// The returned manifest's `file` is made absolute (found in $DEEPLAB_MODEL_CACHE, <models>/cache,
+// or beside the manifest); throws kNotFound with a hint to run scripts/fetch-models.sh.
+ModelManifest resolve_model(const std::string& name_or_path);
+
+// sha256 of a file as lower-case hex; throws kIo.
+std::string sha256_file(const std::string& path);
+
+}  // namespace deeplab

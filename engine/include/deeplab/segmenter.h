@@ -1,0 +1,101 @@
+// deeplab::Segmenter — the engine's public entry point.
+//
+//   deeplab::SegmenterOptions options;            // device auto, fp32, the manifest's input size
+//   deeplab::Segmenter segmenter(deeplab::resolve_model("deeplabv3-mnv2-voc"), options);
+//   const deeplab::Segmentation& result = segmenter.segment(frame);   // frame: deeplab::FrameView
+//   // result.class_map: result.width x result.height class ids, the frame's own resolution
+//
+// A Segmenter plans all of its memory when it is built and when the frame size changes; segmenting
+// frames of an unchanged size allocates nothing. It is not thread-safe: use one per thread/stream.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "deeplab/error.h"
+#include "deeplab/frame.h"
+#include "deeplab/manifest.h"
+
+namespace deeplab {
+
+enum class Device { kCpu, kCuda, kAuto };
+enum class Precision { kFp32, kFp16 };
+
+Device device_from_string(const std::string& name);       // "cpu" | "cuda" | "auto"
+Precision precision_from_string(const std::string& name); // "fp32" | "fp16"
+const char* device_name(Device device);
+
+struct SegmenterOptions {
+  Device device = Device::kAuto;
+  Precision precision = Precision::kFp32;  // fp16 is a CUDA-only option; the CPU runs fp32
+  int input_width = 0;   // 0 = the manifest's (or the model's fixed) input size
+  int input_height = 0;
+  int threads = 0;       // CPU threads; 0 = all cores
+  // Keep the model's own final Resize (full-resolution logits at the network input size) instead of
+  // upsampling low-resolution logits straight to the frame size. For parity tests and debugging.
+  bool keep_final_resize = false;
+};
+
+struct SegmentRequest {
+  // Also produce per-class softmax probabilities at this resolution (0 = don't). For the CRF.
+  int probabilities_width = 0;
+  int probabilities_height = 0;
+};
+
+struct Segmentation {
+  int width = 0;   // the frame's width and height
+  int height = 0;
+  std::vector<std::uint8_t> class_map;  // width*height class ids, row-major
+  int num_classes = 0;
+  int probabilities_width = 0;
+  int probabilities_height = 0;
+  std::vector<float> probabilities;  // num_classes planes of probabilities_width*height (CHW)
+};
+
+// Per-stage wall times of the last segment() call, in milliseconds.
+struct StageTimes {
+  double preprocess_ms = 0;
+  double infer_ms = 0;       // the network only
+  double postprocess_ms = 0; // upsampling + argmax (+ softmax)
+  double total_ms = 0;       // frame in -> class map out
+};
+
+// What the loaded network looks like after import and graph passes.
+struct NetworkInfo {
+  int input_width = 0;
+  int input_height = 0;
+  int logits_width = 0;   // resolution of the logits the network yields (its output stride)
+  int logits_height = 0;
+  int num_classes = 0;
+  int node_count = 0;     // after fusion
+  std::size_t arena_bytes = 0;
+  bool final_resize_removed = false;
+  std::string final_resize_mode;  // e.g. "linear/half_pixel"
+};
+
+class Segmenter {
+ public:
+  Segmenter(const ModelManifest& manifest, const SegmenterOptions& options = {});
+  ~Segmenter();
+  Segmenter(Segmenter&&) noexcept;
+  Segmenter& operator=(Segmenter&&) noexcept;
+  Segmenter(const Segmenter&) = delete;
+  Segmenter& operator=(const Segmenter&) = delete;
+
+  // Segments one frame. The returned reference stays valid until the next call.
+  const Segmentation& segment(const FrameView& frame, const SegmentRequest& request = {});
+
+  const ModelManifest& manifest() const;
+  const NetworkInfo& network() const;
+  Device device() const;  // the device actually used (never kAuto)
+  const StageTimes& last_times() const;
+
+  class Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace deeplab

@@ -1,0 +1,51 @@
+// A network compiled for the CPU: memory planned once into one arena, one kernel per node.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "graph/graph.h"
+
+namespace deeplab {
+
+class CpuNetwork {
+ public:
+  // Takes an optimized graph (folded, fused, layouts assigned). threads <= 0: all cores.
+  CpuNetwork(Graph graph, int threads);
+  ~CpuNetwork();
+  CpuNetwork(const CpuNetwork&) = delete;
+  CpuNetwork& operator=(const CpuNetwork&) = delete;
+
+  void run();
+
+  const Graph& graph() const { return graph_; }
+  int input_value() const { return graph_.inputs[0]; }
+  int output_value() const { return graph_.outputs[0]; }
+  float* data(int value);
+  std::vector<std::int64_t> strides(int value) const;
+  std::size_t arena_bytes() const { return arena_bytes_; }
+  int threads() const { return threads_; }
+
+  // Logical (row-major) copies in and out, for tests and tools; not the per-frame path.
+  void set_input_logical(const float* data);
+  void output_logical(int value, std::vector<float>& out) const;
+
+ private:
+  class Access;
+  void plan_memory();
+  void build_kernels();
+
+  Graph graph_;
+  int threads_ = 1;
+  std::vector<int> storage_root_;        // value -> value whose storage it uses
+  std::vector<std::size_t> offset_;      // root value -> byte offset in the arena
+  std::size_t arena_bytes_ = 0;
+  float* arena_ = nullptr;
+  std::vector<float> dnnl_scratchpad_;
+  struct Dnnl;
+  std::unique_ptr<Dnnl> dnnl_;
+  std::unique_ptr<Access> access_;
+  std::vector<std::unique_ptr<class CpuKernel>> kernels_;
+};
+
+}  // namespace deeplab

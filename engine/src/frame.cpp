@@ -1,0 +1,101 @@
+#include "deeplab/frame.h"
+
+#include <cstring>
+#include <string>
+
+#include "deeplab/error.h"
+
+namespace deeplab {
+namespace {
+
+struct FormatName {
+  PixelFormat format;
+  const char* name;
+};
+constexpr FormatName kFormats[] = {
+    {PixelFormat::kRGB, "RGB"},   {PixelFormat::kBGR, "BGR"},   {PixelFormat::kRGBA, "RGBA"},
+    {PixelFormat::kBGRA, "BGRA"}, {PixelFormat::kRGBx, "RGBx"}, {PixelFormat::kBGRx, "BGRx"},
+    {PixelFormat::kNV12, "NV12"}, {PixelFormat::kI420, "I420"}};
+
+int bytes_per_pixel(PixelFormat f) {
+  switch (f) {
+    case PixelFormat::kRGB:
+    case PixelFormat::kBGR: return 3;
+    case PixelFormat::kNV12:
+    case PixelFormat::kI420: return 1;
+    default: return 4;
+  }
+}
+
+}  // namespace
+
+PixelFormat pixel_format_from_string(const char* name) {
+  for (const auto& f : kFormats)
+    if (std::strcmp(f.name, name) == 0) return f.format;
+  throw Error(ErrorCode::kInvalidArgument, std::string("unknown pixel format '") + name +
+                                               "' (supported: RGB BGR RGBA BGRA RGBx BGRx NV12 I420)");
+}
+
+const char* pixel_format_name(PixelFormat format) {
+  for (const auto& f : kFormats)
+    if (f.format == format) return f.name;
+  return "?";
+}
+
+FrameView FrameView::packed(PixelFormat format, const std::uint8_t* data, int width, int height, int stride) {
+  FrameView f;
+  f.format = format;
+  f.width = width;
+  f.height = height;
+  f.planes[0] = data;
+  f.strides[0] = stride;
+  return f;
+}
+
+FrameView FrameView::nv12(const std::uint8_t* y, int y_stride, const std::uint8_t* uv, int uv_stride,
+                          int width, int height) {
+  FrameView f;
+  f.format = PixelFormat::kNV12;
+  f.width = width;
+  f.height = height;
+  f.planes[0] = y;
+  f.planes[1] = uv;
+  f.strides[0] = y_stride;
+  f.strides[1] = uv_stride;
+  return f;
+}
+
+FrameView FrameView::i420(const std::uint8_t* y, int y_stride, const std::uint8_t* u, int u_stride,
+                          const std::uint8_t* v, int v_stride, int width, int height) {
+  FrameView f;
+  f.format = PixelFormat::kI420;
+  f.width = width;
+  f.height = height;
+  f.planes[0] = y;
+  f.planes[1] = u;
+  f.planes[2] = v;
+  f.strides[0] = y_stride;
+  f.strides[1] = u_stride;
+  f.strides[2] = v_stride;
+  return f;
+}
+
+void validate_frame(const FrameView& f) {
+  const std::string what = std::string(pixel_format_name(f.format)) + " frame " + std::to_string(f.width) +
+                           "x" + std::to_string(f.height);
+  if (f.width <= 0 || f.height <= 0 || f.width > 32768 || f.height > 32768)
+    throw Error(ErrorCode::kInvalidArgument, what + ": size out of range");
+  const int planes = f.format == PixelFormat::kI420 ? 3 : f.format == PixelFormat::kNV12 ? 2 : 1;
+  const int chroma_w = (f.width + 1) / 2;
+  for (int p = 0; p < planes; ++p) {
+    if (!f.planes[p]) throw Error(ErrorCode::kInvalidArgument, what + ": plane " + std::to_string(p) + " is null");
+    int min_stride = f.width * bytes_per_pixel(f.format);
+    if (p > 0) min_stride = f.format == PixelFormat::kNV12 ? 2 * chroma_w : chroma_w;
+    if (f.strides[p] < min_stride)
+      throw Error(ErrorCode::kInvalidArgument, what + ": plane " + std::to_string(p) + " stride " +
+                                                   std::to_string(f.strides[p]) + " is below the " +
+                                                   std::to_string(min_stride) + " bytes a row needs");
+  }
+}
+
+}  // namespace deeplab

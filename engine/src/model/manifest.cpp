@@ -1,0 +1,204 @@
+#include "deeplab/manifest.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "deeplab/error.h"
+
+#ifndef DEEPLAB_SOURCE_MODELS_DIR
+#define DEEPLAB_SOURCE_MODELS_DIR ""
+#endif
+
+namespace fs = std::filesystem;
+
+namespace deeplab {
+namespace {
+
+[[noreturn]] void bad_key(const std::string& path, const std::string& key, const std::string& why) {
+  throw Error(ErrorCode::kInvalidArgument, path + ": manifest key '" + key + "': " + why);
+}
+
+template <typename T>
+T scalar(const YAML::Node& node, const std::string& key, const T& def, const std::string& path) {
+  const YAML::Node v = node[key];
+  if (!v) return def;
+  try {
+    return v.as<T>();
+  } catch (const YAML::Exception& e) {
+    bad_key(path, key, std::string("wrong type (") + e.what() + ")");
+  }
+}
+
+std::array<float, 3> triple(const YAML::Node& node, const std::string& key, std::array<float, 3> def,
+                            const std::string& path) {
+  const YAML::Node v = node[key];
+  if (!v) return def;
+  if (!v.IsSequence() || v.size() != 3) bad_key(path, key, "expected a list of 3 numbers");
+  try {
+    return {v[0].as<float>(), v[1].as<float>(), v[2].as<float>()};
+  } catch (const YAML::Exception&) {
+    bad_key(path, key, "expected a list of 3 numbers");
+  }
+}
+
+void parse_input(const YAML::Node& in, InputSpec& spec, const std::string& path) {
+  if (!in) return;
+  if (!in.IsMap()) bad_key(path, "input", "expected a mapping");
+  spec.name = scalar<std::string>(in, "name", "", path);
+  spec.width = scalar<int>(in, "width", 0, path);
+  spec.height = scalar<int>(in, "height", 0, path);
+  if (spec.width < 0 || spec.height < 0 || spec.width > 16384 || spec.height > 16384)
+    bad_key(path, "input.width/height", "out of range");
+  const auto layout = scalar<std::string>(in, "layout", "NCHW", path);
+  if (layout == "NCHW") spec.layout = TensorLayout::kNCHW;
+  else if (layout == "NHWC") spec.layout = TensorLayout::kNHWC;
+  else bad_key(path, "input.layout", "'" + layout + "' is neither NCHW nor NHWC");
+  const auto color = scalar<std::string>(in, "color", "RGB", path);
+  if (color == "RGB") spec.color = ColorOrder::kRGB;
+  else if (color == "BGR") spec.color = ColorOrder::kBGR;
+  else bad_key(path, "input.color", "'" + color + "' is neither RGB nor BGR");
+  spec.scale = scalar<float>(in, "scale", spec.scale, path);
+  spec.mean = triple(in, "mean", spec.mean, path);
+  spec.std = triple(in, "std", spec.std, path);
+  for (float s : spec.std)
+    if (s == 0) bad_key(path, "input.std", "must not be 0");
+}
+
+void parse_classes(const YAML::Node& root, ModelManifest& m, const std::string& path) {
+  if (const YAML::Node classes = root["classes"]) {
+    if (!classes.IsSequence()) bad_key(path, "classes", "expected a list of names");
+    for (const auto& c : classes) m.classes.push_back(c.as<std::string>());
+  }
+  if (const YAML::Node palette = root["palette"]) {
+    if (!palette.IsSequence()) bad_key(path, "palette", "expected a list of [r,g,b]");
+    for (const auto& c : palette) {
+      if (!c.IsSequence() || c.size() != 3) bad_key(path, "palette", "each entry must be [r,g,b]");
+      std::array<std::uint8_t, 3> rgb{};
+      for (int k = 0; k < 3; ++k) {
+        const int v = c[k].as<int>();
+        if (v < 0 || v > 255) bad_key(path, "palette", "colour components must be 0..255");
+        rgb[k] = static_cast<std::uint8_t>(v);
+      }
+      m.palette.push_back(rgb);
+    }
+  }
+  if (m.classes.size() > 256) bad_key(path, "classes", "at most 256 classes are supported");
+  if (m.palette.size() < m.classes.size()) {
+    auto voc = voc_palette(static_cast<int>(m.classes.size()));
+    for (std::size_t k = m.palette.size(); k < m.classes.size(); ++k) m.palette.push_back(voc[k]);
+  }
+}
+
+std::string models_dir_from_env(const char* name) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : "";
+}
+
+}  // namespace
+
+std::vector<std::array<std::uint8_t, 3>> voc_palette(int n) {
+  std::vector<std::array<std::uint8_t, 3>> palette;
+  for (int k = 0; k < n; ++k) {
+    int c = k, r = 0, g = 0, b = 0;
+    for (int bit = 7; bit >= 0; --bit, c >>= 3) {
+      r |= ((c >> 0) & 1) << bit;
+      g |= ((c >> 1) & 1) << bit;
+      b |= ((c >> 2) & 1) << bit;
+    }
+    palette.push_back({static_cast<std::uint8_t>(r), static_cast<std::uint8_t>(g), static_cast<std::uint8_t>(b)});
+  }
+  return palette;
+}
+
+ModelManifest load_manifest(const std::string& path) {
+  if (!fs::exists(path)) throw Error(ErrorCode::kNotFound, path + ": manifest not found");
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::Exception& e) {
+    throw Error(ErrorCode::kInvalidArgument, path + ": not valid YAML: " + e.what());
+  }
+  if (!root.IsMap()) throw Error(ErrorCode::kInvalidArgument, path + ": a manifest must be a YAML mapping");
+  ModelManifest m;
+  m.manifest_path = path;
+  try {
+    m.name = scalar<std::string>(root, "name", fs::path(path).stem().string(), path);
+    m.description = scalar<std::string>(root, "description", "", path);
+    m.file = scalar<std::string>(root, "file", "", path);
+    m.url = scalar<std::string>(root, "url", "", path);
+    m.sha256 = scalar<std::string>(root, "sha256", "", path);
+    m.licence = scalar<std::string>(root, "licence", "", path);
+    m.source = scalar<std::string>(root, "source", "", path);
+    m.output = scalar<std::string>(root, "output", "", path);
+    parse_input(root["input"], m.input, path);
+    parse_classes(root, m, path);
+  } catch (const YAML::Exception& e) {
+    throw Error(ErrorCode::kInvalidArgument, path + ": " + e.what());
+  }
+  if (m.file.empty()) bad_key(path, "file", "missing (the ONNX file name)");
+  return m;
+}
+
+ModelManifest default_manifest_for(const std::string& onnx_path) {
+  ModelManifest m;
+  m.name = fs::path(onnx_path).stem().string();
+  m.file = onnx_path;
+  m.description = "bare ONNX file (no manifest): ImageNet normalisation, NCHW RGB assumed";
+  return m;
+}
+
+static std::string find_model_file(const ModelManifest& m) {
+  if (fs::path(m.file).is_absolute()) return m.file;
+  std::vector<fs::path> candidates;
+  if (auto cache = models_dir_from_env("DEEPLAB_MODEL_CACHE"); !cache.empty()) candidates.emplace_back(cache);
+  if (!m.manifest_path.empty()) {
+    const fs::path dir = fs::path(m.manifest_path).parent_path();
+    candidates.push_back(dir / "cache");
+    candidates.push_back(dir);
+  }
+  if (*DEEPLAB_SOURCE_MODELS_DIR) candidates.push_back(fs::path(DEEPLAB_SOURCE_MODELS_DIR) / "cache");
+  for (const auto& dir : candidates)
+    if (fs::exists(dir / m.file)) return fs::absolute(dir / m.file).string();
+  throw Error(ErrorCode::kNotFound, "model file '" + m.file + "' of manifest " + m.manifest_path +
+                                        " is not in the model cache; run: scripts/fetch-models.sh " + m.name);
+}
+
+ModelManifest resolve_model(const std::string& name_or_path) {
+  const fs::path p(name_or_path);
+  const std::string ext = p.extension().string();
+  ModelManifest m;
+  if (fs::exists(p) && (ext == ".yaml" || ext == ".yml")) {
+    m = load_manifest(p.string());
+  } else if (fs::exists(p) && ext == ".onnx") {
+    const fs::path sibling = fs::path(p).replace_extension(".yaml");
+    if (fs::exists(sibling)) {
+      m = load_manifest(sibling.string());
+      m.file = fs::absolute(p).string();
+    } else {
+      m = default_manifest_for(fs::absolute(p).string());
+    }
+    return m;
+  } else if (ext == ".onnx" || ext == ".yaml" || ext == ".yml") {
+    throw Error(ErrorCode::kNotFound, name_or_path + ": model file not found");
+  } else {
+    std::vector<fs::path> dirs;
+    if (auto d = models_dir_from_env("DEEPLAB_MODEL_DIR"); !d.empty()) dirs.emplace_back(d);
+    if (*DEEPLAB_SOURCE_MODELS_DIR) dirs.emplace_back(DEEPLAB_SOURCE_MODELS_DIR);
+    bool found = false;
+    for (const auto& dir : dirs)
+      if (fs::exists(dir / (name_or_path + ".yaml"))) {
+        m = load_manifest((dir / (name_or_path + ".yaml")).string());
+        found = true;
+        break;
+      }
+    if (!found)
+      throw Error(ErrorCode::kNotFound, "unknown model '" + name_or_path +
+                                            "': no such file and no manifest models/" + name_or_path + ".yaml");
+  }
+  m.file = find_model_file(m);
+  return m;
+}
+
+}  // namespace deeplab

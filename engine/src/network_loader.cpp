@@ -1,0 +1,37 @@
+#include "network_loader.h"
+
+#include "deeplab/error.h"
+#include "graph/fold.h"
+#include "onnx/onnx_import.h"
+
+namespace deeplab {
+
+Graph load_optimized_graph(const std::string& onnx_path, const LoadOptions& options, FinalResizeInfo* final_resize,
+                           int* imported_nodes) {
+  Graph g = import_onnx_file(onnx_path);
+  if (imported_nodes) *imported_nodes = static_cast<int>(g.nodes.size());
+  std::vector<std::int64_t> shape = options.input_shape;
+  if (shape.empty()) {
+    shape = g.values[g.inputs[0]].shape;
+    for (auto d : shape)
+      if (d < 0)
+        throw Error(ErrorCode::kInvalidArgument, onnx_path + ": the input '" + g.values[g.inputs[0]].name +
+                                                     "' has dynamic dimensions " + shape_string(shape) +
+                                                     "; give an input size");
+  }
+  fold_constants_and_infer_shapes(g, shape);
+  OptimizeOptions opt;
+  opt.remove_final_resize = options.remove_final_resize;
+  FinalResizeInfo info = optimize_graph(g, opt);
+  if (final_resize) *final_resize = info;
+  return g;
+}
+
+LoadedNetwork load_cpu_network(const std::string& onnx_path, const LoadOptions& options) {
+  LoadedNetwork loaded;
+  Graph g = load_optimized_graph(onnx_path, options, &loaded.final_resize, &loaded.imported_nodes);
+  loaded.network = std::make_unique<CpuNetwork>(std::move(g), options.threads);
+  return loaded;
+}
+
+}  // namespace deeplab

@@ -1,0 +1,30 @@
+// Model file -> optimized graph -> compiled CPU network, shared by the Segmenter, the tools and
+// the tests.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cpu/cpu_network.h"
+#include "graph/passes.h"
+
+namespace deeplab {
+
+struct LoadOptions {
+  std::vector<std::int64_t> input_shape;  // empty: the model's own (must be fully static)
+  bool remove_final_resize = true;
+  int threads = 0;
+};
+
+struct LoadedNetwork {
+  std::unique_ptr<CpuNetwork> network;
+  FinalResizeInfo final_resize;
+  int imported_nodes = 0;
+};
+
+Graph load_optimized_graph(const std::string& onnx_path, const LoadOptions& options, FinalResizeInfo* final_resize,
+                           int* imported_nodes = nullptr);
+LoadedNetwork load_cpu_network(const std::string& onnx_path, const LoadOptions& options);
+
+}  // namespace deeplab

@@ -1,0 +1,39 @@
+// Frame -> network input: colour conversion, bilinear resize (half-pixel centres, like OpenCV's
+// INTER_LINEAR and PyTorch's align_corners=False), normalisation and layout, in one pass over the
+// output. Sampling tables are rebuilt only when the frame size changes.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "deeplab/frame.h"
+#include "deeplab/manifest.h"
+
+namespace deeplab {
+
+struct InputTensorLayout {
+  int width = 0, height = 0;
+  // Strides in floats of channel, row and column in the destination buffer.
+  std::int64_t channel_stride = 1, row_stride = 0, col_stride = 3;
+};
+
+class Preprocessor {
+ public:
+  Preprocessor(const InputSpec& spec, const InputTensorLayout& layout);
+  void run(const FrameView& frame, float* dst);
+
+ private:
+  void prepare(int frame_width, int frame_height);
+
+  InputTensorLayout layout_;
+  bool model_wants_bgr_ = false;
+  float mul_[3], add_[3];  // value = pixel * mul + add, per model channel
+  int frame_width_ = -1, frame_height_ = -1;
+  std::vector<int> x0_, x1_, y0_, y1_;
+  std::vector<float> wx_, wy_;
+};
+
+// Reference YUV -> RGB (BT.601, limited range), as OpenCV's COLOR_YUV2RGB_NV12/I420 compute it.
+void yuv_to_rgb(int y, int u, int v, std::uint8_t rgb[3]);
+
+}  // namespace deeplab

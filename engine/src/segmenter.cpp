@@ -1,0 +1,252 @@
+#include "deeplab/segmenter.h"
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+
+#include "cpu/kernel.h"
+#include "network_loader.h"
+#include "onnx/onnx_import.h"
+#include "postprocess/interpolate.h"
+#include "preprocess/preprocess.h"
+
+namespace deeplab {
+
+Device device_from_string(const std::string& name) {
+  if (name == "cpu") return Device::kCpu;
+  if (name == "cuda" || name == "gpu") return Device::kCuda;
+  if (name == "auto") return Device::kAuto;
+  throw Error(ErrorCode::kInvalidArgument, "unknown device '" + name + "' (cpu, cuda or auto)");
+}
+
+Precision precision_from_string(const std::string& name) {
+  if (name == "fp32") return Precision::kFp32;
+  if (name == "fp16") return Precision::kFp16;
+  throw Error(ErrorCode::kInvalidArgument, "unknown precision '" + name + "' (fp32 or fp16)");
+}
+
+const char* device_name(Device device) {
+  switch (device) {
+    case Device::kCpu: return "cpu";
+    case Device::kCuda: return "cuda";
+    case Device::kAuto: return "auto";
+  }
+  return "?";
+}
+
+// Implemented by the CUDA backend when it is built; otherwise reports why there is no GPU.
+bool cuda_device_available(std::string* why);
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+
+Device choose_device(Device requested) {
+  if (requested == Device::kCpu) return Device::kCpu;
+  std::string why;
+  const bool gpu = cuda_device_available(&why);
+  if (requested == Device::kCuda) {
+    if (!gpu) throw Error(ErrorCode::kDevice, "--device cuda: " + why);
+    // The CUDA inference backend is delivered separately; until then refuse rather than pretend.
+    throw Error(ErrorCode::kDevice, "--device cuda: the CUDA inference backend is not available in this build");
+  }
+  static bool said_once = false;
+  if (!said_once) {
+    std::fprintf(stderr, "deeplab: device auto -> cpu (%s)\n", gpu ? "CUDA backend not available in this build" : why.c_str());
+    said_once = true;
+  }
+  return Device::kCpu;
+}
+
+}  // namespace
+
+class Segmenter::Impl {
+ public:
+  Impl(const ModelManifest& manifest, const SegmenterOptions& options) : manifest_(manifest), options_(options) {
+    device_ = choose_device(options.device);
+    check_sha256();
+    load_network();
+    describe_logits();
+  }
+
+  const Segmentation& segment(const FrameView& frame, const SegmentRequest& request) {
+    const auto start = Clock::now();
+    preprocessor_->run(frame, net_->data(net_->input_value()));
+    times_.preprocess_ms = ms_since(start);
+    const auto infer_start = Clock::now();
+    net_->run();
+    times_.infer_ms = ms_since(infer_start);
+    const auto post_start = Clock::now();
+    const float* logits = logits_nhwc();
+    prepare_output(frame.width, frame.height);
+    upsample_argmax(class_geometry_, logits, result_.class_map.data(), scratch_.data());
+    if (request.probabilities_width > 0 && request.probabilities_height > 0) {
+      prepare_probabilities(request.probabilities_width, request.probabilities_height);
+      upsample_softmax(prob_geometry_, logits, result_.probabilities.data(), scratch_.data());
+    } else {
+      result_.probabilities_width = result_.probabilities_height = 0;
+    }
+    times_.postprocess_ms = ms_since(post_start);
+    times_.total_ms = ms_since(start);
+    return result_;
+  }
+
+  ModelManifest manifest_;
+  SegmenterOptions options_;
+  Device device_ = Device::kCpu;
+  NetworkInfo info_;
+  StageTimes times_;
+
+ private:
+  void check_sha256() {
+    if (manifest_.sha256.empty()) return;
+    const std::string actual = sha256_file(manifest_.file);
+    if (actual != manifest_.sha256)
+      throw Error(ErrorCode::kManifestMismatch, manifest_.file + ": sha256 " + actual + " does not match the manifest's " +
+                                                    manifest_.sha256 + " (" + manifest_.manifest_path + ")");
+  }
+
+  void load_network() {
+    int width = options_.input_width > 0 ? options_.input_width : manifest_.input.width;
+    int height = options_.input_height > 0 ? options_.input_height : manifest_.input.height;
+    LoadOptions load;
+    load.threads = options_.threads;
+    load.remove_final_resize = !options_.keep_final_resize;
+    if (width > 0 && height > 0) {
+      load.input_shape = manifest_.input.layout == TensorLayout::kNHWC ? std::vector<std::int64_t>{1, height, width, 3}
+                                                                       : std::vector<std::int64_t>{1, 3, height, width};
+    }
+    LoadedNetwork loaded = load_cpu_network(manifest_.file, load);
+    net_ = std::move(loaded.network);
+    final_resize_ = loaded.final_resize;
+    const Value& input = net_->graph().values[net_->input_value()];
+    if (!manifest_.input.name.empty() && input.name != manifest_.input.name)
+      throw Error(ErrorCode::kManifestMismatch, manifest_.file + ": the model's input is '" + input.name +
+                                                    "' but the manifest says '" + manifest_.input.name + "'");
+    const bool nhwc = manifest_.input.layout == TensorLayout::kNHWC;
+    const int channel_axis = nhwc ? 3 : 1;
+    if (input.shape.size() != 4 || input.shape[channel_axis] != 3)
+      throw Error(ErrorCode::kManifestMismatch, manifest_.file + ": input shape " + shape_string(input.shape) +
+                                                    " is not a 3-channel " + (nhwc ? "NHWC" : "NCHW") + " image");
+    info_.input_height = static_cast<int>(input.shape[nhwc ? 1 : 2]);
+    info_.input_width = static_cast<int>(input.shape[nhwc ? 2 : 3]);
+    const auto strides = net_->strides(net_->input_value());
+    InputTensorLayout layout;
+    layout.width = info_.input_width;
+    layout.height = info_.input_height;
+    layout.channel_stride = strides[channel_axis];
+    layout.row_stride = strides[nhwc ? 1 : 2];
+    layout.col_stride = strides[nhwc ? 2 : 3];
+    preprocessor_ = std::make_unique<Preprocessor>(manifest_.input, layout);
+    info_.node_count = static_cast<int>(net_->graph().nodes.size());
+    info_.arena_bytes = net_->arena_bytes();
+    info_.final_resize_removed = final_resize_.removed;
+    if (final_resize_.removed) info_.final_resize_mode = final_resize_.attrs.describe();
+  }
+
+  // The output is NCHW logits (physically NHWC when channels-last) or NHWC logits.
+  void describe_logits() {
+    const int out = net_->output_value();
+    const Value& v = net_->graph().values[out];
+    if (v.shape.size() != 4 || v.shape[0] != 1)
+      throw Error(ErrorCode::kUnsupported, manifest_.file + ": output '" + v.name + "' has shape " +
+                                               shape_string(v.shape) + "; 4-D class scores are expected");
+    const bool nhwc_logical = manifest_.input.layout == TensorLayout::kNHWC;
+    const int c_axis = nhwc_logical ? 3 : 1, h_axis = nhwc_logical ? 1 : 2, w_axis = nhwc_logical ? 2 : 3;
+    info_.num_classes = static_cast<int>(v.shape[c_axis]);
+    info_.logits_height = static_cast<int>(v.shape[h_axis]);
+    info_.logits_width = static_cast<int>(v.shape[w_axis]);
+    if (info_.num_classes < 1 || info_.num_classes > 256)
+      throw Error(ErrorCode::kUnsupported, manifest_.file + ": " + std::to_string(info_.num_classes) +
+                                               " classes; 1..256 are supported");
+    if (!manifest_.classes.empty() && static_cast<int>(manifest_.classes.size()) != info_.num_classes)
+      throw Error(ErrorCode::kManifestMismatch, manifest_.file + ": the model yields " + std::to_string(info_.num_classes) +
+                                                    " classes, the manifest lists " + std::to_string(manifest_.classes.size()));
+    const auto strides = net_->strides(out);
+    logits_are_nhwc_ = strides[c_axis] == 1 && strides[w_axis] == v.shape[c_axis];
+    if (!logits_are_nhwc_) {
+      nhwc_copy_.resize(static_cast<std::size_t>(v.element_count()));
+      nhwc_strides_ = {0, 0, 0, 0};
+      nhwc_strides_[c_axis] = 1;
+      nhwc_strides_[w_axis] = info_.num_classes;
+      nhwc_strides_[h_axis] = static_cast<std::int64_t>(info_.num_classes) * info_.logits_width;
+      nhwc_strides_[0] = nhwc_strides_[h_axis] * info_.logits_height;
+    }
+    result_.num_classes = info_.num_classes;
+  }
+
+  const float* logits_nhwc() {
+    const int out = net_->output_value();
+    if (logits_are_nhwc_) return net_->data(out);
+    copy_strided(nhwc_copy_.data(), nhwc_strides_, net_->data(out), net_->strides(out), net_->graph().values[out].shape);
+    return nhwc_copy_.data();
+  }
+
+  // Geometry from logits to a target size: the removed final Resize's own mode and coordinate
+  // transform, its scale stretched by target/input (exactly its scale when they are equal).
+  ResampleGeometry geometry_to(int width, int height) const {
+    ResizeAttrs attrs;
+    float scale_h, scale_w;
+    if (final_resize_.removed) {
+      attrs = final_resize_.attrs;
+      scale_h = height == info_.input_height ? attrs.scale_h : attrs.scale_h * static_cast<float>(height) / info_.input_height;
+      scale_w = width == info_.input_width ? attrs.scale_w : attrs.scale_w * static_cast<float>(width) / info_.input_width;
+    } else {
+      attrs.mode = ResizeAttrs::kLinear;
+      attrs.coord = ResizeAttrs::kHalfPixel;
+      scale_h = static_cast<float>(height) / info_.logits_height;
+      scale_w = static_cast<float>(width) / info_.logits_width;
+    }
+    return make_resample_geometry(info_.logits_height, info_.logits_width, info_.num_classes, height, width,
+                                  scale_h, scale_w, attrs);
+  }
+
+  void prepare_output(int width, int height) {
+    if (width == result_.width && height == result_.height) return;
+    class_geometry_ = geometry_to(width, height);
+    result_.width = width;
+    result_.height = height;
+    result_.class_map.assign(static_cast<std::size_t>(width) * height, 0);
+    scratch_.resize(std::max(scratch_.size(), resample_scratch_floats(class_geometry_, net_->threads())));
+  }
+
+  void prepare_probabilities(int width, int height) {
+    if (width != prob_width_ || height != prob_height_) {
+      prob_geometry_ = geometry_to(width, height);
+      prob_width_ = width;
+      prob_height_ = height;
+      result_.probabilities.assign(static_cast<std::size_t>(width) * height * info_.num_classes, 0.0f);
+      scratch_.resize(std::max(scratch_.size(), resample_scratch_floats(prob_geometry_, net_->threads())));
+    }
+    result_.probabilities_width = width;
+    result_.probabilities_height = height;
+  }
+
+  std::unique_ptr<CpuNetwork> net_;
+  std::unique_ptr<Preprocessor> preprocessor_;
+  FinalResizeInfo final_resize_;
+  bool logits_are_nhwc_ = true;
+  std::vector<float> nhwc_copy_;
+  std::vector<std::int64_t> nhwc_strides_;
+  ResampleGeometry class_geometry_, prob_geometry_;
+  int prob_width_ = 0, prob_height_ = 0;
+  std::vector<float> scratch_;
+  Segmentation result_;
+};
+
+Segmenter::Segmenter(const ModelManifest& manifest, const SegmenterOptions& options)
+    : impl_(std::make_unique<Impl>(manifest, options)) {}
+Segmenter::~Segmenter() = default;
+Segmenter::Segmenter(Segmenter&&) noexcept = default;
+Segmenter& Segmenter::operator=(Segmenter&&) noexcept = default;
+
+const Segmentation& Segmenter::segment(const FrameView& frame, const SegmentRequest& request) {
+  return impl_->segment(frame, request);
+}
+const ModelManifest& Segmenter::manifest() const { return impl_->manifest_; }
+const NetworkInfo& Segmenter::network() const { return impl_->info_; }
+Device Segmenter::device() const { return impl_->device_; }
+const StageTimes& Segmenter::last_times() const { return impl_->times_; }
+
+}  // namespace deeplab

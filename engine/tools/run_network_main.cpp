@@ -1,0 +1,93 @@
+// deeplab-run-network: runs an ONNX model on a .npy input with the CPU engine and writes the output
+// .npy (and optionally compares it with a reference). Used by the parity tests.
+//
+//   deeplab-run-network --model M.onnx --input in.npy [--output out.npy] [--reference ref.npy]
+//                       [--keep-final-resize] [--threads N] [--min-agreement 0.999] [--rel-tol 1e-3]
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "cli_args.h"
+#include "deeplab/error.h"
+#include "network_loader.h"
+#include "npy.h"
+
+using namespace deeplab;
+
+namespace {
+
+// Argmax agreement over the class axis (1 for rank-4 NCHW, last axis for NHWC when nhwc is set).
+double argmax_agreement(const tools::NpyArray& a, const tools::NpyArray& b, bool nhwc) {
+  const auto& s = a.shape;
+  const std::int64_t classes = nhwc ? s[3] : s[1];
+  const std::int64_t pixels = a.data.size() / classes;
+  std::int64_t same = 0;
+  for (std::int64_t p = 0; p < pixels; ++p) {
+    int best_a = 0, best_b = 0;
+    for (std::int64_t c = 1; c < classes; ++c) {
+      const std::int64_t i = nhwc ? p * classes + c : c * pixels + p;
+      const std::int64_t i_a = nhwc ? p * classes + best_a : best_a * pixels + p;
+      const std::int64_t i_b = nhwc ? p * classes + best_b : best_b * pixels + p;
+      if (a.data[i] > a.data[i_a]) best_a = static_cast<int>(c);
+      if (b.data[i] > b.data[i_b]) best_b = static_cast<int>(c);
+    }
+    same += best_a == best_b;
+  }
+  return static_cast<double>(same) / static_cast<double>(pixels);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  tools::Args args(argc, argv, "deeplab-run-network --model M.onnx --input in.npy [--output out.npy] [--reference ref.npy] "
+                               "[--keep-final-resize] [--threads N] [--min-agreement F] [--rel-tol F] [--nhwc]");
+  try {
+    const std::string model = args.required("--model");
+    const tools::NpyArray input = tools::read_npy(args.required("--input"));
+    LoadOptions options;
+    options.input_shape = input.shape;
+    options.remove_final_resize = !args.flag("--keep-final-resize");
+    options.threads = args.integer("--threads", 0);
+    const std::string output_path = args.value("--output", "");
+    const std::string reference_path = args.value("--reference", "");
+    const double min_agreement = args.real("--min-agreement", 0.999);
+    const double rel_tol = args.real("--rel-tol", 1e-3);
+    const bool nhwc = args.flag("--nhwc");
+    args.finish();
+    LoadedNetwork loaded = load_cpu_network(model, options);
+    CpuNetwork& net = *loaded.network;
+    net.set_input_logical(input.data.data());
+    net.run();
+    tools::NpyArray output;
+    output.shape = net.graph().values[net.output_value()].shape;
+    net.output_logical(net.output_value(), output.data);
+    std::printf("model %s: %d nodes imported, %zu after passes, arena %.1f MiB, final resize %s, output %s\n",
+                model.c_str(), loaded.imported_nodes, net.graph().nodes.size(), net.arena_bytes() / 1048576.0,
+                loaded.final_resize.removed ? loaded.final_resize.attrs.describe().c_str() : "kept",
+                shape_string(output.shape).c_str());
+    if (!output_path.empty()) tools::write_npy(output_path, output);
+    if (reference_path.empty()) return 0;
+    const tools::NpyArray ref = tools::read_npy(reference_path);
+    if (ref.shape != output.shape) {
+      std::fprintf(stderr, "FAIL: output shape %s differs from the reference %s\n", shape_string(output.shape).c_str(),
+                   shape_string(ref.shape).c_str());
+      return 1;
+    }
+    double max_err = 0, max_ref = 0;
+    for (std::size_t k = 0; k < ref.data.size(); ++k) {
+      max_err = std::max(max_err, static_cast<double>(std::fabs(ref.data[k] - output.data[k])));
+      max_ref = std::max(max_ref, static_cast<double>(std::fabs(ref.data[k])));
+    }
+    const double agreement = argmax_agreement(output, ref, nhwc);
+    const bool ok = agreement >= min_agreement && max_err <= rel_tol * max_ref;
+    std::printf("%s: argmax agreement %.5f%% (min %.3f%%), max |err| %.3g = %.3g x max |logit| %.3g (tol %.3g)\n",
+                ok ? "PASS" : "FAIL", 100 * agreement, 100 * min_agreement, max_err, max_ref > 0 ? max_err / max_ref : 0.0,
+                max_ref, rel_tol);
+    return ok ? 0 : 1;
+  } catch (const Error& e) {
+    std::fprintf(stderr, "deeplab-run-network: %s: %s\n", error_code_name(e.code()), e.what());
+    return 2;
+  }
+}
