@@ -22,6 +22,7 @@ Graph load_optimized_graph(const std::string& onnx_path, const LoadOptions& opti
   fold_constants_and_infer_shapes(g, shape);
   OptimizeOptions opt;
   opt.remove_final_resize = options.remove_final_resize;
+  opt.fuse = options.fuse;
   FinalResizeInfo info = optimize_graph(g, opt);
   if (final_resize) *final_resize = info;
   return g;

@@ -14,6 +14,7 @@ namespace deeplab {
 struct LoadOptions {
   std::vector<std::int64_t> input_shape;  // empty: the model's own (must be fully static)
   bool remove_final_resize = true;
+  bool fuse = true;
   int threads = 0;
 };
 

@@ -299,10 +299,12 @@ void assign_layouts(Graph& g) {
 
 FinalResizeInfo optimize_graph(Graph& g, const OptimizeOptions& options) {
   remove_identities(g);
-  fold_batchnorm_into_conv(g);
-  fuse_hardswish(g);
-  fuse_conv_add(g);
-  fuse_conv_activation(g);
+  if (options.fuse) {
+    fold_batchnorm_into_conv(g);
+    fuse_hardswish(g);
+    fuse_conv_add(g);
+    fuse_conv_activation(g);
+  }
   FinalResizeInfo info;
   if (options.remove_final_resize) info = remove_final_resize(g);
   g.remove_unused();

@@ -26,6 +26,7 @@ void assign_layouts(Graph& g);
 
 struct OptimizeOptions {
   bool remove_final_resize = true;
+  bool fuse = true;  // BatchNorm folding and Conv fusions (off: for tests that compare both)
 };
 FinalResizeInfo optimize_graph(Graph& g, const OptimizeOptions& options);
 
