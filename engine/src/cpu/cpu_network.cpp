@@ -4,6 +4,8 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <map>
 
@@ -68,9 +70,13 @@ CpuNetwork::CpuNetwork(Graph graph, int threads) : graph_(std::move(graph)) {
   plan_memory();
   access_ = std::make_unique<Access>(*this);
   build_kernels();
+  const char* profile = std::getenv("DEEPLAB_PROFILE");
+  profile_ = profile && *profile && *profile != '0';
+  node_ms_.assign(graph_.nodes.size(), 0.0);
 }
 
 CpuNetwork::~CpuNetwork() {
+  if (profile_ && runs_ > 0) print_profile();
   kernels_.clear();
   std::free(arena_);
 }
@@ -166,8 +172,36 @@ void CpuNetwork::build_kernels() {
 
 void CpuNetwork::run() {
   omp_set_num_threads(threads_);
-  for (auto& k : kernels_) k->run();
-  dnnl_->stream.wait();
+  if (!profile_) {
+    for (auto& k : kernels_) k->run();
+    dnnl_->stream.wait();
+    return;
+  }
+  for (std::size_t k = 0; k < kernels_.size(); ++k) {
+    const auto start = std::chrono::steady_clock::now();
+    kernels_[k]->run();
+    dnnl_->stream.wait();
+    node_ms_[k] += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  }
+  ++runs_;
+}
+
+void CpuNetwork::print_profile() const {
+  std::map<std::string, double> by_op;
+  double total = 0;
+  for (std::size_t k = 0; k < graph_.nodes.size(); ++k) {
+    const Node& n = graph_.nodes[k];
+    std::string key = n.op;
+    if (n.op == "Conv") {
+      const auto& w = graph_.values[n.inputs[1]].shape;
+      const auto& x = graph_.values[n.inputs[0]].shape;
+      key += w[1] == 1 && x[1] == w[0] ? " depthwise" : " " + std::to_string(w[2]) + "x" + std::to_string(w[3]);
+    }
+    by_op[key] += node_ms_[k] / runs_;
+    total += node_ms_[k] / runs_;
+  }
+  std::fprintf(stderr, "deeplab profile (%s, %d runs, ms per run): total %.2f\n", graph_.source.c_str(), runs_, total);
+  for (const auto& [op, ms] : by_op) std::fprintf(stderr, "  %-20s %8.2f  %5.1f%%\n", op.c_str(), ms, 100 * ms / total);
 }
 
 void CpuNetwork::set_input_logical(const float* data) {

@@ -33,6 +33,7 @@ class CpuNetwork {
  private:
   class Access;
   void plan_memory();
+  void print_profile() const;
   void build_kernels();
 
   Graph graph_;
@@ -46,6 +47,10 @@ class CpuNetwork {
   std::unique_ptr<Dnnl> dnnl_;
   std::unique_ptr<Access> access_;
   std::vector<std::unique_ptr<class CpuKernel>> kernels_;
+  // DEEPLAB_PROFILE=1: per-node wall time, summed over runs and printed at destruction.
+  bool profile_ = false;
+  std::vector<double> node_ms_;
+  int runs_ = 0;
 };
 
 }  // namespace deeplab

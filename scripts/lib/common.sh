@@ -1,0 +1,38 @@
+# Shared by the scripts: repository paths, logging, and installing what is missing (Debian 12).
+set -euo pipefail
+DEEPLAB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+DEEPLAB_BUILD_DIR=${DEEPLAB_BUILD_DIR:-$DEEPLAB_ROOT/build}
+DEEPLAB_SHARED=${DEEPLAB_SHARED:-$DEEPLAB_ROOT/../shared}
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Debian packages the project needs: build, engine, tools, tests.
+DEEPLAB_APT_PACKAGES=(
+  build-essential cmake ninja-build pkg-config git ca-certificates curl
+  libdnnl-dev libonnx-dev libprotobuf-dev protobuf-compiler libyaml-cpp-dev libssl-dev
+  libopencv-dev libgtest-dev
+  python3-torchvision python3-onnx python3-numpy python3-pil
+  nodejs npm
+)
+
+# Installs the missing packages with apt-get (as root; with sudo otherwise).
+install_missing_packages() {
+  local missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing with apt-get: ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo=sudo
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+configure_and_build() {
+  log "configuring and building in $DEEPLAB_BUILD_DIR"
+  cmake -S "$DEEPLAB_ROOT" -B "$DEEPLAB_BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+    -DDEEPLAB_SHARED_DIR="$DEEPLAB_SHARED" "$@"
+  cmake --build "$DEEPLAB_BUILD_DIR" -j "$(nproc)"
+}
