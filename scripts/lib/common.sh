@@ -14,6 +14,9 @@ DEEPLAB_APT_PACKAGES=(
   libopencv-dev libgtest-dev
   python3-torchvision python3-onnx python3-numpy python3-pil
   nodejs npm
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly
+  gstreamer1.0-libav
 )
 
 # Installs the missing packages with apt-get (as root; with sudo otherwise).
