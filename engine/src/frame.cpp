@@ -81,18 +81,21 @@ FrameView FrameView::i420(const std::uint8_t* y, int y_stride, const std::uint8_
 }
 
 void validate_frame(const FrameView& f) {
-  const std::string what = std::string(pixel_format_name(f.format)) + " frame " + std::to_string(f.width) +
-                           "x" + std::to_string(f.height);
+  // Built only on failure: validating a good frame must not allocate (it runs on every frame).
+  const auto what = [&f] {
+    return std::string(pixel_format_name(f.format)) + " frame " + std::to_string(f.width) + "x" +
+           std::to_string(f.height);
+  };
   if (f.width <= 0 || f.height <= 0 || f.width > 32768 || f.height > 32768)
-    throw Error(ErrorCode::kInvalidArgument, what + ": size out of range");
+    throw Error(ErrorCode::kInvalidArgument, what() + ": size out of range");
   const int planes = f.format == PixelFormat::kI420 ? 3 : f.format == PixelFormat::kNV12 ? 2 : 1;
   const int chroma_w = (f.width + 1) / 2;
   for (int p = 0; p < planes; ++p) {
-    if (!f.planes[p]) throw Error(ErrorCode::kInvalidArgument, what + ": plane " + std::to_string(p) + " is null");
+    if (!f.planes[p]) throw Error(ErrorCode::kInvalidArgument, what() + ": plane " + std::to_string(p) + " is null");
     int min_stride = f.width * bytes_per_pixel(f.format);
     if (p > 0) min_stride = f.format == PixelFormat::kNV12 ? 2 * chroma_w : chroma_w;
     if (f.strides[p] < min_stride)
-      throw Error(ErrorCode::kInvalidArgument, what + ": plane " + std::to_string(p) + " stride " +
+      throw Error(ErrorCode::kInvalidArgument, what() + ": plane " + std::to_string(p) + " stride " +
                                                    std::to_string(f.strides[p]) + " is below the " +
                                                    std::to_string(min_stride) + " bytes a row needs");
   }

@@ -28,8 +28,8 @@ struct FrameView {
                         const std::uint8_t* v, int v_stride, int width, int height);
 };
 
-// Throws deeplab::Error (kInvalidArgument) naming what is wrong: null plane, stride too small,
-// odd size for a 4:2:0 format.
+// Throws deeplab::Error (kInvalidArgument) naming what is wrong: size out of range, null plane,
+// stride too small. Odd sizes of 4:2:0 formats are fine (chroma rounds up, as GStreamer's).
 void validate_frame(const FrameView& frame);
 
 }  // namespace deeplab

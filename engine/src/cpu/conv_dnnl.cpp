@@ -81,14 +81,18 @@ class ConvKernel : public CpuKernel {
   std::size_t scratchpad_bytes() const override { return pd_.scratchpad_desc().get_size(); }
   void bind_scratchpad(void* buffer) override {
     scratchpad_ = memory(pd_.scratchpad_desc(), *ctx_.engine, buffer);
-    args_ = {{DNNL_ARG_SRC, src_}, {DNNL_ARG_WEIGHTS, weights_}, {DNNL_ARG_BIAS, bias_},
-             {DNNL_ARG_DST, dst_}, {DNNL_ARG_SCRATCHPAD, scratchpad_}};
+    // The C argument list is built once: dnnl::primitive::execute(stream, map) would allocate a
+    // vector on every call, and a frame of an unchanged size must not allocate.
+    c_args_ = {{DNNL_ARG_SRC, src_.get(true)}, {DNNL_ARG_WEIGHTS, weights_.get(true)}, {DNNL_ARG_BIAS, bias_.get(true)},
+               {DNNL_ARG_DST, dst_.get(true)}, {DNNL_ARG_SCRATCHPAD, scratchpad_.get(true)}};
   }
 
   void run() override {
     if (residual_copy_src_)
       std::memcpy(dst_.get_data_handle(), residual_copy_src_, residual_copy_bytes_);
-    conv_.execute(*ctx_.stream, args_);
+    dnnl::error::wrap_c_api(dnnl_primitive_execute(conv_.get(), ctx_.stream->get(), static_cast<int>(c_args_.size()),
+                                                   c_args_.data()),
+                            "could not execute a convolution");
   }
 
  private:
@@ -97,7 +101,7 @@ class ConvKernel : public CpuKernel {
   dnnl::convolution_forward conv_;
   memory weights_, bias_, src_, dst_, scratchpad_;
   std::vector<float> bias_data_;
-  std::unordered_map<int, memory> args_;
+  std::vector<dnnl_exec_arg_t> c_args_;
   const float* residual_copy_src_ = nullptr;
   std::size_t residual_copy_bytes_ = 0;
 };

@@ -53,26 +53,36 @@ void copy_strided(float* dst, const std::vector<std::int64_t>& dst_strides, cons
     *dst = *src;
     return;
   }
-  // Put the dim with the smallest destination stride innermost, so writes are sequential.
-  std::vector<std::size_t> order(shape.size());
-  for (std::size_t k = 0; k < order.size(); ++k) order[k] = k;
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return dst_strides[a] > dst_strides[b]; });
-  std::vector<std::int64_t> ds, ss, sh;
-  for (auto k : order) {
-    if (shape[k] == 1) continue;
-    ds.push_back(dst_strides[k]);
-    ss.push_back(src_strides[k]);
-    sh.push_back(shape[k]);
+  // Put the dim with the smallest destination stride innermost, so writes are sequential. Fixed-size
+  // arrays: this runs on every frame (Concat) and must not allocate.
+  constexpr std::size_t kMaxRank = 16;
+  if (shape.size() > kMaxRank)
+    throw Error(ErrorCode::kUnsupported, "copy of a rank-" + std::to_string(shape.size()) + " tensor");
+  std::size_t order[kMaxRank];
+  for (std::size_t k = 0; k < shape.size(); ++k) {  // stable insertion sort (std::stable_sort allocates)
+    std::size_t j = k;
+    for (; j > 0 && dst_strides[order[j - 1]] < dst_strides[k]; --j) order[j] = order[j - 1];
+    order[j] = k;
   }
-  if (sh.empty()) {
+  std::int64_t ds[kMaxRank], ss[kMaxRank], sh[kMaxRank];
+  std::size_t rank = 0;
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    const std::size_t k = order[i];
+    if (shape[k] == 1) continue;
+    ds[rank] = dst_strides[k];
+    ss[rank] = src_strides[k];
+    sh[rank] = shape[k];
+    ++rank;
+  }
+  if (rank == 0) {
     *dst = *src;
     return;
   }
   const std::int64_t outer = sh[0];
 #pragma omp parallel for schedule(static) if (outer > 1)
   for (std::int64_t k = 0; k < outer; ++k) {
-    if (sh.size() == 1) dst[k * ds[0]] = src[k * ss[0]];
-    else copy_recursive(dst + k * ds[0], ds.data() + 1, src + k * ss[0], ss.data() + 1, sh.data() + 1, sh.size() - 1);
+    if (rank == 1) dst[k * ds[0]] = src[k * ss[0]];
+    else copy_recursive(dst + k * ds[0], ds + 1, src + k * ss[0], ss + 1, sh + 1, rank - 1);
   }
 }
 

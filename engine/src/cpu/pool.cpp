@@ -39,16 +39,21 @@ class PoolKernel : public CpuKernel {
   std::size_t scratchpad_bytes() const override { return pd_.scratchpad_desc().get_size(); }
   void bind_scratchpad(void* buffer) override {
     scratchpad_ = memory(pd_.scratchpad_desc(), *ctx_.engine, buffer);
-    args_ = {{DNNL_ARG_SRC, src_}, {DNNL_ARG_DST, dst_}, {DNNL_ARG_SCRATCHPAD, scratchpad_}};
+    // Built once: dnnl::primitive::execute(stream, map) would allocate on every call.
+    c_args_ = {{DNNL_ARG_SRC, src_.get(true)}, {DNNL_ARG_DST, dst_.get(true)}, {DNNL_ARG_SCRATCHPAD, scratchpad_.get(true)}};
   }
-  void run() override { pool_.execute(*ctx_.stream, args_); }
+  void run() override {
+    dnnl::error::wrap_c_api(dnnl_primitive_execute(pool_.get(), ctx_.stream->get(), static_cast<int>(c_args_.size()),
+                                                   c_args_.data()),
+                            "could not execute a pooling");
+  }
 
  private:
   CpuContext& ctx_;
   dnnl::pooling_forward::primitive_desc pd_;
   dnnl::pooling_forward pool_;
   memory src_, dst_, scratchpad_;
-  std::unordered_map<int, memory> args_;
+  std::vector<dnnl_exec_arg_t> c_args_;
 };
 
 class GlobalPoolKernel : public CpuKernel {

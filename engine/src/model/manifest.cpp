@@ -69,7 +69,10 @@ void parse_input(const YAML::Node& in, InputSpec& spec, const std::string& path)
 void parse_classes(const YAML::Node& root, ModelManifest& m, const std::string& path) {
   if (const YAML::Node classes = root["classes"]) {
     if (!classes.IsSequence()) bad_key(path, "classes", "expected a list of names");
-    for (const auto& c : classes) m.classes.push_back(c.as<std::string>());
+    for (const auto& c : classes) {
+      if (!c.IsScalar()) bad_key(path, "classes", "each entry must be a name");
+      m.classes.push_back(c.as<std::string>());
+    }
   }
   if (const YAML::Node palette = root["palette"]) {
     if (!palette.IsSequence()) bad_key(path, "palette", "expected a list of [r,g,b]");
@@ -77,7 +80,12 @@ void parse_classes(const YAML::Node& root, ModelManifest& m, const std::string& 
       if (!c.IsSequence() || c.size() != 3) bad_key(path, "palette", "each entry must be [r,g,b]");
       std::array<std::uint8_t, 3> rgb{};
       for (int k = 0; k < 3; ++k) {
-        const int v = c[k].as<int>();
+        int v = -1;
+        try {
+          v = c[k].as<int>();
+        } catch (const YAML::Exception&) {
+          bad_key(path, "palette", "colour components must be integers 0..255");
+        }
         if (v < 0 || v > 255) bad_key(path, "palette", "colour components must be 0..255");
         rgb[k] = static_cast<std::uint8_t>(v);
       }

@@ -13,14 +13,14 @@ void make_taps(int in, int out, std::vector<int>& i0, std::vector<int>& i1, std:
   i0.resize(out);
   i1.resize(out);
   w.resize(out);
-  const float scale = static_cast<float>(in) / static_cast<float>(out);
+  // Coordinates in double, as OpenCV computes them: float drifts visibly on HD-sized frames.
+  const double scale = static_cast<double>(in) / out;
   for (int x = 0; x < out; ++x) {
-    float src = (static_cast<float>(x) + 0.5f) * scale - 0.5f;
-    src = std::clamp(src, 0.0f, static_cast<float>(in - 1));
+    const double src = std::clamp((x + 0.5) * scale - 0.5, 0.0, static_cast<double>(in - 1));
     const int a = static_cast<int>(src);
     i0[x] = a;
     i1[x] = std::min(a + 1, in - 1);
-    w[x] = src - static_cast<float>(a);
+    w[x] = static_cast<float>(src - a);
   }
 }
 
