@@ -287,14 +287,22 @@ TEST_F(ManifestTest, UnknownNamesAndMissingPaths) {
 
 TEST_F(ManifestTest, ResolveBareOnnx) {
   ASSERT_TRUE(fs::exists(kRealModel)) << kRealModel;
-  // No sibling manifest: the defaults for a bare file.
+  // No sibling manifest, but a repo manifest names this file: its facts (NHWC, x/127.5-1) apply.
   const ModelManifest m = resolve_model(kRealModel);
-  EXPECT_EQ(m.name, "deeplab_v3_1_default_1");
+  EXPECT_EQ(m.name, "deeplabv3-mnv2-voc");
   EXPECT_TRUE(fs::path(m.file).is_absolute());
   EXPECT_TRUE(fs::equivalent(m.file, kRealModel));
-  EXPECT_EQ(m.input.layout, TensorLayout::kNCHW);
-  EXPECT_EQ(m.input.color, ColorOrder::kRGB);
-  EXPECT_TRUE(m.manifest_path.empty());
+  EXPECT_EQ(m.input.layout, TensorLayout::kNHWC);
+  EXPECT_FALSE(m.manifest_path.empty());
+
+  // A file no manifest knows: the defaults for a bare file.
+  const std::string unknown = touch("loose/unknown-net.onnx");
+  const ModelManifest d = resolve_model(unknown);
+  EXPECT_EQ(d.name, "unknown-net");
+  EXPECT_TRUE(fs::equivalent(d.file, unknown));
+  EXPECT_EQ(d.input.layout, TensorLayout::kNCHW);
+  EXPECT_EQ(d.input.color, ColorOrder::kRGB);
+  EXPECT_TRUE(d.manifest_path.empty());
 
   // With a sibling <stem>.yaml: that manifest, pointing at this file whatever its `file` says.
   const std::string onnx = touch("exports/net.onnx");

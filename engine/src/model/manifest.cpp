@@ -157,6 +157,35 @@ ModelManifest default_manifest_for(const std::string& onnx_path) {
   return m;
 }
 
+// Directories holding manifests: $DEEPLAB_MODEL_DIR, then the source tree's models/.
+static std::vector<fs::path> manifest_dirs() {
+  std::vector<fs::path> dirs;
+  if (auto d = models_dir_from_env("DEEPLAB_MODEL_DIR"); !d.empty()) dirs.emplace_back(d);
+  if (*DEEPLAB_SOURCE_MODELS_DIR) dirs.emplace_back(DEEPLAB_SOURCE_MODELS_DIR);
+  return dirs;
+}
+
+// A bare .onnx path still gets its model's facts (layout, normalisation, classes) when a known
+// manifest names that file.
+static bool find_manifest_for_file(const std::string& file_name, ModelManifest& out) {
+  for (const auto& dir : manifest_dirs()) {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+      if (entry.path().extension() != ".yaml") continue;
+      try {
+        ModelManifest m = load_manifest(entry.path().string());
+        if (m.file == file_name) {
+          out = std::move(m);
+          return true;
+        }
+      } catch (const Error&) {
+        // An unrelated broken manifest does not stop the search.
+      }
+    }
+  }
+  return false;
+}
+
 static std::string find_model_file(const ModelManifest& m) {
   if (fs::path(m.file).is_absolute()) return m.file;
   std::vector<fs::path> candidates;
@@ -183,19 +212,16 @@ ModelManifest resolve_model(const std::string& name_or_path) {
     const fs::path sibling = fs::path(p).replace_extension(".yaml");
     if (fs::exists(sibling)) {
       m = load_manifest(sibling.string());
-      m.file = fs::absolute(p).string();
-    } else {
+    } else if (!find_manifest_for_file(p.filename().string(), m)) {
       m = default_manifest_for(fs::absolute(p).string());
     }
+    m.file = fs::absolute(p).string();
     return m;
   } else if (ext == ".onnx" || ext == ".yaml" || ext == ".yml") {
     throw Error(ErrorCode::kNotFound, name_or_path + ": model file not found");
   } else {
-    std::vector<fs::path> dirs;
-    if (auto d = models_dir_from_env("DEEPLAB_MODEL_DIR"); !d.empty()) dirs.emplace_back(d);
-    if (*DEEPLAB_SOURCE_MODELS_DIR) dirs.emplace_back(DEEPLAB_SOURCE_MODELS_DIR);
     bool found = false;
-    for (const auto& dir : dirs)
+    for (const auto& dir : manifest_dirs())
       if (fs::exists(dir / (name_or_path + ".yaml"))) {
         m = load_manifest((dir / (name_or_path + ".yaml")).string());
         found = true;
