@@ -6,7 +6,6 @@
 #include "deeplab/error.h"
 
 namespace deeplab {
-namespace {
 
 // Source sampling along one axis with half-pixel centres; edges clamp.
 void make_taps(int in, int out, std::vector<int>& i0, std::vector<int>& i1, std::vector<float>& w) {
@@ -23,6 +22,8 @@ void make_taps(int in, int out, std::vector<int>& i0, std::vector<int>& i1, std:
     w[x] = static_cast<float>(src - a);
   }
 }
+
+namespace {
 
 inline std::uint8_t clamp_u8(int v) { return static_cast<std::uint8_t>(v < 0 ? 0 : v > 255 ? 255 : v); }
 

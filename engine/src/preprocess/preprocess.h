@@ -33,6 +33,11 @@ class Preprocessor {
   std::vector<float> wx_, wy_;
 };
 
+// Source sampling along one axis of the resize (half-pixel centres, edges clamp, coordinates in
+// double): for each of `out` positions the two source indices and the weight of the second. The
+// Preprocessor builds its tables with it; the CUDA pre-processing uploads the same tables.
+void make_taps(int in, int out, std::vector<int>& i0, std::vector<int>& i1, std::vector<float>& w);
+
 // Reference YUV -> RGB (BT.601, limited range), as OpenCV's COLOR_YUV2RGB_NV12/I420 compute it.
 void yuv_to_rgb(int y, int u, int v, std::uint8_t rgb[3]);
 

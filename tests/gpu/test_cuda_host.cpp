@@ -1,0 +1,361 @@
+// Host-only tests of the CUDA backend's pre/post-processing (label unit; no GPU needed): launch
+// shapes, upsampling plans, plane sizes, and the kernels' per-pixel code (cuda/preprocess_pixel.h,
+// cuda/upsample_pixel.h) run on the CPU — block by block and thread by thread as the kernels run it —
+// against the CPU references, exactly. What this cannot check is the device itself (its
+// arithmetic, the launches, the copies): deeplab_gpu_tests does, on a GPU.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "cuda/frame_planes.h"
+#include "cuda/launch_geometry.h"
+#include "cuda/preprocess_pixel.h"
+#include "cuda/upsample_pixel.h"
+#include "cuda/upsample_plan.h"
+#include "cuda/yuv_bt601.h"
+#include "deeplab/error.h"
+#include "gpu_cases.h"
+#include "postprocess/interpolate.h"
+#include "preprocess/preprocess.h"
+
+using namespace deeplab;
+using namespace deeplab::cuda;
+using namespace deeplab::test;
+
+namespace {
+
+// ---- pre-processing, emulated ----
+
+template <PixelFormat F>
+void emulate_preprocess_format(const FrameView& f, const PreprocessTaps& t, const Normalisation& n,
+                               const InputTensorLayout& L, float* dst) {
+  for (int y = 0; y < L.height; ++y)
+    for (int x = 0; x < L.width; ++x) preprocess_pixel<F>(f, t, n, L, x, y, dst);
+}
+
+void emulate_preprocess(const FrameView& f, const InputSpec& spec, const InputTensorLayout& L, float* dst) {
+  std::vector<int> x0, x1, y0, y1;
+  std::vector<float> wx, wy;
+  make_taps(f.width, L.width, x0, x1, wx);
+  make_taps(f.height, L.height, y0, y1, wy);
+  const PreprocessTaps t{x0.data(), x1.data(), wx.data(), y0.data(), y1.data(), wy.data()};
+  const Normalisation n = make_normalisation(spec);
+  switch (f.format) {
+    case PixelFormat::kRGB: emulate_preprocess_format<PixelFormat::kRGB>(f, t, n, L, dst); break;
+    case PixelFormat::kBGR: emulate_preprocess_format<PixelFormat::kBGR>(f, t, n, L, dst); break;
+    case PixelFormat::kRGBA: emulate_preprocess_format<PixelFormat::kRGBA>(f, t, n, L, dst); break;
+    case PixelFormat::kBGRA: emulate_preprocess_format<PixelFormat::kBGRA>(f, t, n, L, dst); break;
+    case PixelFormat::kRGBx: emulate_preprocess_format<PixelFormat::kRGBx>(f, t, n, L, dst); break;
+    case PixelFormat::kBGRx: emulate_preprocess_format<PixelFormat::kBGRx>(f, t, n, L, dst); break;
+    case PixelFormat::kNV12: emulate_preprocess_format<PixelFormat::kNV12>(f, t, n, L, dst); break;
+    case PixelFormat::kI420: emulate_preprocess_format<PixelFormat::kI420>(f, t, n, L, dst); break;
+  }
+}
+
+// ---- post-processing, emulated ----
+
+// The view a kernel gets, over host copies of the tables.
+UpsampleView host_view(const ResampleGeometry& geo, const UpsamplePlan& plan, const float* logits) {
+  UpsampleView v;
+  v.logits = logits;
+  v.in_h = geo.in_h;
+  v.in_w = geo.in_w;
+  v.channels = geo.channels;
+  v.out_h = geo.rows.size();
+  v.out_w = geo.cols.size();
+  v.row0 = geo.rows.index0.data();
+  v.row1 = geo.rows.index1.data();
+  v.row_w1 = geo.rows.weight1.data();
+  v.col0 = geo.cols.index0.data();
+  v.col1 = geo.cols.index1.data();
+  v.col_w1 = geo.cols.weight1.data();
+  v.nearest = geo.mode == ResizeAttrs::kNearest;
+  v.span_begin = plan.span_begin.data();
+  v.span_count = plan.span_count.data();
+  v.block_width = plan.block_width;
+  return v;
+}
+
+// Runs `pixel_fn(v, staged, begin, x, y)` for every output pixel as the staged kernels do: per block
+// (column block b, row y), stage the span — which must hold every column the block reads — then
+// every thread.
+template <typename PixelFn>
+void emulate_staged(const UpsampleView& v, const UpsamplePlan& plan, PixelFn pixel_fn) {
+  std::vector<float> staged(static_cast<std::size_t>(plan.max_span) * v.channels);
+  const int blocks = static_cast<int>(plan.span_begin.size());
+  for (int y = 0; y < v.out_h; ++y)
+    for (int b = 0; b < blocks; ++b) {
+      const int begin = v.span_begin[b], count = v.span_count[b] * v.channels;
+      ASSERT_LE(count, static_cast<int>(staged.size()));
+      std::fill(staged.begin(), staged.end(), std::nanf(""));  // a column read but not staged shows
+      for (int j = 0; j < count; ++j) stage_element(v, y, begin, j, staged.data());
+      for (int t = 0; t < v.block_width; ++t) {
+        const int x = b * v.block_width + t;
+        if (x < v.out_w) pixel_fn(staged.data(), begin, x, y);
+      }
+    }
+}
+
+std::vector<std::uint8_t> emulate_argmax(const UpsampleView& v, const UpsamplePlan& plan, bool staged) {
+  std::vector<std::uint8_t> classes(static_cast<std::size_t>(v.out_h) * v.out_w, 0xEE);
+  if (staged) {
+    emulate_staged(v, plan, [&](const float* s, int begin, int x, int y) {
+      classes[static_cast<std::size_t>(y) * v.out_w + x] =
+          static_cast<std::uint8_t>(argmax_classes(staged_pixel(v, s, begin, x), v.channels));
+    });
+  } else {
+    for (int y = 0; y < v.out_h; ++y)
+      for (int x = 0; x < v.out_w; ++x) {
+        DirectPixel p;
+        p.v = v;
+        p.y = y;
+        p.x = x;
+        classes[static_cast<std::size_t>(y) * v.out_w + x] = static_cast<std::uint8_t>(argmax_classes(p, v.channels));
+      }
+  }
+  return classes;
+}
+
+std::vector<float> emulate_softmax(const UpsampleView& v, const UpsamplePlan& plan, bool staged) {
+  const std::int64_t plane = static_cast<std::int64_t>(v.out_h) * v.out_w;
+  std::vector<float> planes(static_cast<std::size_t>(plane) * v.channels, kSentinel);
+  if (staged) {
+    emulate_staged(v, plan, [&](const float* s, int begin, int x, int y) {
+      softmax_classes(staged_pixel(v, s, begin, x), v.channels, planes.data() + static_cast<std::int64_t>(y) * v.out_w + x,
+                      plane);
+    });
+  } else {
+    for (int y = 0; y < v.out_h; ++y)
+      for (int x = 0; x < v.out_w; ++x) {
+        DirectPixel p;
+        p.v = v;
+        p.y = y;
+        p.x = x;
+        softmax_classes(p, v.channels, planes.data() + static_cast<std::int64_t>(y) * v.out_w + x, plane);
+      }
+  }
+  return planes;
+}
+
+ResampleGeometry geometry(const UpsampleCase& k, const ResizeAttrs& a) {
+  return make_resample_geometry(k.in_h, k.in_w, k.channels, k.out_h, k.out_w, static_cast<float>(k.out_h) / k.in_h,
+                                static_cast<float>(k.out_w) / k.in_w, a);
+}
+
+std::vector<std::uint8_t> cpu_argmax(const ResampleGeometry& geo, const std::vector<float>& logits) {
+  std::vector<float> scratch(resample_scratch_floats(geo, 64));
+  std::vector<std::uint8_t> classes(static_cast<std::size_t>(geo.rows.size()) * geo.cols.size());
+  upsample_argmax(geo, logits.data(), classes.data(), scratch.data());
+  return classes;
+}
+
+std::vector<float> cpu_softmax(const ResampleGeometry& geo, const std::vector<float>& logits) {
+  std::vector<float> scratch(resample_scratch_floats(geo, 64));
+  std::vector<float> planes(static_cast<std::size_t>(geo.rows.size()) * geo.cols.size() * geo.channels);
+  upsample_softmax(geo, logits.data(), planes.data(), scratch.data());
+  return planes;
+}
+
+std::size_t first_difference(const std::vector<std::uint8_t>& a, const std::vector<std::uint8_t>& b) {
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (a[i] != b[i]) return i;
+  return a.size();
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+
+TEST(CudaLaunchShape, GridCoversTheRangeAndEmptyRangesLaunchNothing) {
+  EXPECT_TRUE(shape_1d(0, 256).empty());
+  const LaunchShape one = shape_1d(1, 256);
+  EXPECT_FALSE(one.empty());
+  EXPECT_EQ(one.grid.x, 1u);
+  EXPECT_EQ(one.block.x, 256u);
+  EXPECT_EQ(shape_1d(256, 256).grid.x, 1u);
+  EXPECT_EQ(shape_1d(257, 256).grid.x, 2u);
+  EXPECT_EQ(shape_1d(int64_t{1} << 33, 1024).grid.x, 1u << 23);
+
+  const LaunchShape hd = shape_2d(1920, 1080, 32, 8, 840);
+  EXPECT_EQ(hd.grid.x, 60u);
+  EXPECT_EQ(hd.grid.y, 135u);
+  EXPECT_EQ(hd.block.x * hd.block.y, 256u);
+  EXPECT_EQ(hd.shared_bytes, 840u);
+  EXPECT_EQ(hd.describe(), "grid 60x135x1, block 32x8x1, 840 B shared");
+  const LaunchShape odd = shape_2d(513, 321, 32, 8);
+  EXPECT_EQ(odd.grid.x, 17u);  // 513 = 16 * 32 + 1
+  EXPECT_EQ(odd.grid.y, 41u);  // 321 = 40 * 8 + 1
+  EXPECT_TRUE(shape_2d(0, 5, 32, 8).empty());
+  EXPECT_TRUE(shape_2d(5, 0, 32, 8).empty());
+}
+
+TEST(CudaLaunchShape, RefusesWhatNoGpuCanLaunch) {
+  auto refuses = [](auto f) {
+    try {
+      f();
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument) << e.what();
+      return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(refuses([] { shape_1d(-1, 256); }));
+  EXPECT_TRUE(refuses([] { shape_1d(10, 0); }));
+  EXPECT_TRUE(refuses([] { shape_1d(10, 1025); }));
+  EXPECT_TRUE(refuses([] { shape_2d(10, 10, 64, 32); }));       // 2048 threads
+  EXPECT_TRUE(refuses([] { shape_2d(10, 70000, 128, 1); }));    // grid.y > 65535
+  EXPECT_FALSE(refuses([] { shape_2d(10, 65535, 128, 1); }));
+  EXPECT_TRUE(refuses([] { shape_1d(int64_t{1} << 42, 1); }));  // grid.x > 2^31 - 1
+}
+
+TEST(CudaFramePlanes, SizesMatchWhatValidateFrameAccepts) {
+  EXPECT_EQ(plane_count(PixelFormat::kRGB), 1);
+  EXPECT_EQ(plane_count(PixelFormat::kNV12), 2);
+  EXPECT_EQ(plane_count(PixelFormat::kI420), 3);
+  for (PixelFormat format : all_pixel_formats())
+    for (auto [w, h] : {std::pair{1, 1}, {37, 29}, {640, 480}}) {
+      const OwnedFrame f = make_random_frame(format, w, h, 1);
+      for (int p = 0; p < plane_count(format); ++p) {
+        const PlaneSize s = plane_size(format, w, h, p);
+        EXPECT_EQ(f.planes[p].size(), static_cast<std::size_t>(f.view.strides[p]) * s.rows) << pixel_format_name(format);
+        // A stride of exactly row_bytes is the minimum validate_frame accepts.
+        FrameView tight = f.view;
+        tight.strides[p] = s.row_bytes;
+        EXPECT_NO_THROW(validate_frame(tight)) << pixel_format_name(format) << " plane " << p;
+        tight.strides[p] = s.row_bytes - 1;
+        EXPECT_THROW(validate_frame(tight), Error) << pixel_format_name(format) << " plane " << p;
+      }
+    }
+  const PlaneSize chroma = plane_size(PixelFormat::kNV12, 37, 29, 1);
+  EXPECT_EQ(chroma.row_bytes, 38);
+  EXPECT_EQ(chroma.rows, 15);
+}
+
+TEST(CudaYuv, EqualsTheCpuReferenceOnAllInputs) {
+  int mismatches = 0;
+  for (int y = 0; y < 256; ++y)
+    for (int u = 0; u < 256; ++u)
+      for (int v = 0; v < 256; ++v) {
+        std::uint8_t want[3];
+        yuv_to_rgb(y, u, v, want);
+        int got[3];
+        yuv_to_rgb_bt601(y, u, v, got);
+        if (got[0] != want[0] || got[1] != want[1] || got[2] != want[2]) {
+          if (++mismatches <= 5) ADD_FAILURE() << "YUV " << y << "," << u << "," << v;
+        }
+      }
+  EXPECT_EQ(mismatches, 0);
+}
+
+// The kernel's per-pixel code, run over every pixel on the CPU, equals Preprocessor::run bit for
+// bit — every format with padded strides, every layout, both colour orders, up and down.
+TEST(CudaPreprocessPixel, EqualsPreprocessorExactly) {
+  unsigned seed = 100;
+  for (PixelFormat format : all_pixel_formats())
+    for (const PreprocessCase& k : preprocess_cases(false))
+      for (const LayoutCase& lc : layout_cases(k.net_w, k.net_h))
+        for (const InputSpec& spec : {imagenet_rgb_spec(), caffe_bgr_spec()}) {
+          // Both colour orders on the first layout; the others with the RGB model (a unit test's time).
+          if (spec.color == ColorOrder::kBGR && lc.name != "NCHW") continue;
+          SCOPED_TRACE(std::string(pixel_format_name(format)) + " " + std::to_string(k.frame_w) + "x" +
+                       std::to_string(k.frame_h) + " -> " + std::to_string(k.net_w) + "x" + std::to_string(k.net_h) +
+                       " " + lc.name + (spec.color == ColorOrder::kBGR ? " BGR model" : " RGB model"));
+          const OwnedFrame f = make_random_frame(format, k.frame_w, k.frame_h, ++seed);
+          std::vector<float> want(lc.floats, kSentinel), got(lc.floats, kSentinel);
+          Preprocessor cpu(spec, lc.layout);
+          cpu.run(f.view, want.data());
+          emulate_preprocess(f.view, spec, lc.layout, got.data());
+          const FloatComparison c = compare_floats(want, got, 0.0, 0.0);
+          ASSERT_EQ(c.bad, 0u) << c.describe(0.0, 0.0);
+        }
+}
+
+TEST(CudaUpsamplePlan, SpansCoverEveryColumnEachBlockReads) {
+  for (const UpsampleCase& k : upsample_cases(true))
+    for (const ResizeCase& rc : resize_cases()) {
+      SCOPED_TRACE(k.describe() + " " + rc.name);
+      const ResampleGeometry geo = geometry(k, rc.attrs);
+      for (int bw : {32, 128, 1000}) {
+        const UpsamplePlan plan = make_upsample_plan(geo.cols, k.channels, bw);
+        ASSERT_EQ(plan.span_begin.size(), static_cast<std::size_t>((k.out_w + bw - 1) / bw));
+        int widest = 0;
+        for (int x = 0; x < k.out_w; ++x) {
+          const int b = x / bw, lo = plan.span_begin[b], hi = lo + plan.span_count[b] - 1;
+          ASSERT_GE(lo, 0);
+          ASSERT_LT(hi, k.in_w);
+          ASSERT_TRUE(geo.cols.index0[x] >= lo && geo.cols.index0[x] <= hi) << "x " << x;
+          ASSERT_TRUE(geo.cols.index1[x] >= lo && geo.cols.index1[x] <= hi) << "x " << x;
+          widest = std::max(widest, plan.span_count[b]);
+        }
+        EXPECT_EQ(plan.max_span, widest);
+        EXPECT_EQ(plan.staged_bytes, static_cast<std::size_t>(widest) * k.channels * sizeof(float));
+        EXPECT_EQ(plan.staged, plan.staged_bytes <= kDefaultStagingBytes);
+      }
+    }
+}
+
+TEST(CudaUpsamplePlan, HdFromLogitsStagesAFewColumnsPerBlock) {
+  ResizeAttrs a;
+  a.mode = ResizeAttrs::kLinear;
+  a.coord = ResizeAttrs::kHalfPixel;
+  const ResampleGeometry geo = make_resample_geometry(65, 65, 21, 1080, 1920, 1080.0f / 65, 1920.0f / 65, a);
+  const UpsamplePlan plan = make_upsample_plan(geo.cols, 21);
+  EXPECT_TRUE(plan.staged);
+  EXPECT_EQ(plan.span_begin.size(), 15u);
+  EXPECT_LE(plan.max_span, 7);  // 128 pixels cover ~4.3 source columns, plus the two neighbours
+  EXPECT_LE(plan.staged_bytes, 7u * 21 * 4);
+  // A budget of 0 forces the direct kernels; wide downscales fall back on their own.
+  EXPECT_FALSE(make_upsample_plan(geo.cols, 21, kUpsampleBlockWidth, 0).staged);
+  const ResampleGeometry wide = make_resample_geometry(9, 1000, 64, 9, 130, 1.0f, 0.13f, a);
+  EXPECT_FALSE(make_upsample_plan(wide.cols, 64).staged);
+  EXPECT_THROW(make_upsample_plan(geo.cols, 0), Error);
+  EXPECT_THROW(make_upsample_plan(geo.cols, 21, 0), Error);
+  EXPECT_THROW(make_upsample_plan(AxisSampling{}, 21), Error);
+}
+
+// The kernels' code, run block by block on the CPU, gives upsample_argmax()'s class map exactly:
+// staged and direct, every case and resize mode, with and without exact ties.
+TEST(CudaUpsampleEmulation, ArgmaxEqualsCpuExactly) {
+  unsigned seed = 7;
+  for (const UpsampleCase& k : upsample_cases(false))
+    for (const ResizeCase& rc : resize_cases())
+      for (bool ties : {false, true}) {
+        // Ties with every linear transform and one nearest one (a unit test's time).
+        if (ties && rc.attrs.mode == ResizeAttrs::kNearest && rc.name != "nearest/half_pixel/round_prefer_floor")
+          continue;
+        SCOPED_TRACE(k.describe() + " " + rc.name + (ties ? " ties" : ""));
+        const std::vector<float> logits = random_logits(k.in_h, k.in_w, k.channels, ++seed, ties);
+        const ResampleGeometry geo = geometry(k, rc.attrs);
+        const std::vector<std::uint8_t> want = cpu_argmax(geo, logits);
+        const UpsamplePlan plan = make_upsample_plan(geo.cols, k.channels, kUpsampleBlockWidth, SIZE_MAX);
+        const UpsampleView v = host_view(geo, plan, logits.data());
+        for (bool staged : {true, false}) {
+          const std::vector<std::uint8_t> got = emulate_argmax(v, plan, staged);
+          const std::size_t at = first_difference(want, got);
+          ASSERT_EQ(at, want.size()) << (staged ? "staged" : "direct") << ": pixel " << at << " class "
+                                     << int(got[at]) << ", CPU " << int(want[at]);
+        }
+      }
+}
+
+TEST(CudaUpsampleEmulation, SoftmaxEqualsCpuExactly) {
+  unsigned seed = 70;
+  for (const UpsampleCase& k : upsample_cases(false))
+    for (const ResizeCase& rc : resize_cases()) {
+      if (rc.attrs.mode == ResizeAttrs::kNearest && rc.attrs.nearest != ResizeAttrs::kRoundPreferFloor) continue;
+      SCOPED_TRACE(k.describe() + " " + rc.name);
+      const std::vector<float> logits = random_logits(k.in_h, k.in_w, k.channels, ++seed);
+      const ResampleGeometry geo = geometry(k, rc.attrs);
+      const std::vector<float> want = cpu_softmax(geo, logits);
+      const UpsamplePlan plan = make_upsample_plan(geo.cols, k.channels, kUpsampleBlockWidth, SIZE_MAX);
+      const UpsampleView v = host_view(geo, plan, logits.data());
+      for (bool staged : {true, false}) {
+        const FloatComparison c = compare_floats(want, emulate_softmax(v, plan, staged), 0.0, 0.0);
+        ASSERT_EQ(c.bad, 0u) << (staged ? "staged: " : "direct: ") << c.describe(0.0, 0.0);
+      }
+    }
+}
