@@ -7,13 +7,14 @@ DEEPLAB_SHARED=${DEEPLAB_SHARED:-$DEEPLAB_ROOT/../shared}
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
-# Debian packages the project needs: build, engine, tools, tests.
+# Debian packages the project needs: build, engine, tools, tests. Node.js (for the ONNX Runtime
+# reference) is installed by scripts/install-ort.sh only when `node` is missing: machines with
+# NodeSource's nodejs (which bundles npm and conflicts with Debian's npm) keep theirs.
 DEEPLAB_APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config git ca-certificates curl
   libdnnl-dev libonnx-dev libprotobuf-dev protobuf-compiler libyaml-cpp-dev libssl-dev
   libopencv-dev libgtest-dev
   python3-torchvision python3-onnx python3-numpy python3-pil
-  nodejs npm
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly
   gstreamer1.0-libav
