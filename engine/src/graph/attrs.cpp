@@ -64,7 +64,8 @@ ConvAttrs parse_conv(const Graph& g, const Node& n) {
   const Value& x = input_value(g, n, 0);
   const Value& w = input_value(g, n, 1);
   require_4d(g, n, x);
-  if (!w.is_constant || w.shape.size() != 4) unsupported(g, n, "weights must be a constant 4-D tensor");
+  if (!w.is_constant || w.shape.size() != 4 || w.dtype != DType::kFloat)
+    unsupported(g, n, "weights must be a constant 4-D float tensor");
   ConvAttrs a;
   a.out_channels = static_cast<int>(w.shape[0]);
   a.kernel_h = static_cast<int>(w.shape[2]);
@@ -90,7 +91,7 @@ ConvAttrs parse_conv(const Graph& g, const Node& n) {
   resolve_pads(g, n, x.shape[3], a.kernel_w, a.stride_w, a.dilation_w, 1, 2, a.pad_left, a.pad_right);
   if (n.inputs.size() > 2 && n.inputs[2] >= 0) {
     const Value& b = g.values[n.inputs[2]];
-    if (!b.is_constant || b.element_count() != a.out_channels)
+    if (!b.is_constant || b.dtype != DType::kFloat || b.element_count() != a.out_channels)
       unsupported(g, n, "bias must be a constant of " + std::to_string(a.out_channels) + " values");
   }
   return a;
@@ -197,7 +198,9 @@ ResizeAttrs parse_resize(const Graph& g, const Node& n) {
     if (scales.size() != rank) corrupt(g, n, "needs " + std::to_string(rank) + " scales, has " + std::to_string(scales.size()));
     for (std::size_t k = 0; k < rank; ++k) {
       if (!(scales[k] > 0)) corrupt(g, n, "scales must be positive");
-      a.out_shape.push_back(static_cast<std::int64_t>(std::floor(x.shape[k] * static_cast<double>(scales[k]))));
+      const double out = std::floor(x.shape[k] * static_cast<double>(scales[k]));
+      if (!(out < 1e12)) corrupt(g, n, "scales give an output too large");
+      a.out_shape.push_back(static_cast<std::int64_t>(out));
     }
   }
   // Exactly the two spatial axes of a 4-D tensor may change: NCHW (2,3) or NHWC (1,2).
@@ -206,7 +209,7 @@ ResizeAttrs parse_resize(const Graph& g, const Node& n) {
     if (a.out_shape[k] != x.shape[k] || scales[k] != 1.0f) scaled.push_back(static_cast<int>(k));
   if (rank != 4) unsupported(g, n, "only 4-D tensors can be resized");
   if (scaled.empty()) scaled = {2, 3};
-  if (scaled.size() == 1) scaled = scaled[0] == 3 || scaled[0] == 2 ? std::vector<int>{2, 3} : std::vector<int>{1, 2};
+  if (scaled.size() == 1 && scaled[0] != 0) scaled = scaled[0] == 3 || scaled[0] == 2 ? std::vector<int>{2, 3} : std::vector<int>{1, 2};
   if (scaled != std::vector<int>{2, 3} && scaled != std::vector<int>{1, 2})
     unsupported(g, n, "resizing axes other than H and W");
   a.axis_h = scaled[0];

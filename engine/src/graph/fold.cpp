@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <set>
 
 #include "deeplab/error.h"
@@ -32,6 +33,14 @@ ConstTensor from_value(const Value& v) {
   return t;
 }
 
+// double -> int64 without undefined behaviour: NaN gives 0, out-of-range values saturate.
+std::int64_t to_int64(double d) {
+  if (std::isnan(d)) return 0;
+  if (d >= 9.2e18) return std::numeric_limits<std::int64_t>::max();
+  if (d <= -9.2e18) return std::numeric_limits<std::int64_t>::min();
+  return static_cast<std::int64_t>(d);
+}
+
 void store(const ConstTensor& t, Value& v) {
   v.is_constant = true;
   v.shape_known = true;
@@ -39,7 +48,7 @@ void store(const ConstTensor& t, Value& v) {
   v.dtype = t.is_int ? DType::kInt64 : DType::kFloat;
   v.i.clear();
   v.f.clear();
-  if (t.is_int) for (double d : t.data) v.i.push_back(static_cast<std::int64_t>(d));
+  if (t.is_int) for (double d : t.data) v.i.push_back(to_int64(d));
   else v.f.assign(t.data.begin(), t.data.end());
 }
 
@@ -47,6 +56,21 @@ std::vector<std::int64_t> strides_of(const std::vector<std::int64_t>& shape) {
   std::vector<std::int64_t> s(shape.size(), 1);
   for (int k = static_cast<int>(shape.size()) - 2; k >= 0; --k) s[k] = s[k + 1] * shape[k + 1];
   return s;
+}
+
+// Folded constants are shape arithmetic and small tensors: refuse larger results, so that a tiny
+// file cannot make the loader allocate gigabytes (or overflow a size computation).
+constexpr std::int64_t kMaxFoldedElements = std::int64_t{1} << 24;
+
+// A Transpose perm must name each axis in [0, rank) exactly once (the CPU kernel indexes with it).
+void check_perm(const std::vector<std::int64_t>& perm, std::size_t rank, const std::string& where) {
+  std::vector<char> seen(rank, 0);
+  for (auto p : perm) {
+    if (p < 0 || p >= static_cast<std::int64_t>(rank) || seen[p])
+      throw Error(ErrorCode::kModelCorrupt, where + ": perm " + shape_string(perm) + " is not a permutation of 0.." +
+                                                std::to_string(static_cast<std::int64_t>(rank) - 1));
+    seen[p] = 1;
+  }
 }
 
 std::int64_t normalize_axis(std::int64_t axis, std::size_t rank, const std::string& where) {
@@ -63,11 +87,28 @@ class Folder {
   bool try_fold();
 
  private:
-  const Value& in(std::size_t k) const { return g_.values[n_.inputs[k]]; }
+  const Value& in(std::size_t k) const {
+    if (!has_input(k)) bad("missing input " + std::to_string(k));
+    return g_.values[n_.inputs[k]];
+  }
   bool has_input(std::size_t k) const { return k < n_.inputs.size() && n_.inputs[k] >= 0; }
   ConstTensor arg(std::size_t k) const { return from_value(in(k)); }
   std::vector<std::int64_t> ints_input_or_attr(std::size_t k, const std::string& attr) const;
   [[noreturn]] void bad(const std::string& what) const { throw Error(ErrorCode::kModelCorrupt, where_ + ": " + what); }
+  // Element count of a result shape; throws if negative or over kMaxFoldedElements.
+  std::int64_t result_count(const std::vector<std::int64_t>& shape) const {
+    std::int64_t n = 1;
+    for (auto d : shape) {
+      if (d < 0 || (d > 0 && n > kMaxFoldedElements / d)) bad("result " + shape_string(shape) + " is too large to fold");
+      n *= d;
+    }
+    return n;
+  }
+  double scalar_arg(std::size_t k) const {
+    const Value& v = in(k);
+    if (v.element_count() < 1) bad("input " + std::to_string(k) + " is empty");
+    return v.dtype == DType::kInt64 ? static_cast<double>(v.i[0]) : v.f[0];
+  }
 
   ConstTensor eval();
   ConstTensor eval_binary(const std::function<double(double, double)>& f, bool int_result);
@@ -168,7 +209,7 @@ ConstTensor Folder::eval() {
     ConstTensor c = arg(0), x = arg(1), y = arg(2);
     auto shape = broadcast_shapes(broadcast_shapes(c.shape, x.shape, where_), y.shape, where_);
     ConstTensor t{x.is_int && y.is_int, shape, {}};
-    const auto total = t.count();
+    const auto total = result_count(shape);
     auto pick = [&](const ConstTensor& s, std::int64_t flat) {
       // Index s with broadcasting from the output's flat index.
       auto os = strides_of(shape);
@@ -230,17 +271,18 @@ ConstTensor Folder::eval() {
     if (it != n_.attrs.end() && it->second.kind == Attr::kTensor) {
       const Value& v = g_.values[it->second.tensor];
       t.is_int = v.dtype == DType::kInt64;
-      value = t.is_int ? static_cast<double>(v.i.at(0)) : v.f.at(0);
+      if (v.element_count() < 1) bad("'value' is empty");
+      value = t.is_int ? static_cast<double>(v.i[0]) : v.f[0];
     }
-    if (t.count() < 0 || t.count() > (1 << 26)) bad("ConstantOfShape is too large");
-    t.data.assign(static_cast<std::size_t>(t.count()), value);
+    t.data.assign(static_cast<std::size_t>(result_count(t.shape)), value);
     return t;
   }
   if (op == "Range") {
-    const double start = arg(0).data.at(0), limit = arg(1).data.at(0), delta = arg(2).data.at(0);
+    const double start = scalar_arg(0), limit = scalar_arg(1), delta = scalar_arg(2);
     if (delta == 0) bad("Range delta is 0");
-    const auto n = static_cast<std::int64_t>(std::max(0.0, std::ceil((limit - start) / delta)));
-    if (n > (1 << 26)) bad("Range is too large");
+    const double count = std::max(0.0, std::ceil((limit - start) / delta));
+    if (!(count <= static_cast<double>(kMaxFoldedElements))) bad("Range is too large");
+    const auto n = static_cast<std::int64_t>(count);
     ConstTensor t{in(0).dtype == DType::kInt64, {n}, {}};
     for (std::int64_t k = 0; k < n; ++k) t.data.push_back(start + static_cast<double>(k) * delta);
     return t;
@@ -253,7 +295,7 @@ ConstTensor Folder::eval_binary(const std::function<double(double, double)>& f, 
   ConstTensor t;
   t.shape = broadcast_shapes(a.shape, b.shape, where_);
   t.is_int = int_result || (a.is_int && b.is_int);
-  const auto total = t.count();
+  const auto total = result_count(t.shape);
   const auto out_strides = strides_of(t.shape);
   auto index_in = [&](const ConstTensor& s, std::int64_t flat) {
     std::int64_t idx = 0, stride = 1;
@@ -280,9 +322,10 @@ ConstTensor Folder::eval_gather() {
   t.shape.assign(data.shape.begin(), data.shape.begin() + axis);
   t.shape.insert(t.shape.end(), idx.shape.begin(), idx.shape.end());
   t.shape.insert(t.shape.end(), data.shape.begin() + axis + 1, data.shape.end());
+  result_count(t.shape);
   for (std::int64_t o = 0; o < outer; ++o)
     for (double di : idx.data) {
-      auto i = static_cast<std::int64_t>(di);
+      auto i = to_int64(di);
       if (i < 0) i += dim;
       if (i < 0 || i >= dim) bad("Gather index out of range");
       for (std::int64_t k = 0; k < inner; ++k) t.data.push_back(data.data[(o * dim + i) * inner + k]);
@@ -312,8 +355,9 @@ ConstTensor Folder::eval_slice() {
   for (std::size_t k = 0; k < starts.size(); ++k) {
     const auto a = normalize_axis(axes[k], rank, where_);
     const auto dim = data.shape[a];
-    const auto st = steps[k];
-    if (st == 0) bad("Slice step is 0");
+    if (steps[k] == 0) bad("Slice step is 0");
+    // |step| > dim selects at most one element: clamping keeps the count arithmetic from overflowing.
+    const auto st = std::clamp<std::int64_t>(steps[k], -dim - 1, dim + 1);
     auto clampi = [&](std::int64_t v, bool is_end) {
       if (v < 0) v += dim;
       if (st > 0) return std::clamp<std::int64_t>(v, 0, dim);
@@ -340,6 +384,7 @@ ConstTensor Folder::eval_slice() {
 ConstTensor Folder::eval_concat() {
   std::vector<ConstTensor> parts;
   for (std::size_t k = 0; k < n_.inputs.size(); ++k) parts.push_back(arg(k));
+  if (parts.empty()) bad("Concat has no inputs");
   const auto axis = normalize_axis(attr_int(g_, n_, "axis", 0), parts.at(0).shape.size(), where_);
   ConstTensor t{parts[0].is_int, parts[0].shape, {}};
   t.shape[axis] = 0;
@@ -363,6 +408,7 @@ ConstTensor Folder::eval_transpose() {
   auto perm = attr_ints(g_, n_, "perm");
   if (perm.empty()) for (std::size_t k = 0; k < rank; ++k) perm.push_back(static_cast<std::int64_t>(rank - 1 - k));
   if (perm.size() != rank) bad("perm has the wrong length");
+  check_perm(perm, rank, where_);
   ConstTensor t{data.is_int, {}, {}};
   for (auto p : perm) t.shape.push_back(data.shape.at(normalize_axis(p, rank, where_)));
   const auto in_strides = strides_of(data.shape);
@@ -388,6 +434,8 @@ ConstTensor Folder::eval_reshape(std::vector<std::int64_t> shape) {
       if (infer >= 0) bad("Reshape has two -1 dims");
       infer = static_cast<int>(k);
     } else {
+      if (shape[k] < 0 || (shape[k] > 0 && known > (std::int64_t{1} << 40) / shape[k]))
+        bad("cannot reshape " + shape_string(t.shape) + " to " + shape_string(shape));
       known *= shape[k];
     }
   }
@@ -421,6 +469,17 @@ void infer_node_shape(Graph& g, Node& n) {
       "Relu", "Clip", "Sigmoid", "HardSigmoid", "HardSwish", "BatchNormalization", "Identity",
       "Dropout", "LeakyRelu", "Tanh", "Softmax", "Exp", "Neg", "Abs"};
   static const std::set<std::string> binary = {"Add", "Sub", "Mul", "Div", "Max", "Min"};
+  if (binary.count(op) || op == "Concat")  // the kernels read constant operands as floats
+    for (std::size_t k = 0; k < n.inputs.size(); ++k)
+      if (x(k).dtype != DType::kFloat)
+        throw Error(ErrorCode::kUnsupported, where + ": input '" + x(k).name + "' is not float");
+  if (op == "BatchNormalization") {  // scale, bias, mean, var: C floats each
+    const auto& s = x(0).shape;
+    for (std::size_t k = 1; k < 5; ++k)
+      if (s.size() < 2 || !x(k).is_constant || x(k).dtype != DType::kFloat || x(k).element_count() != s[1])
+        throw Error(ErrorCode::kUnsupported, where + ": parameter " + std::to_string(k) +
+                                                 " must be a constant float tensor of one value per channel");
+  }
   if (same_shape.count(op)) {
     set_shape(g, n.outputs[0], x(0).shape);
   } else if (binary.count(op)) {
@@ -458,6 +517,7 @@ void infer_node_shape(Graph& g, Node& n) {
     auto perm = attr_ints(g, n, "perm");
     if (perm.empty()) for (std::size_t k = 0; k < s.size(); ++k) perm.push_back(static_cast<std::int64_t>(s.size() - 1 - k));
     if (perm.size() != s.size()) throw Error(ErrorCode::kModelCorrupt, where + ": perm has the wrong length");
+    check_perm(perm, s.size(), where);
     std::vector<std::int64_t> shape;
     for (auto p : perm) shape.push_back(s.at(normalize_axis(p, s.size(), where)));
     set_shape(g, n.outputs[0], shape);

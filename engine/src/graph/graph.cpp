@@ -1,6 +1,7 @@
 #include "graph/graph.h"
 
 #include <algorithm>
+#include <limits>
 #include <sstream>
 
 #include "deeplab/error.h"
@@ -8,8 +9,13 @@
 namespace deeplab {
 
 std::int64_t Value::element_count() const {
+  // -1 for an unknown (negative) dim; saturates instead of overflowing for absurd shapes.
   std::int64_t n = 1;
-  for (auto d : shape) n *= d;
+  for (auto d : shape) {
+    if (d < 0) return -1;
+    if (d > 0 && n > std::numeric_limits<std::int64_t>::max() / d) return std::numeric_limits<std::int64_t>::max();
+    n *= d;
+  }
   return n;
 }
 

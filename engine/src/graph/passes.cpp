@@ -237,6 +237,11 @@ void assign_layouts(Graph& g) {
 
   std::vector<Node> out;
   out.reserve(g.nodes.size());
+  // ensure() adds at most one value per node input: reserve them all now, so that adding one never
+  // reallocates g.values under the references `o` and `x` held below.
+  std::size_t node_inputs = 0;
+  for (const Node& n : g.nodes) node_inputs += n.inputs.size();
+  g.values.reserve(g.values.size() + node_inputs);
   auto ensure = [&](Node& n, std::size_t k, Layout want) {
     const int v = n.inputs[k];
     if (v < 0 || g.values[v].is_constant || g.values[v].layout == want || g.values[v].shape.size() != 4) return;

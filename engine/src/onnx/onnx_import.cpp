@@ -182,6 +182,8 @@ void import_nodes(const onnx::GraphProto& gp, Graph& g, std::map<std::string, in
     Node n;
     n.op = np.op_type();
     n.name = np.name().empty() ? n.op + "_" + std::to_string(unnamed++) : np.name();
+    if (np.output_size() == 0 || np.output(0).empty())
+      corrupt(g.source, n.op + " node '" + n.name + "' has no output");
     for (const auto& a : np.attribute()) n.attrs[a.name()] = convert_attr(a, g, n.name);
     if (n.op == "Constant") {
       // A Constant node is just a value: make its output a constant, no node.
