@@ -1,0 +1,234 @@
+// deeplabmask: a (not in-place) GstVideoFilter that renders the GstDeeplabSegMeta of each input
+// frame as an output frame of the same size and framerate: mode=ids -> GRAY8 class ids, mode=color
+// -> RGB palette colours. The meta itself is kept on the output buffer.
+#include "gstdeeplabmask.h"
+
+#include <cstring>
+#include <exception>
+#include <vector>
+
+#include "deeplabcommon.h"
+#include "gst/deeplab/deeplabmeta.h"
+
+GST_DEBUG_CATEGORY_STATIC(gst_deeplab_mask_debug);
+#define GST_CAT_DEFAULT gst_deeplab_mask_debug
+
+typedef enum { GST_DEEPLAB_MASK_MODE_IDS, GST_DEEPLAB_MASK_MODE_COLOR } GstDeeplabMaskMode;
+
+enum { PROP_0, PROP_MODE };
+#define DEFAULT_PROP_MODE GST_DEEPLAB_MASK_MODE_IDS
+
+struct GstDeeplabMaskPrivate {
+  GstDeeplabMaskMode mode = DEFAULT_PROP_MODE;  // GST_OBJECT_LOCK
+  bool warned_no_meta = false;                  // streaming thread
+  std::vector<guint8> resampled;                // streaming thread: a map of another size, resampled
+};
+
+struct _GstDeeplabMask {
+  GstVideoFilter parent;
+  GstDeeplabMaskPrivate* priv;
+};
+
+G_DEFINE_TYPE(GstDeeplabMask, gst_deeplab_mask, GST_TYPE_VIDEO_FILTER)
+GST_ELEMENT_REGISTER_DEFINE_WITH_CODE(deeplabmask, "deeplabmask", GST_RANK_NONE, GST_TYPE_DEEPLAB_MASK,
+                                      deeplab_gst::init_debug_categories());
+
+GType gst_deeplab_mask_mode_get_type(void) {
+  static const GType type = [] {
+    static const GEnumValue values[] = {
+        {GST_DEEPLAB_MASK_MODE_IDS, "GRAY8, value = class id", "ids"},
+        {GST_DEEPLAB_MASK_MODE_COLOR, "RGB, each class in its palette colour", "color"},
+        {0, nullptr, nullptr}};
+    return g_enum_register_static("GstDeeplabMaskMode", values);
+  }();
+  return type;
+}
+
+static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
+    "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(GST_DEEPLAB_VIDEO_FORMATS)));
+static GstStaticPadTemplate src_template =
+    GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE("{ GRAY8, RGB }")));
+
+static const char* output_format(GstDeeplabMaskMode mode) {
+  return mode == GST_DEEPLAB_MASK_MODE_IDS ? "GRAY8" : "RGB";
+}
+
+// Same size, framerate and pixel aspect ratio; the format becomes the mode's output format (sink ->
+// src) or any input format (src -> sink, for caps whose format is the mode's output format).
+static GstCaps* gst_deeplab_mask_transform_caps(GstBaseTransform* trans, GstPadDirection direction, GstCaps* caps,
+                                                GstCaps* filter) {
+  auto* self = GST_DEEPLAB_MASK(trans);
+  GST_OBJECT_LOCK(self);
+  const char* out_format = output_format(self->priv->mode);
+  GST_OBJECT_UNLOCK(self);
+
+  GValue out_value = G_VALUE_INIT;
+  g_value_init(&out_value, G_TYPE_STRING);
+  g_value_set_static_string(&out_value, out_format);
+  GValue in_formats = G_VALUE_INIT;
+  gst_value_list_init(&in_formats, 8);
+  for (const char* name : {"RGB", "BGR", "RGBA", "BGRA", "RGBx", "BGRx", "NV12", "I420"}) {
+    GValue v = G_VALUE_INIT;
+    g_value_init(&v, G_TYPE_STRING);
+    g_value_set_static_string(&v, name);
+    gst_value_list_append_and_take_value(&in_formats, &v);
+  }
+
+  GstCaps* result = gst_caps_new_empty();
+  for (guint i = 0; i < gst_caps_get_size(caps); ++i) {
+    const GstStructure* in = gst_caps_get_structure(caps, i);
+    const GValue* format = gst_structure_get_value(in, "format");
+    if (direction == GST_PAD_SRC && format && !gst_value_can_intersect(format, &out_value)) continue;
+    GstStructure* s = gst_structure_copy(in);
+    gst_structure_remove_fields(s, "format", "colorimetry", "chroma-site", nullptr);
+    gst_structure_set_value(s, "format", direction == GST_PAD_SINK ? &out_value : &in_formats);
+    const GstCapsFeatures* features = gst_caps_get_features(caps, i);
+    result = gst_caps_merge_structure_full(result, s, features ? gst_caps_features_copy(features) : nullptr);
+  }
+  g_value_unset(&in_formats);
+  g_value_unset(&out_value);
+  if (filter) {
+    GstCaps* tmp = gst_caps_intersect_full(filter, result, GST_CAPS_INTERSECT_FIRST);
+    gst_caps_unref(result);
+    result = tmp;
+  }
+  GST_DEBUG_OBJECT(self, "%s caps %" GST_PTR_FORMAT " -> %" GST_PTR_FORMAT,
+                   direction == GST_PAD_SINK ? "sink" : "src", caps, result);
+  return result;
+}
+
+// The class map describes the same pixels on the output: keep the meta there.
+static gboolean gst_deeplab_mask_transform_meta(GstBaseTransform* trans, GstBuffer* outbuf, GstMeta* meta,
+                                                GstBuffer* inbuf) {
+  if (meta->info->api == GST_DEEPLAB_SEG_META_API_TYPE) return TRUE;
+  return GST_BASE_TRANSFORM_CLASS(gst_deeplab_mask_parent_class)->transform_meta(trans, outbuf, meta, inbuf);
+}
+
+static gboolean gst_deeplab_mask_start(GstBaseTransform* trans) {
+  GST_DEEPLAB_MASK(trans)->priv->warned_no_meta = false;
+  return TRUE;
+}
+
+static GstFlowReturn gst_deeplab_mask_render(GstVideoFilter* filter, GstVideoFrame* in, GstVideoFrame* out) {
+  auto* self = GST_DEEPLAB_MASK(filter);
+  GstDeeplabMaskPrivate& p = *self->priv;
+  const int width = GST_VIDEO_FRAME_WIDTH(out), height = GST_VIDEO_FRAME_HEIGHT(out);
+  auto* dst = static_cast<guint8*>(GST_VIDEO_FRAME_PLANE_DATA(out, 0));
+  const gsize dst_stride = GST_VIDEO_FRAME_PLANE_STRIDE(out, 0);
+  const bool ids = GST_VIDEO_FRAME_FORMAT(out) == GST_VIDEO_FORMAT_GRAY8;
+  const gsize row_bytes = static_cast<gsize>(width) * (ids ? 1 : 3);
+
+  const GstDeeplabSegMeta* meta = gst_buffer_get_deeplab_seg_meta(in->buffer);
+  if (!meta) {
+    if (!p.warned_no_meta) {
+      GST_ELEMENT_WARNING(self, STREAM, FORMAT, ("Frames without a class map (GstDeeplabSegMeta)"),
+                          ("put deeplabseg upstream of deeplabmask; these frames come out as class 0"));
+      p.warned_no_meta = true;
+    }
+    for (int y = 0; y < height; ++y) std::memset(dst + y * dst_stride, 0, row_bytes);
+    return GST_FLOW_OK;
+  }
+  const deeplab_gst::ClassMapView map = deeplab_gst::class_map_at(meta, width, height, &p.resampled);
+  const guint n = meta->classes->num_classes;
+  const guint8* palette = meta->classes->palette;
+  for (int y = 0; y < height; ++y) {
+    const guint8* row = map.data + y * map.stride;
+    guint8* o = dst + y * dst_stride;
+    if (ids) {
+      std::memcpy(o, row, static_cast<std::size_t>(width));
+      continue;
+    }
+    for (int x = 0; x < width; ++x, o += 3) {
+      const guint c = row[x];
+      if (c < n) {
+        o[0] = palette[3 * c];
+        o[1] = palette[3 * c + 1];
+        o[2] = palette[3 * c + 2];
+      } else {
+        o[0] = o[1] = o[2] = 0;
+      }
+    }
+  }
+  return GST_FLOW_OK;
+}
+
+// The vfunc boundary: nothing thrown (std::bad_alloc from a resize) may cross into GStreamer's C.
+static GstFlowReturn gst_deeplab_mask_transform_frame(GstVideoFilter* filter, GstVideoFrame* in, GstVideoFrame* out) {
+  try {
+    return gst_deeplab_mask_render(filter, in, out);
+  } catch (const std::exception& e) {
+    GST_ELEMENT_ERROR(filter, STREAM, FAILED, ("Could not render the class map: %s", e.what()), (nullptr));
+    return GST_FLOW_ERROR;
+  }
+}
+
+static void gst_deeplab_mask_set_property(GObject* object, guint prop_id, const GValue* value, GParamSpec* pspec) {
+  auto* self = GST_DEEPLAB_MASK(object);
+  switch (prop_id) {
+    case PROP_MODE:
+      GST_OBJECT_LOCK(self);
+      self->priv->mode = static_cast<GstDeeplabMaskMode>(g_value_get_enum(value));
+      GST_OBJECT_UNLOCK(self);
+      gst_base_transform_reconfigure_src(GST_BASE_TRANSFORM(self));
+      break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
+  }
+}
+
+static void gst_deeplab_mask_get_property(GObject* object, guint prop_id, GValue* value, GParamSpec* pspec) {
+  auto* self = GST_DEEPLAB_MASK(object);
+  switch (prop_id) {
+    case PROP_MODE:
+      GST_OBJECT_LOCK(self);
+      g_value_set_enum(value, self->priv->mode);
+      GST_OBJECT_UNLOCK(self);
+      break;
+    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
+  }
+}
+
+static void gst_deeplab_mask_finalize(GObject* object) {
+  auto* self = GST_DEEPLAB_MASK(object);
+  delete self->priv;
+  self->priv = nullptr;
+  G_OBJECT_CLASS(gst_deeplab_mask_parent_class)->finalize(object);
+}
+
+static void gst_deeplab_mask_init(GstDeeplabMask* self) {
+  self->priv = new GstDeeplabMaskPrivate();
+}
+
+static void gst_deeplab_mask_class_init(GstDeeplabMaskClass* klass) {
+  auto* gobject_class = G_OBJECT_CLASS(klass);
+  auto* element_class = GST_ELEMENT_CLASS(klass);
+  auto* trans_class = GST_BASE_TRANSFORM_CLASS(klass);
+  auto* filter_class = GST_VIDEO_FILTER_CLASS(klass);
+  GST_DEBUG_CATEGORY_INIT(gst_deeplab_mask_debug, "deeplabmask", 0, "DeepLab class map to video");
+
+  gobject_class->set_property = gst_deeplab_mask_set_property;
+  gobject_class->get_property = gst_deeplab_mask_get_property;
+  gobject_class->finalize = gst_deeplab_mask_finalize;
+  g_object_class_install_property(
+      gobject_class, PROP_MODE,
+      g_param_spec_enum("mode", "Mode", "What the output shows: class ids (GRAY8) or palette colours (RGB)",
+                        GST_TYPE_DEEPLAB_MASK_MODE, DEFAULT_PROP_MODE,
+                        static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
+
+  gst_element_class_set_static_metadata(
+      element_class, "DeepLab class map", "Filter/Converter/Video",
+      "Turns the class map that deeplabseg attached to each frame into a video frame of the same size: GRAY8 class "
+      "ids (mode=ids) or the model's palette colours as RGB (mode=color). Frames without a class map come out as "
+      "class 0. Example:\n"
+      "  gst-launch-1.0 filesrc location=video.mp4 ! decodebin ! videoconvert ! deeplabseg ! deeplabmask mode=color ! "
+      "pngenc ! multifilesink location=mask-%05d.png",
+      "gst-deeplab developers");
+  gst_element_class_add_static_pad_template(element_class, &sink_template);
+  gst_element_class_add_static_pad_template(element_class, &src_template);
+
+  trans_class->transform_caps = GST_DEBUG_FUNCPTR(gst_deeplab_mask_transform_caps);
+  trans_class->transform_meta = GST_DEBUG_FUNCPTR(gst_deeplab_mask_transform_meta);
+  trans_class->start = GST_DEBUG_FUNCPTR(gst_deeplab_mask_start);
+  filter_class->transform_frame = GST_DEBUG_FUNCPTR(gst_deeplab_mask_transform_frame);
+
+  gst_type_mark_as_plugin_api(GST_TYPE_DEEPLAB_MASK_MODE, static_cast<GstPluginAPIFlags>(0));
+}

@@ -1,0 +1,269 @@
+// deeplabmask and deeplaboverlay against the meta deeplabseg attached: mask pixels are the meta's
+// ids / palette colours at the frame's size; the overlay changes exactly the pixels of drawn classes.
+#include <gst/check/gstharness.h>
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "gst_test_support.h"
+
+using namespace gsttest;
+
+namespace {
+
+const GstVideoFormat kFormats[] = {GST_VIDEO_FORMAT_RGB,  GST_VIDEO_FORMAT_BGR,  GST_VIDEO_FORMAT_RGBA,
+                                   GST_VIDEO_FORMAT_BGRA, GST_VIDEO_FORMAT_RGBx, GST_VIDEO_FORMAT_BGRx,
+                                   GST_VIDEO_FORMAT_NV12, GST_VIDEO_FORMAT_I420};
+
+std::string format_name(const ::testing::TestParamInfo<GstVideoFormat>& info) {
+  return gst_video_format_to_string(info.param);
+}
+
+GstCaps* output_caps(GstHarness* h) { return gst_pad_get_current_caps(h->sinkpad); }
+
+// ---- deeplabmask ---------------------------------------------------------------------------------
+
+class MaskEveryFormat : public ::testing::TestWithParam<GstVideoFormat> {};
+
+TEST_P(MaskEveryFormat, IdsAndColoursMatchTheMeta) {
+  const GstVideoFormat format = GetParam();
+  const int width = 161, height = 97;  // odd sizes: GRAY8/RGB rows get padded to 4 bytes
+  Image image = load_image("person.jpg", width, height);
+  for (const char* mode : {"ids", "color"}) {
+    SCOPED_TRACE(mode);
+    const bool ids = std::string(mode) == "ids";
+    GstHarness* h = gst_harness_new_parse((seg() + " ! deeplabmask mode=" + mode).c_str());
+    gst_harness_set_src_caps_str(h, caps_string(format, width, height, 25).c_str());
+    GstBuffer* in = make_frame(image, format);
+    GST_BUFFER_PTS(in) = 40 * GST_MSECOND;
+    GstBuffer* out = gst_harness_push_and_pull(h, in);
+    ASSERT_NE(out, nullptr);
+    EXPECT_EQ(GST_BUFFER_PTS(out), 40 * GST_MSECOND);
+
+    GstCaps* caps = output_caps(h);
+    GstVideoInfo info;
+    ASSERT_TRUE(gst_video_info_from_caps(&info, caps));
+    gst_caps_unref(caps);
+    EXPECT_EQ(GST_VIDEO_INFO_FORMAT(&info), ids ? GST_VIDEO_FORMAT_GRAY8 : GST_VIDEO_FORMAT_RGB);
+    EXPECT_EQ(GST_VIDEO_INFO_WIDTH(&info), width);
+    EXPECT_EQ(GST_VIDEO_INFO_HEIGHT(&info), height);
+    EXPECT_EQ(GST_VIDEO_INFO_FPS_N(&info), 25);
+
+    const ClassMap map = class_map_of(out);  // the meta stays on the mask frame
+    ASSERT_EQ(map.width, width);
+    GstDeeplabSegMeta* meta = gst_buffer_get_deeplab_seg_meta(out);
+    ASSERT_NE(meta, nullptr);
+    EXPECT_GT(map.fraction(15), 0.01);
+    GstVideoFrame frame;
+    ASSERT_TRUE(gst_video_frame_map(&frame, &info, out, GST_MAP_READ));
+    const guint8* data = static_cast<const guint8*>(GST_VIDEO_FRAME_PLANE_DATA(&frame, 0));
+    const int stride = GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0);
+    for (int y = 0; y < height; ++y)
+      for (int x = 0; x < width; ++x) {
+        const guint8 c = map.at(x, y);
+        if (ids) {
+          ASSERT_EQ(data[y * stride + x], c) << x << "," << y;
+        } else {
+          for (int k = 0; k < 3; ++k) ASSERT_EQ(data[y * stride + 3 * x + k], meta->classes->palette[3 * c + k]);
+        }
+      }
+    gst_video_frame_unmap(&frame);
+    gst_buffer_unref(out);
+    gst_harness_teardown(h);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(DeeplabMask, MaskEveryFormat, ::testing::ValuesIn(kFormats), format_name);
+
+// Without deeplabseg upstream: class 0 everywhere, one warning.
+TEST(DeeplabMask, WithoutMetaGivesZerosAndOneWarning) {
+  GstHarness* h = gst_harness_new_parse("deeplabmask mode=ids");
+  gst_harness_set_src_caps_str(h, caps_string(GST_VIDEO_FORMAT_RGB, 16, 8).c_str());
+  GstBuffer* in = gst_buffer_new_allocate(nullptr, 16 * 8 * 3, nullptr);
+  gst_buffer_memset(in, 0, 200, 16 * 8 * 3);
+  GstBuffer* out = gst_harness_push_and_pull(h, in);
+  GstMapInfo map;
+  ASSERT_TRUE(gst_buffer_map(out, &map, GST_MAP_READ));
+  for (gsize k = 0; k < map.size; ++k) ASSERT_EQ(map.data[k], 0);
+  gst_buffer_unmap(out, &map);
+  gst_buffer_unref(out);
+  gst_harness_teardown(h);
+
+  const RunResult r = run_launch("videotestsrc num-buffers=5 ! video/x-raw,width=32,height=24 ! deeplabmask ! fakesink",
+                                 30 * GST_SECOND);
+  EXPECT_TRUE(r.eos);
+  EXPECT_EQ(r.warnings.size(), 1u);
+}
+
+// ---- deeplaboverlay ------------------------------------------------------------------------------
+
+// Compares every component sample of `before` and `after`: a sample may change only where a pixel
+// it covers has a drawn class, and (for full-resolution components) nearly every drawn pixel does
+// change. Returns how many samples changed.
+struct ChangeStats {
+  long changed = 0, drawn = 0, changed_drawn = 0, changed_not_drawn = 0;
+};
+ChangeStats compare(GstBuffer* before, GstBuffer* after, GstVideoFormat format, const ClassMap& map,
+                    const std::vector<bool>& draw, int component) {
+  GstVideoInfo info;
+  gst_video_info_set_format(&info, format, map.width, map.height);
+  GstVideoFrame a, b;
+  gst_video_frame_map(&a, &info, before, GST_MAP_READ);
+  gst_video_frame_map(&b, &info, after, GST_MAP_READ);
+  const int ws = GST_VIDEO_FORMAT_INFO_W_SUB(info.finfo, component);
+  const int hs = GST_VIDEO_FORMAT_INFO_H_SUB(info.finfo, component);
+  ChangeStats stats;
+  for (int cy = 0; cy < GST_VIDEO_FRAME_COMP_HEIGHT(&a, component); ++cy)
+    for (int cx = 0; cx < GST_VIDEO_FRAME_COMP_WIDTH(&a, component); ++cx) {
+      bool drawn = false;
+      for (int y = cy << hs; y < std::min((cy + 1) << hs, map.height); ++y)
+        for (int x = cx << ws; x < std::min((cx + 1) << ws, map.width); ++x) drawn |= draw[y * map.width + x];
+      const auto off = cy * GST_VIDEO_FRAME_COMP_STRIDE(&a, component) + cx * GST_VIDEO_FRAME_COMP_PSTRIDE(&a, component);
+      const bool changed = static_cast<const guint8*>(GST_VIDEO_FRAME_COMP_DATA(&a, component))[off] !=
+                           static_cast<const guint8*>(GST_VIDEO_FRAME_COMP_DATA(&b, component))[off];
+      stats.changed += changed;
+      stats.drawn += drawn;
+      stats.changed_drawn += changed && drawn;
+      stats.changed_not_drawn += changed && !drawn;
+    }
+  gst_video_frame_unmap(&a);
+  gst_video_frame_unmap(&b);
+  return stats;
+}
+
+// Runs `overlay` after deeplabseg on a still in `format`; returns the frame before, after, and the map.
+struct OverlayRun {
+  GstBuffer* before = nullptr;
+  GstBuffer* after = nullptr;
+  ClassMap map;
+  ~OverlayRun() {
+    if (before) gst_buffer_unref(before);
+    if (after) gst_buffer_unref(after);
+  }
+};
+void run_overlay(const std::string& overlay, GstVideoFormat format, int width, int height, OverlayRun* run) {
+  GstHarness* h = gst_harness_new_parse((seg() + " ! " + overlay).c_str());
+  gst_harness_set_src_caps_str(h, caps_string(format, width, height).c_str());
+  Image image = load_image("person.jpg", width, height);
+  GstBuffer* in = make_frame(image, format);
+  run->before = gst_buffer_copy_deep(in);
+  run->after = gst_harness_push_and_pull(h, in);
+  ASSERT_NE(run->after, nullptr);
+  run->map = class_map_of(run->after);
+  gst_harness_teardown(h);
+}
+
+class OverlayEveryFormat : public ::testing::TestWithParam<GstVideoFormat> {};
+
+TEST_P(OverlayEveryFormat, ChangesExactlyThePixelsOfDrawnClasses) {
+  const GstVideoFormat format = GetParam();
+  OverlayRun run;
+  run_overlay("deeplaboverlay alpha=0.5", format, 161, 97, &run);
+  ASSERT_GT(run.map.fraction(15), 0.01);
+  std::vector<bool> draw(run.map.ids.size());
+  for (std::size_t k = 0; k < draw.size(); ++k) draw[k] = run.map.ids[k] != 0;
+  for (int c = 0; c < 3; ++c) {
+    SCOPED_TRACE("component " + std::to_string(c));
+    const ChangeStats s = compare(run.before, run.after, format, run.map, draw, c);
+    EXPECT_EQ(s.changed_not_drawn, 0) << "pixels of background changed";
+    // Luma and RGB: a drawn pixel stays the same only where it already was the blend's result.
+    if (c == 0 || !(format == GST_VIDEO_FORMAT_NV12 || format == GST_VIDEO_FORMAT_I420)) {
+      EXPECT_GT(s.changed_drawn, 0.5 * s.drawn) << s.changed_drawn << " of " << s.drawn;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(DeeplabOverlay, OverlayEveryFormat, ::testing::ValuesIn(kFormats), format_name);
+
+// alpha=1 paints the exact palette colour (RGB formats); classes= restricts what is drawn.
+TEST(DeeplabOverlay, OpaqueColoursAndClassSelection) {
+  OverlayRun run;
+  run_overlay("deeplaboverlay alpha=1.0 classes=person", GST_VIDEO_FORMAT_RGB, 160, 120, &run);
+  GstVideoInfo info;
+  gst_video_info_set_format(&info, GST_VIDEO_FORMAT_RGB, 160, 120);
+  GstVideoFrame a, b;
+  ASSERT_TRUE(gst_video_frame_map(&a, &info, run.before, GST_MAP_READ));
+  ASSERT_TRUE(gst_video_frame_map(&b, &info, run.after, GST_MAP_READ));
+  const auto* pa = static_cast<const guint8*>(GST_VIDEO_FRAME_PLANE_DATA(&a, 0));
+  const auto* pb = static_cast<const guint8*>(GST_VIDEO_FRAME_PLANE_DATA(&b, 0));
+  const int stride = GST_VIDEO_FRAME_PLANE_STRIDE(&a, 0);
+  bool other_class_seen = false;
+  for (int y = 0; y < 120; ++y)
+    for (int x = 0; x < 160; ++x) {
+      const guint8 c = run.map.at(x, y);
+      const guint8* before = pa + y * stride + 3 * x;
+      const guint8* after = pb + y * stride + 3 * x;
+      if (c == 15) {
+        ASSERT_EQ(after[0], 192);
+        ASSERT_EQ(after[1], 128);
+        ASSERT_EQ(after[2], 128);
+      } else {
+        other_class_seen |= c != 0;
+        for (int k = 0; k < 3; ++k) ASSERT_EQ(after[k], before[k]) << "class " << int(c) << " was not selected";
+      }
+    }
+  EXPECT_TRUE(other_class_seen) << "the still should show a class besides person, to test the selection";
+  gst_video_frame_unmap(&a);
+  gst_video_frame_unmap(&b);
+}
+
+// outline=true: only boundary pixels of drawn classes change (a subset of the filled area).
+TEST(DeeplabOverlay, OutlineDrawsOnlyBoundaries) {
+  OverlayRun run;
+  run_overlay("deeplaboverlay outline=true", GST_VIDEO_FORMAT_BGRx, 160, 120, &run);
+  const ClassMap& m = run.map;
+  std::vector<bool> boundary(m.ids.size()), filled(m.ids.size());
+  for (int y = 0; y < m.height; ++y)
+    for (int x = 0; x < m.width; ++x) {
+      const guint8 c = m.at(x, y);
+      filled[y * m.width + x] = c != 0;
+      bool edge = false;
+      for (int d = 1; d <= 2; ++d)
+        edge |= (x >= d && m.at(x - d, y) != c) || (x + d < m.width && m.at(x + d, y) != c) ||
+                (y >= d && m.at(x, y - d) != c) || (y + d < m.height && m.at(x, y + d) != c);
+      boundary[y * m.width + x] = c != 0 && edge;
+    }
+  const ChangeStats outline = compare(run.before, run.after, GST_VIDEO_FORMAT_BGRx, m, boundary, 0);
+  const ChangeStats fill = compare(run.before, run.after, GST_VIDEO_FORMAT_BGRx, m, filled, 0);
+  EXPECT_EQ(outline.changed_not_drawn, 0);
+  EXPECT_GT(outline.changed, 0);
+  EXPECT_LT(outline.changed, fill.drawn) << "the outline should be thinner than the filled area";
+}
+
+// legend=true (alpha 0, so only the legend draws): changes stay in a box at the top left.
+TEST(DeeplabOverlay, LegendStaysInItsBox) {
+  OverlayRun run;
+  run_overlay("deeplaboverlay alpha=0 legend=true", GST_VIDEO_FORMAT_I420, 160, 120, &run);
+  int present = 0;
+  for (int c = 1; c < 21; ++c) present += run.map.fraction(c) > 0;
+  const int max_y = 3 + present * 11 + 3;  // pad + one 11-pixel line per class + pad, at scale 1
+  std::vector<bool> box(run.map.ids.size());
+  for (int y = 0; y < run.map.height; ++y)
+    for (int x = 0; x < run.map.width; ++x) box[y * run.map.width + x] = y < max_y;
+  const ChangeStats s = compare(run.before, run.after, GST_VIDEO_FORMAT_I420, run.map, box, 0);
+  EXPECT_GT(s.changed, 100);
+  EXPECT_EQ(s.changed_not_drawn, 0) << "legend pixels outside its box";
+}
+
+// Without deeplabseg upstream: frames pass unchanged, with one warning.
+TEST(DeeplabOverlay, WithoutMetaPassesThroughWithOneWarning) {
+  GstHarness* h = gst_harness_new_parse("deeplaboverlay");
+  gst_harness_set_src_caps_str(h, caps_string(GST_VIDEO_FORMAT_RGBA, 16, 8).c_str());
+  GstBuffer* in = gst_buffer_new_allocate(nullptr, 16 * 8 * 4, nullptr);
+  gst_buffer_memset(in, 0, 77, 16 * 8 * 4);
+  GstBuffer* out = gst_harness_push_and_pull(h, in);
+  GstMapInfo map;
+  ASSERT_TRUE(gst_buffer_map(out, &map, GST_MAP_READ));
+  for (gsize k = 0; k < map.size; ++k) ASSERT_EQ(map.data[k], 77);
+  gst_buffer_unmap(out, &map);
+  gst_buffer_unref(out);
+  gst_harness_teardown(h);
+
+  const RunResult r = run_launch("videotestsrc num-buffers=5 ! video/x-raw,width=32,height=24 ! deeplaboverlay ! fakesink",
+                                 30 * GST_SECOND);
+  EXPECT_TRUE(r.eos);
+  EXPECT_EQ(r.warnings.size(), 1u);
+}
+
+}  // namespace
