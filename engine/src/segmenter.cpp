@@ -40,6 +40,13 @@ bool cuda_device_available(std::string* why);
 namespace {
 
 using Clock = std::chrono::steady_clock;
+ResizeAttrs::Coord coordinate_mode(const std::string& name) {
+  if (name == "align_corners") return ResizeAttrs::kAlignCorners;
+  if (name == "pytorch_half_pixel") return ResizeAttrs::kPytorchHalfPixel;
+  if (name == "asymmetric") return ResizeAttrs::kAsymmetric;
+  return ResizeAttrs::kHalfPixel;
+}
+
 double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
 Device choose_device(Device requested) {
@@ -143,6 +150,8 @@ class Segmenter::Impl {
     info_.arena_bytes = net_->arena_bytes();
     info_.final_resize_removed = final_resize_.removed;
     if (final_resize_.removed) info_.final_resize_mode = final_resize_.attrs.describe();
+    if (final_resize_.removed && !manifest_.logits_upsampling.empty())
+      info_.final_resize_mode += " (manifest: upsample " + manifest_.logits_upsampling + ")";
   }
 
   // The output is NCHW logits (physically NHWC when channels-last) or NHWC logits.
@@ -188,7 +197,12 @@ class Segmenter::Impl {
   ResampleGeometry geometry_to(int width, int height) const {
     ResizeAttrs attrs;
     float scale_h, scale_w;
-    if (final_resize_.removed) {
+    if (final_resize_.removed && !manifest_.logits_upsampling.empty()) {
+      attrs.mode = ResizeAttrs::kLinear;
+      attrs.coord = coordinate_mode(manifest_.logits_upsampling);
+      scale_h = static_cast<float>(height) / info_.logits_height;
+      scale_w = static_cast<float>(width) / info_.logits_width;
+    } else if (final_resize_.removed) {
       attrs = final_resize_.attrs;
       scale_h = height == info_.input_height ? attrs.scale_h : attrs.scale_h * static_cast<float>(height) / info_.input_height;
       scale_w = width == info_.input_width ? attrs.scale_w : attrs.scale_w * static_cast<float>(width) / info_.input_width;

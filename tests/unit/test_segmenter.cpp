@@ -149,6 +149,9 @@ ModelManifest model_manifest() {
   ModelManifest m;
   if (fs::exists(repo)) {
     m = load_manifest(repo.string());
+    // These tests compare with the model's own final Upsample; the manifest's align_corners
+    // correction has its own test (LogitsUpsamplingOverride).
+    m.logits_upsampling.clear();
   } else {
     m.name = "deeplabv3-mnv2-voc";
     m.input.name = "sub_7";
@@ -487,4 +490,37 @@ TEST(Segmenter, InputSizeOverrideOnFixedModel) {
   same.input_width = 257;
   same.input_height = 257;
   EXPECT_EQ(Segmenter(model_manifest(), same).network().input_width, 257);
+}
+
+// The manifest's logits_upsampling: align_corners replaces the converted model's asymmetric
+// Upsample (which drags masks up-left by up to one logit cell). Foreground must move right/down
+// by a fraction of a cell, and stay the same size.
+TEST(Segmenter, LogitsUpsamplingOverride) {
+  ModelManifest own = model_manifest();
+  ModelManifest corrected = own;
+  corrected.logits_upsampling = "align_corners";
+  SegmenterOptions options;
+  options.threads = 1;
+  Segmenter a(own, options), b(corrected, options);
+  EXPECT_NE(b.network().final_resize_mode.find("align_corners"), std::string::npos) << b.network().final_resize_mode;
+  const cv::Mat still = load_still("horses.jpg");
+  const auto centroid_x = [&](const Segmentation& seg, double& area) {
+    double sum = 0;
+    std::size_t n = 0;
+    for (int y = 0; y < seg.height; ++y)
+      for (int x = 0; x < seg.width; ++x)
+        if (seg.class_map[static_cast<std::size_t>(y) * seg.width + x] != 0) sum += x, ++n;
+    area = static_cast<double>(n);
+    return n ? sum / n : 0.0;
+  };
+  double area_a = 0, area_b = 0;
+  const double xa = centroid_x(a.segment(bgr_frame(still)), area_a);
+  const double xb = centroid_x(b.segment(bgr_frame(still)), area_b);
+  const double cell = static_cast<double>(still.cols) / a.network().logits_width;
+  std::printf("[segmenter] horses: foreground centroid x %.1f (model's Upsample) -> %.1f (align_corners), cell %.1f px\n",
+              xa, xb, cell);
+  ASSERT_GT(area_a, 0.02 * still.cols * still.rows);
+  EXPECT_GT(xb - xa, 0.1 * cell);
+  EXPECT_LT(xb - xa, 1.0 * cell);
+  EXPECT_NEAR(area_b / area_a, 1.0, 0.1);
 }

@@ -35,6 +35,11 @@ struct ModelManifest {
   std::string source;
   InputSpec input;
   std::string output;   // ONNX output name; empty = the model's first output
+  // How logits are upsampled to the frame once the model's final Resize is removed: empty = as that
+  // Resize did; or "align_corners", "half_pixel", "pytorch_half_pixel", "asymmetric" to correct a
+  // conversion that lost the original's mode (tf2onnx's opset-9 Upsample cannot express TF's
+  // align_corners=True, which DeepLab's TF models were trained with).
+  std::string logits_upsampling;
   std::vector<std::string> classes;
   std::vector<std::array<std::uint8_t, 3>> palette;  // RGB per class
   std::string manifest_path;  // where it was loaded from (empty for defaults)

@@ -2,7 +2,9 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <iterator>
 #include <filesystem>
 
 #include "deeplab/error.h"
@@ -140,6 +142,11 @@ ModelManifest load_manifest(const std::string& path) {
     m.licence = scalar<std::string>(root, "licence", "", path);
     m.source = scalar<std::string>(root, "source", "", path);
     m.output = scalar<std::string>(root, "output", "", path);
+    m.logits_upsampling = scalar<std::string>(root, "logits_upsampling", "", path);
+    static const char* kModes[] = {"", "align_corners", "half_pixel", "pytorch_half_pixel", "asymmetric"};
+    if (std::find(std::begin(kModes), std::end(kModes), m.logits_upsampling) == std::end(kModes))
+      bad_key(path, "logits_upsampling", "'" + m.logits_upsampling +
+                                             "' is not one of align_corners, half_pixel, pytorch_half_pixel, asymmetric");
     parse_input(root["input"], m.input, path);
     parse_classes(root, m, path);
   } catch (const YAML::Exception& e) {
