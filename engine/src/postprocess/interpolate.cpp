@@ -92,6 +92,57 @@ void resample_nhwc(const ResampleGeometry& geo, const float* src, float* dst, fl
   }
 }
 
+namespace {
+
+struct Winner {
+  int best;
+  float margin;  // best value minus the runner-up
+  float scale;   // |best| + |runner-up|, for a relative margin test
+};
+
+inline Winner argmax_pixel(const ResampleGeometry& geo, const float* vrow, int x, float* pixel) {
+  blend_pixel(geo, vrow, x, pixel);
+  const int c = geo.channels;
+  int best = 0;
+  for (int k = 1; k < c; ++k)
+    if (pixel[k] > pixel[best]) best = k;
+  float second = -INFINITY;
+  for (int k = 0; k < c; ++k)
+    if (k != best) second = std::max(second, pixel[k]);
+  if (c == 1) second = pixel[0];
+  return {best, pixel[best] - second, std::fabs(pixel[best]) + std::fabs(second)};
+}
+
+// One output row of class ids. Output pixels between the same two logit columns see each class's
+// score as a linear function of the horizontal weight, so if one class wins at both ends of such a
+// run by a margin far above float rounding, it wins everywhere in between: the run is filled
+// without evaluating its inner pixels (upsampling x8..x60 makes runs long). Runs that are close or
+// change class are evaluated pixel by pixel, so the result equals the per-pixel argmax.
+void argmax_row(const ResampleGeometry& geo, const float* vrow, float* pixel, std::uint8_t* out) {
+  const int out_w = geo.cols.size();
+  int x = 0;
+  while (x < out_w) {
+    int end = x + 1;
+    while (end < out_w && geo.cols.index0[end] == geo.cols.index0[x] && geo.cols.index1[end] == geo.cols.index1[x]) ++end;
+    const Winner first = argmax_pixel(geo, vrow, x, pixel);
+    out[x] = static_cast<std::uint8_t>(first.best);
+    if (end - x > 2) {
+      const Winner last = argmax_pixel(geo, vrow, end - 1, pixel);
+      constexpr float kSafeMargin = 1e-4f;  // relative; float rounding is ~1e-7
+      if (last.best == first.best && first.margin > kSafeMargin * first.scale &&
+          last.margin > kSafeMargin * last.scale) {
+        std::fill(out + x, out + end, static_cast<std::uint8_t>(first.best));
+        x = end;
+        continue;
+      }
+    }
+    for (int k = x + 1; k < end; ++k) out[k] = static_cast<std::uint8_t>(argmax_pixel(geo, vrow, k, pixel).best);
+    x = end;
+  }
+}
+
+}  // namespace
+
 void upsample_argmax(const ResampleGeometry& geo, const float* logits, std::uint8_t* classes,
                      float* scratch) {
   const int out_h = geo.rows.size(), out_w = geo.cols.size(), c = geo.channels;
@@ -102,14 +153,7 @@ void upsample_argmax(const ResampleGeometry& geo, const float* logits, std::uint
     float* vrow = scratch + omp_get_thread_num() * per_thread;
     float* pixel = vrow + static_cast<std::int64_t>(geo.in_w) * c;
     blend_rows(geo, logits, src_stride, y, vrow);
-    std::uint8_t* out = classes + static_cast<std::int64_t>(y) * out_w;
-    for (int x = 0; x < out_w; ++x) {
-      blend_pixel(geo, vrow, x, pixel);
-      int best = 0;
-      for (int k = 1; k < c; ++k)
-        if (pixel[k] > pixel[best]) best = k;
-      out[x] = static_cast<std::uint8_t>(best);
-    }
+    argmax_row(geo, vrow, pixel, classes + static_cast<std::int64_t>(y) * out_w);
   }
 }
 
