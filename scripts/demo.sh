@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, fetches the default model and the sample stills, and segments
-# them: class-map PNGs (pixel value = class id) and overlays land in out/.
+# Installs what is missing, builds, fetches the default model and the samples, and segments them:
+# class-map PNGs (pixel value = class id) and overlays of the stills, and an overlay video of the
+# first DEEPLAB_DEMO_FRAMES (default 300) frames of a clip, through the GStreamer plugin, in out/.
 source "$(dirname "$0")/lib/common.sh"
 install_missing_packages "${DEEPLAB_APT_PACKAGES[@]}"
 configure_and_build
@@ -13,4 +14,10 @@ for still in dog person horses eagle; do
   "$DEEPLAB_BUILD_DIR/engine/tools/deeplab-segment" --model deeplabv3-mnv2-voc --input "$samples/$still.jpg" \
     --output-mask "$out/$still-mask.png" --overlay "$out/$still-overlay.png"
 done
-log "done: class maps and overlays in $out"
+frames=${DEEPLAB_DEMO_FRAMES:-300}
+log "segmenting $frames frames of one-by-one-person-detection.mp4 with the GStreamer plugin"
+GST_PLUGIN_PATH=$DEEPLAB_BUILD_DIR/gst-plugin${GST_PLUGIN_PATH:+:$GST_PLUGIN_PATH} gst-launch-1.0 -q \
+  filesrc location="$samples/one-by-one-person-detection.mp4" ! decodebin ! identity eos-after="$frames" ! \
+  videoconvert ! deeplabseg ! deeplaboverlay legend=true ! videoconvert ! x264enc ! mp4mux ! \
+  filesink location="$out/one-by-one-person-detection-overlay.mp4"
+log "done: class maps and overlays of the stills in $out, and the video $out/one-by-one-person-detection-overlay.mp4"
