@@ -79,6 +79,8 @@ gboolean attach_copy(GstBuffer* dest, const GstDeeplabSegMeta* src, GstBuffer* c
                      guint height, guint stride) {
   GstDeeplabSegMeta* m = gst_buffer_add_deeplab_seg_meta(dest, class_map, width, height, stride, src->classes);
   if (!m) return FALSE;
+  m->model_width = src->model_width;
+  m->model_height = src->model_height;
   if (src->prob_buffer &&
       !gst_deeplab_seg_meta_set_probabilities(m, gst_buffer_ref(src->prob_buffer), src->prob_width, src->prob_height))
     return FALSE;
@@ -210,6 +212,22 @@ gboolean gst_deeplab_seg_meta_set_probabilities(GstDeeplabSegMeta* meta, GstBuff
   meta->prob_width = width;
   meta->prob_height = height;
   return TRUE;
+}
+
+gboolean gst_deeplab_seg_meta_set_model_size(GstDeeplabSegMeta* meta, guint width, guint height) {
+  g_return_val_if_fail(meta != nullptr, FALSE);
+  if (width == 0 || height == 0) return FALSE;
+  meta->model_width = width;
+  meta->model_height = height;
+  return TRUE;
+}
+
+gboolean gst_deeplab_seg_meta_get_model_size(const GstDeeplabSegMeta* meta, guint* width, guint* height) {
+  g_return_val_if_fail(meta != nullptr, FALSE);
+  const gboolean known = meta->model_width > 0 && meta->model_height > 0;
+  if (width) *width = known ? meta->model_width : 0;
+  if (height) *height = known ? meta->model_height : 0;
+  return known;
 }
 
 gboolean gst_deeplab_seg_meta_get_class_map(const GstDeeplabSegMeta* meta, const guint8** data, guint* width,

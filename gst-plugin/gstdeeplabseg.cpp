@@ -382,6 +382,8 @@ static bool gst_deeplab_seg_attach(GstDeeplabSeg* self, GstBuffer* buffer, const
   GstDeeplabSegMeta* meta = gst_buffer_add_deeplab_seg_meta(buffer, block, static_cast<guint>(seg.width),
                                                             static_cast<guint>(seg.height), stride, p.class_info);
   if (!meta) return false;
+  const deeplab::NetworkInfo& net = p.segmenter->network();
+  gst_deeplab_seg_meta_set_model_size(meta, static_cast<guint>(net.input_width), static_cast<guint>(net.input_height));
   if (seg.probabilities_width > 0) {
     const gsize size = seg.probabilities.size() * sizeof(float);
     if (!p.prob_pool || p.prob_size != size) {

@@ -1,5 +1,6 @@
 // deeplabmask and deeplaboverlay against the meta deeplabseg attached: mask pixels are the meta's
 // ids / palette colours at the frame's size; the overlay changes exactly the pixels of drawn classes.
+#include <gst/app/gstappsink.h>
 #include <gst/check/gstharness.h>
 #include <gtest/gtest.h>
 
@@ -75,6 +76,115 @@ TEST_P(MaskEveryFormat, IdsAndColoursMatchTheMeta) {
 }
 
 INSTANTIATE_TEST_SUITE_P(DeeplabMask, MaskEveryFormat, ::testing::ValuesIn(kFormats), format_name);
+
+// resolution=model: the output is the network's input size (257x257 for the tests' model) that
+// deeplabseg records in the meta, the frame's map resampled nearest-neighbour (pixel centres).
+TEST(DeeplabMask, ModelResolutionGivesTheMapAtTheNetworkInputSize) {
+  for (const char* mode : {"ids", "color"}) {
+    SCOPED_TRACE(mode);
+    const bool ids = std::string(mode) == "ids";
+    const std::string description =
+        "videotestsrc num-buffers=3 pattern=ball ! video/x-raw,format=RGB,width=160,height=120,framerate=25/1 ! " +
+        seg() + " ! deeplabmask resolution=model mode=" + mode + " ! appsink name=sink sync=false";
+    GError* error = nullptr;
+    GstElement* pipeline = gst_parse_launch(description.c_str(), &error);
+    ASSERT_TRUE(pipeline && !error) << (error ? error->message : "?");
+    GstElement* sink = gst_bin_get_by_name(GST_BIN(pipeline), "sink");
+    ASSERT_EQ(gst_element_set_state(pipeline, GST_STATE_PLAYING), GST_STATE_CHANGE_ASYNC);
+    int frames = 0;
+    while (GstSample* sample = gst_app_sink_try_pull_sample(GST_APP_SINK(sink), 60 * GST_SECOND)) {
+      ++frames;
+      GstVideoInfo info;
+      ASSERT_TRUE(gst_video_info_from_caps(&info, gst_sample_get_caps(sample)));
+      EXPECT_EQ(GST_VIDEO_INFO_FORMAT(&info), ids ? GST_VIDEO_FORMAT_GRAY8 : GST_VIDEO_FORMAT_RGB);
+      EXPECT_EQ(GST_VIDEO_INFO_WIDTH(&info), 257);
+      EXPECT_EQ(GST_VIDEO_INFO_HEIGHT(&info), 257);
+      EXPECT_EQ(GST_VIDEO_INFO_FPS_N(&info), 25);
+      GstBuffer* out = gst_sample_get_buffer(sample);
+      ASSERT_GE(gst_buffer_get_size(out), GST_VIDEO_INFO_SIZE(&info));
+
+      GstDeeplabSegMeta* meta = gst_buffer_get_deeplab_seg_meta(out);  // the frame's map, kept
+      ASSERT_NE(meta, nullptr);
+      guint mw = 0, mh = 0;
+      ASSERT_TRUE(gst_deeplab_seg_meta_get_model_size(meta, &mw, &mh));
+      EXPECT_EQ(mw, 257u);
+      EXPECT_EQ(mh, 257u);
+      const ClassMap map = class_map_of(out);
+      ASSERT_EQ(map.width, 160);
+      ASSERT_EQ(map.height, 120);
+
+      GstVideoFrame frame;
+      ASSERT_TRUE(gst_video_frame_map(&frame, &info, out, GST_MAP_READ));
+      const guint8* data = static_cast<const guint8*>(GST_VIDEO_FRAME_PLANE_DATA(&frame, 0));
+      const int stride = GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0);
+      std::vector<int> counts(meta->classes->num_classes, 0);
+      for (int y = 0; y < 257; ++y)
+        for (int x = 0; x < 257; ++x) {
+          const guint8 c = map.at((2 * x + 1) * map.width / (2 * 257), (2 * y + 1) * map.height / (2 * 257));
+          ASSERT_LT(c, meta->classes->num_classes);
+          ++counts[c];
+          if (ids) {
+            ASSERT_EQ(data[y * stride + x], c) << x << "," << y;
+          } else {
+            for (int k = 0; k < 3; ++k)
+              ASSERT_EQ(data[y * stride + 3 * x + k], meta->classes->palette[3 * c + k]) << x << "," << y;
+          }
+        }
+      gst_video_frame_unmap(&frame);
+      for (guint c = 0; c < meta->classes->num_classes; ++c)
+        EXPECT_NEAR(counts[c] / (257.0 * 257.0), map.fraction(static_cast<int>(c)), 0.03) << "class " << c;
+      gst_sample_unref(sample);
+    }
+    EXPECT_EQ(frames, 3);
+    gst_element_set_state(pipeline, GST_STATE_NULL);
+    gst_object_unref(sink);
+    gst_object_unref(pipeline);
+  }
+}
+
+// resolution=model through a harness: a frame of another size keeps the model size; the property
+// reads back; resolution=frame (the default) keeps the frame's size.
+TEST(DeeplabMask, ModelResolutionIndependentOfTheFrameSize) {
+  Image image = load_image("person.jpg", 193, 101);
+  GstHarness* h = gst_harness_new_parse((seg() + " ! deeplabmask resolution=model").c_str());
+  gst_harness_set_src_caps_str(h, caps_string(GST_VIDEO_FORMAT_RGB, 193, 101, 30).c_str());
+  GstBuffer* out = gst_harness_push_and_pull(h, make_frame(image, GST_VIDEO_FORMAT_RGB));
+  ASSERT_NE(out, nullptr);
+  GstCaps* caps = output_caps(h);
+  GstVideoInfo info;
+  ASSERT_TRUE(gst_video_info_from_caps(&info, caps));
+  gst_caps_unref(caps);
+  EXPECT_EQ(GST_VIDEO_INFO_WIDTH(&info), 257);
+  EXPECT_EQ(GST_VIDEO_INFO_HEIGHT(&info), 257);
+  EXPECT_EQ(GST_VIDEO_INFO_FPS_N(&info), 30);
+  EXPECT_GE(gst_buffer_get_size(out), GST_VIDEO_INFO_SIZE(&info));
+  const ClassMap map = class_map_of(out);
+  EXPECT_GT(map.fraction(15), 0.01);
+  GstMapInfo m;
+  ASSERT_TRUE(gst_buffer_map(out, &m, GST_MAP_READ));
+  int person = 0;
+  for (int y = 0; y < 257; ++y)
+    for (int x = 0; x < 257; ++x) person += m.data[y * GST_VIDEO_INFO_PLANE_STRIDE(&info, 0) + x] == 15;
+  gst_buffer_unmap(out, &m);
+  EXPECT_NEAR(person / (257.0 * 257.0), map.fraction(15), 0.03);
+  gst_buffer_unref(out);
+  // A second frame: same caps, same size.
+  out = gst_harness_push_and_pull(h, make_frame(image, GST_VIDEO_FORMAT_RGB));
+  ASSERT_NE(out, nullptr);
+  EXPECT_GE(gst_buffer_get_size(out), GST_VIDEO_INFO_SIZE(&info));
+  gst_buffer_unref(out);
+  GstElement* mask = gst_harness_find_element(h, "deeplabmask");
+  gint resolution = -1;
+  g_object_get(mask, "resolution", &resolution, nullptr);
+  EXPECT_EQ(resolution, 1);
+  gst_object_unref(mask);
+  gst_harness_teardown(h);
+
+  GstElement* fresh = gst_element_factory_make("deeplabmask", nullptr);
+  g_object_get(fresh, "resolution", &resolution, nullptr);
+  EXPECT_EQ(resolution, 0);  // frame
+  gst_object_unref(fresh);
+}
 
 // Without deeplabseg upstream: class 0 everywhere, one warning.
 TEST(DeeplabMask, WithoutMetaGivesZerosAndOneWarning) {

@@ -1,8 +1,8 @@
 /* GstDeeplabSegMeta: the per-frame result of the deeplabseg element.
  *
  * A class map at the frame's resolution (one byte per pixel, value = class id, rows `stride` bytes
- * apart), the model's class names and palette, and optionally per-class probabilities at the
- * network's input resolution. Everything a meta points to is read-only and stays valid for as long
+ * apart), the model's class names and palette, the network's input resolution (model_width x
+ * model_height, 0 x 0 when unknown) and optionally per-class probabilities at that resolution. Everything a meta points to is read-only and stays valid for as long
  * as the meta (that is, the buffer carrying it) lives; copies of the buffer share the same data.
  *
  * Reading it from an application (appsink, pad probe), linking libgstdeeplabmeta
@@ -50,6 +50,9 @@ typedef struct _GstDeeplabSegMeta {
   guint prob_height;
   const gfloat *probabilities;   /* classes->num_classes planes of prob_width x prob_height (CHW) */
 
+  guint model_width;             /* the network's input size (deeplabseg sets it); 0 when unknown */
+  guint model_height;
+
   /*< private >*/
   GstBuffer *class_map_buffer;
   GstMapInfo class_map_map;
@@ -84,6 +87,13 @@ GstDeeplabSegMeta *gst_buffer_add_deeplab_seg_meta (GstBuffer *buffer, GstBuffer
 /* Adds probabilities: `probabilities` (transfer full) holds num_classes * width * height floats. */
 gboolean gst_deeplab_seg_meta_set_probabilities (GstDeeplabSegMeta *meta, GstBuffer *probabilities,
                                                  guint width, guint height);
+
+/* Records the network's input size (both > 0), e.g. for consumers that want the class map at the
+ * model's resolution (deeplabmask resolution=model). */
+gboolean gst_deeplab_seg_meta_set_model_size (GstDeeplabSegMeta *meta, guint width, guint height);
+/* The network's input size; FALSE (and 0 x 0) when the meta does not record it. Either out-parameter
+ * may be NULL. */
+gboolean gst_deeplab_seg_meta_get_model_size (const GstDeeplabSegMeta *meta, guint *width, guint *height);
 
 /* No copies: pointers into the meta, valid while the meta is. Any out-parameter may be NULL. */
 gboolean gst_deeplab_seg_meta_get_class_map (const GstDeeplabSegMeta *meta, const guint8 **data,
