@@ -25,23 +25,9 @@ struct PreprocessTaps {
   const float* wy = nullptr;
 };
 
-// value = pixel * mul[c] + add[c] per model channel c; to_bgr: the model wants B, G, R.
-struct Normalisation {
-  float mul[3] = {1, 1, 1};
-  float add[3] = {0, 0, 0};
-  bool to_bgr = false;
-};
-
-// As Preprocessor's constructor computes them.
-inline Normalisation make_normalisation(const InputSpec& spec) {
-  Normalisation n;
-  n.to_bgr = spec.color == ColorOrder::kBGR;
-  for (int k = 0; k < 3; ++k) {
-    n.mul[k] = spec.scale / spec.std[k];
-    n.add[k] = -spec.mean[k] / spec.std[k];
-  }
-  return n;
-}
+// The CPU pre-processing's normalisation (preprocess/preprocess.h), shared as it is.
+using deeplab::Normalisation;
+using deeplab::make_normalisation;
 
 // RGB of source pixel (x, y) of a frame in format F.
 template <PixelFormat F>

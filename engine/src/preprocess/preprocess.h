@@ -17,6 +17,14 @@ struct InputTensorLayout {
   std::int64_t channel_stride = 1, row_stride = 0, col_stride = 3;
 };
 
+// value = pixel * mul[c] + add[c] per model channel c; to_bgr: the model wants B, G, R.
+struct Normalisation {
+  float mul[3] = {1, 1, 1};
+  float add[3] = {0, 0, 0};
+  bool to_bgr = false;
+};
+Normalisation make_normalisation(const InputSpec& spec);
+
 class Preprocessor {
  public:
   Preprocessor(const InputSpec& spec, const InputTensorLayout& layout);
@@ -26,8 +34,7 @@ class Preprocessor {
   void prepare(int frame_width, int frame_height);
 
   InputTensorLayout layout_;
-  bool model_wants_bgr_ = false;
-  float mul_[3], add_[3];  // value = pixel * mul + add, per model channel
+  Normalisation norm_;
   int frame_width_ = -1, frame_height_ = -1;
   std::vector<int> x0_, x1_, y0_, y1_;
   std::vector<float> wx_, wy_;
