@@ -13,7 +13,7 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 DEEPLAB_APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config git ca-certificates curl
   libdnnl-dev libonnx-dev libprotobuf-dev protobuf-compiler libyaml-cpp-dev libssl-dev
-  libopencv-dev libgtest-dev
+  libopencv-dev libgtest-dev libgmock-dev
   python3-torchvision python3-onnx python3-numpy python3-pil
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly
