@@ -27,20 +27,39 @@ std::size_t checked_bytes(std::size_t count) {
 void check_range(std::size_t offset, std::size_t count, std::size_t size, const char* what);
 }  // namespace detail
 
-// `count` elements of T in device memory (cudaMalloc), uninitialised.
-template <typename T>
-class DeviceBuffer {
-  static_assert(std::is_trivially_copyable_v<T>, "device buffers hold trivially copyable elements");
+// Where a buffer's memory comes from: device memory (cudaMalloc) or page-locked host memory
+// (cudaMallocHost, the source or destination of copies that overlap with kernels).
+struct DeviceMemory {
+  static void* allocate(std::size_t bytes) {
+    void* p = nullptr;
+    DEEPLAB_CUDA_CHECK(cudaMalloc(&p, bytes));
+    return p;
+  }
+  static void free(void* p) noexcept { DEEPLAB_CUDA_CHECK_LOG(cudaFree(p)); }
+};
+struct PinnedMemory {
+  static void* allocate(std::size_t bytes) {
+    void* p = nullptr;
+    DEEPLAB_CUDA_CHECK(cudaMallocHost(&p, bytes));
+    return p;
+  }
+  static void free(void* p) noexcept { DEEPLAB_CUDA_CHECK_LOG(cudaFreeHost(p)); }
+};
+
+// Move-only owner of `count` uninitialised elements of T from `Memory`.
+template <typename T, typename Memory>
+class CudaBuffer {
+  static_assert(std::is_trivially_copyable_v<T>, "CUDA buffers hold trivially copyable elements");
 
  public:
-  DeviceBuffer() = default;
-  explicit DeviceBuffer(std::size_t count) { allocate(count); }
-  ~DeviceBuffer() { release(); }
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-  DeviceBuffer(DeviceBuffer&& other) noexcept
+  CudaBuffer() = default;
+  explicit CudaBuffer(std::size_t count) { allocate(count); }
+  ~CudaBuffer() { release(); }
+  CudaBuffer(const CudaBuffer&) = delete;
+  CudaBuffer& operator=(const CudaBuffer&) = delete;
+  CudaBuffer(CudaBuffer&& other) noexcept
       : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
-  DeviceBuffer& operator=(DeviceBuffer&& other) noexcept {
+  CudaBuffer& operator=(CudaBuffer&& other) noexcept {
     if (this != &other) {
       release();
       data_ = std::exchange(other.data_, nullptr);
@@ -53,9 +72,7 @@ class DeviceBuffer {
   void allocate(std::size_t count) {
     release();
     if (count == 0) return;
-    void* p = nullptr;
-    DEEPLAB_CUDA_CHECK(cudaMalloc(&p, detail::checked_bytes<T>(count)));
-    data_ = static_cast<T*>(p);
+    data_ = static_cast<T*>(Memory::allocate(detail::checked_bytes<T>(count)));
     size_ = count;
   }
   // Allocates (contents lost) only when it holds fewer than `count` elements; never shrinks.
@@ -63,22 +80,9 @@ class DeviceBuffer {
     if (count > size_) allocate(count);
   }
   void release() noexcept {
-    if (data_) DEEPLAB_CUDA_CHECK_LOG(cudaFree(data_));
+    if (data_) Memory::free(data_);
     data_ = nullptr;
     size_ = 0;
-  }
-
-  // Asynchronous copies on `stream` of `count` elements at element `offset`. From pageable host
-  // memory the copy has read `host` when upload() returns; pinned memory must outlive the copy.
-  void upload(const T* host, std::size_t count, cudaStream_t stream, std::size_t offset = 0) {
-    detail::check_range(offset, count, size_, "upload");
-    if (count == 0) return;
-    DEEPLAB_CUDA_CHECK(cudaMemcpyAsync(data_ + offset, host, count * sizeof(T), cudaMemcpyHostToDevice, stream));
-  }
-  void download(T* host, std::size_t count, cudaStream_t stream, std::size_t offset = 0) const {
-    detail::check_range(offset, count, size_, "download");
-    if (count == 0) return;
-    DEEPLAB_CUDA_CHECK(cudaMemcpyAsync(host, data_ + offset, count * sizeof(T), cudaMemcpyDeviceToHost, stream));
   }
 
   T* data() { return data_; }
@@ -87,63 +91,41 @@ class DeviceBuffer {
   std::size_t bytes() const { return size_ * sizeof(T); }
   bool empty() const { return size_ == 0; }
 
- private:
+ protected:
   T* data_ = nullptr;
   std::size_t size_ = 0;
 };
 
-// `count` elements of T in page-locked host memory (cudaMallocHost): the source or destination of
-// copies that overlap with kernels.
+// Device memory, with asynchronous copies to and from the host.
 template <typename T>
-class PinnedBuffer {
-  static_assert(std::is_trivially_copyable_v<T>, "pinned buffers hold trivially copyable elements");
-
+class DeviceBuffer : public CudaBuffer<T, DeviceMemory> {
  public:
-  PinnedBuffer() = default;
-  explicit PinnedBuffer(std::size_t count) { allocate(count); }
-  ~PinnedBuffer() { release(); }
-  PinnedBuffer(const PinnedBuffer&) = delete;
-  PinnedBuffer& operator=(const PinnedBuffer&) = delete;
-  PinnedBuffer(PinnedBuffer&& other) noexcept
-      : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}
-  PinnedBuffer& operator=(PinnedBuffer&& other) noexcept {
-    if (this != &other) {
-      release();
-      data_ = std::exchange(other.data_, nullptr);
-      size_ = std::exchange(other.size_, 0);
-    }
-    return *this;
-  }
+  using CudaBuffer<T, DeviceMemory>::CudaBuffer;
 
-  void allocate(std::size_t count) {
-    release();
+  // Asynchronous copies on `stream` of `count` elements at element `offset`. From pageable host
+  // memory the copy has read `host` when upload() returns; pinned memory must outlive the copy.
+  void upload(const T* host, std::size_t count, cudaStream_t stream, std::size_t offset = 0) {
+    detail::check_range(offset, count, this->size_, "upload");
     if (count == 0) return;
-    void* p = nullptr;
-    DEEPLAB_CUDA_CHECK(cudaMallocHost(&p, detail::checked_bytes<T>(count)));
-    data_ = static_cast<T*>(p);
-    size_ = count;
+    DEEPLAB_CUDA_CHECK(cudaMemcpyAsync(this->data_ + offset, host, count * sizeof(T), cudaMemcpyHostToDevice, stream));
   }
-  void reserve(std::size_t count) {
-    if (count > size_) allocate(count);
+  void download(T* host, std::size_t count, cudaStream_t stream, std::size_t offset = 0) const {
+    detail::check_range(offset, count, this->size_, "download");
+    if (count == 0) return;
+    DEEPLAB_CUDA_CHECK(cudaMemcpyAsync(host, this->data_ + offset, count * sizeof(T), cudaMemcpyDeviceToHost, stream));
   }
-  void release() noexcept {
-    if (data_) DEEPLAB_CUDA_CHECK_LOG(cudaFreeHost(data_));
-    data_ = nullptr;
-    size_ = 0;
-  }
+};
 
-  T* data() { return data_; }
-  const T* data() const { return data_; }
-  T& operator[](std::size_t i) { return data_[i]; }
-  const T& operator[](std::size_t i) const { return data_[i]; }
-  T* begin() { return data_; }
-  T* end() { return data_ + size_; }
-  std::size_t size() const { return size_; }
-  bool empty() const { return size_ == 0; }
+// Page-locked host memory, indexable on the host.
+template <typename T>
+class PinnedBuffer : public CudaBuffer<T, PinnedMemory> {
+ public:
+  using CudaBuffer<T, PinnedMemory>::CudaBuffer;
 
- private:
-  T* data_ = nullptr;
-  std::size_t size_ = 0;
+  T& operator[](std::size_t i) { return this->data_[i]; }
+  const T& operator[](std::size_t i) const { return this->data_[i]; }
+  T* begin() { return this->data_; }
+  T* end() { return this->data_ + this->size_; }
 };
 
 // A non-blocking stream (does not synchronise with the legacy default stream).
