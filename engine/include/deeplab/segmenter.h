@@ -14,18 +14,13 @@
 #include <string>
 #include <vector>
 
+#include "deeplab/crf.h"
+#include "deeplab/device.h"
 #include "deeplab/error.h"
 #include "deeplab/frame.h"
 #include "deeplab/manifest.h"
 
 namespace deeplab {
-
-enum class Device { kCpu, kCuda, kAuto };
-enum class Precision { kFp32, kFp16 };
-
-Device device_from_string(const std::string& name);       // "cpu" | "cuda" | "auto"
-Precision precision_from_string(const std::string& name); // "fp32" | "fp16"
-const char* device_name(Device device);
 
 struct SegmenterOptions {
   Device device = Device::kAuto;
@@ -36,6 +31,9 @@ struct SegmenterOptions {
   // Keep the model's own final Resize (full-resolution logits at the network input size) instead of
   // upsampling low-resolution logits straight to the frame size. For parity tests and debugging.
   bool keep_final_resize = false;
+  // Dense CRF after the network (off by default). With a CRF the class map is the argmax of the
+  // CRF's marginals, upsampled from its working resolution (crf.scale x the frame's) when smaller.
+  CrfOptions crf;
 };
 
 struct SegmentRequest {
@@ -52,13 +50,15 @@ struct Segmentation {
   int probabilities_width = 0;
   int probabilities_height = 0;
   std::vector<float> probabilities;  // num_classes planes of probabilities_width*height (CHW)
+  CrfFrameReport crf;                // what the CRF did for this frame (iterations 0 when off)
 };
 
 // Per-stage wall times of the last segment() call, in milliseconds.
 struct StageTimes {
   double preprocess_ms = 0;
   double infer_ms = 0;       // the network only
-  double postprocess_ms = 0; // upsampling + argmax (+ softmax)
+  double postprocess_ms = 0; // upsampling + argmax (+ softmax), the CRF excluded
+  double crf_ms = 0;         // the CRF's inputs at its resolution + mean field + its upsampling
   double total_ms = 0;       // frame in -> class map out
 };
 
@@ -91,6 +91,8 @@ class Segmenter {
   const NetworkInfo& network() const;
   Device device() const;  // the device actually used (never kAuto)
   const StageTimes& last_times() const;
+  // The next frame starts the temporal CRF from scratch (seek, flush, a new stream).
+  void reset_stream();
 
   class Impl;
 

@@ -1,0 +1,119 @@
+// Fully connected CRF (Krähenbühl & Koltun 2011, as used by DeepLab v1/v2) with temporal reuse.
+//
+//   deeplab::DenseCrf crf;                       // CPU, all cores
+//   crf.infer(image, probabilities, num_classes, params, params.iterations, /*warm_start=*/false, q);
+//
+// Mean-field inference with Potts compatibility, a Gaussian smoothness kernel (position) and a
+// bilateral appearance kernel (position + colour), filtered with the permutohedral lattice (linear
+// in the pixel count per iteration). Unary = -log(network softmax probability).
+//
+// For video, CrfStream keeps the converged Q of the previous frame and starts the next frame's
+// mean field from it, running only `temporal_iterations` passes; the first frame, a scene cut, a
+// size change and every `keyframe_interval`-th frame run the full `params.iterations`. docs/crf.md
+// explains the design.
+//
+// All arrays are pixel-major ("NHWC"): element (y, x, class) at (y * width + x) * num_classes + class.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "deeplab/device.h"
+
+namespace deeplab {
+
+enum class CrfMode { kOff, kFull, kTemporal };
+CrfMode crf_mode_from_string(const std::string& name);  // "off" | "full" | "temporal"
+const char* crf_mode_name(CrfMode mode);
+
+// Kernel parameters: DeepLab's released defaults. Standard deviations are in pixels of the frame
+// (and in 0..255 colour units); when the CRF runs at a fraction `scale` of the frame's resolution,
+// the positional stds are multiplied by `scale`, so the kernels cover the same part of the scene.
+struct CrfParams {
+  int iterations = 10;
+  float bilateral_weight = 4.0f;
+  float bilateral_xy_std = 67.0f;
+  float bilateral_rgb_std = 3.0f;
+  float gaussian_weight = 3.0f;
+  float gaussian_xy_std = 1.0f;
+};
+
+struct CrfOptions {
+  CrfMode mode = CrfMode::kOff;
+  CrfParams params;
+  int temporal_iterations = 2;   // mean-field passes per frame after a warm start
+  int keyframe_interval = 30;    // temporal mode: full iterations every N frames (0 = never)
+  float scale = 1.0f;            // the CRF's working resolution as a fraction of the frame's, (0, 1]
+  // Temporal mode: a frame whose mean absolute luma difference from the previous frame (on a small
+  // thumbnail, 0..1 of full range) exceeds this is a scene cut and runs full iterations.
+  float scene_cut_threshold = 0.15f;
+};
+
+// Throws Error(kInvalidArgument) naming the offending option.
+void validate_crf_options(const CrfOptions& options);
+
+// An 8-bit interleaved RGB image at the CRF's working resolution.
+struct CrfImage {
+  const std::uint8_t* rgb = nullptr;
+  int width = 0;
+  int height = 0;
+  int stride = 0;  // bytes per row (>= 3 * width)
+};
+
+// Stateless mean-field inference on one image. Buffers (lattice, messages) are kept between calls
+// and reallocated only when the image size or class count grows.
+class DenseCrf {
+ public:
+  explicit DenseCrf(Device device = Device::kCpu, int threads = 0);
+  ~DenseCrf();
+  DenseCrf(DenseCrf&&) noexcept;
+  DenseCrf& operator=(DenseCrf&&) noexcept;
+
+  // `probabilities`: height*width*num_classes softmax probabilities (each pixel sums to 1).
+  // `q`: the same shape; the result. With warm_start, q holds the initial marginals on entry;
+  // otherwise the mean field starts from `probabilities`. `position_scale` multiplies the
+  // positional stds (the CRF's working resolution / the frame's).
+  void infer(const CrfImage& image, const float* probabilities, int num_classes, const CrfParams& params,
+             int iterations, bool warm_start, float* q, float position_scale = 1.0f);
+
+  Device device() const;
+  class Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// What CrfStream::process() did for the last frame.
+struct CrfFrameReport {
+  int iterations = 0;
+  bool warm_started = false;
+  bool scene_cut = false;
+  bool keyframe = false;
+  double ms = 0;
+};
+
+// Per-stream temporal state around a DenseCrf. Not thread-safe; one per stream.
+class CrfStream {
+ public:
+  CrfStream(const CrfOptions& options, Device device = Device::kCpu, int threads = 0);
+  ~CrfStream();
+  CrfStream(CrfStream&&) noexcept;
+  CrfStream& operator=(CrfStream&&) noexcept;
+
+  // Runs the CRF on the next frame of the stream. Returns Q (height*width*num_classes, pixel-major),
+  // valid until the next call. Full mode always runs params.iterations from the unary.
+  const float* process(const CrfImage& image, const float* probabilities, int num_classes);
+
+  // The next frame starts from scratch (seek, flush, caps change). Size changes reset by themselves.
+  void reset();
+
+  const CrfOptions& options() const;
+  const CrfFrameReport& last_report() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace deeplab
