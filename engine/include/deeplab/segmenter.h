@@ -93,6 +93,9 @@ class Segmenter {
   const StageTimes& last_times() const;
   // The next frame starts the temporal CRF from scratch (seek, flush, a new stream).
   void reset_stream();
+  // Replaces SegmenterOptions::crf without reloading the network (a GStreamer property changed
+  // while playing). Validates like the constructor; the next frame starts the CRF from scratch.
+  void set_crf_options(const CrfOptions& crf);
 
   class Impl;
 
