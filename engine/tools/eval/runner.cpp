@@ -1,0 +1,122 @@
+#include "eval/runner.h"
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <opencv2/videoio.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+
+#include "deeplab/error.h"
+#include "overlay.h"
+
+namespace deeplab::eval {
+namespace {
+
+// Overlays of predictions in evaluation classes, with the shared overlay code's legend. Class 0
+// (background in the shipped maps) is left untinted by make_overlay.
+class EvalOverlay {
+ public:
+  EvalOverlay(const ClassMap& map, const std::string& dir) : dir_(dir) {
+    if (dir_.empty()) return;
+    std::error_code ec;
+    std::filesystem::create_directories(dir_, ec);
+    if (ec) throw Error(ErrorCode::kIo, dir_ + ": cannot create the overlay folder (" + ec.message() + ")");
+    legend_.classes = map.classes;
+    // Saturated colours that read well over street scenes; VOC's car grey does not.
+    static const std::array<std::uint8_t, 3> kColours[] = {
+        {0, 0, 0}, {20, 110, 255}, {255, 40, 40}, {40, 220, 60}, {255, 200, 0}, {200, 40, 255}, {0, 220, 220}};
+    legend_.palette = voc_palette(static_cast<int>(map.classes.size()));
+    for (std::size_t c = 0; c < legend_.palette.size() && c < std::size(kColours); ++c) legend_.palette[c] = kColours[c];
+  }
+
+  void write(const cv::Mat& bgr, const cv::Mat& labels, const std::string& name) {
+    if (dir_.empty()) return;
+    seg_.width = labels.cols;
+    seg_.height = labels.rows;
+    seg_.num_classes = static_cast<int>(legend_.classes.size());
+    seg_.class_map.assign(labels.data, labels.data + labels.total());
+    const std::string path = (std::filesystem::path(dir_) / name).replace_extension(".png").string();
+    if (!cv::imwrite(path, tools::make_overlay(bgr, seg_, legend_))) throw Error(ErrorCode::kIo, path + ": cannot write");
+  }
+
+ private:
+  std::string dir_;
+  ModelManifest legend_;
+  Segmentation seg_;
+};
+
+FrameView bgr_view(const cv::Mat& bgr) {
+  return FrameView::packed(PixelFormat::kBGR, bgr.data, bgr.cols, bgr.rows, static_cast<int>(bgr.step));
+}
+
+}  // namespace
+
+void CrfTally::add(const CrfFrameReport& report, double crf_ms) {
+  ++frames;
+  ms_sum += crf_ms;
+  iterations_sum += report.iterations;
+  warm_started += report.warm_started;
+  scene_cuts += report.scene_cut;
+  keyframes += report.keyframe;
+}
+
+ImageRun evaluate_images(Segmenter& segmenter, const ClassMap& map, const std::vector<LabelledImage>& images,
+                         const ImageRunOptions& options) {
+  ImageRun run(static_cast<int>(map.classes.size()));
+  EvalOverlay overlay(map, options.overlay_dir);
+  cv::Mat raw_labels, truth, predicted;
+  for (const auto& item : images) {
+    const cv::Mat bgr = cv::imread(item.image_path, cv::IMREAD_COLOR);
+    if (bgr.empty()) throw Error(ErrorCode::kIo, item.image_path + ": cannot read the image");
+    read_labels(item.label_path, bgr.cols, bgr.rows, raw_labels);
+    if (!options.sequence) segmenter.reset_stream();
+    const Segmentation& seg = segmenter.segment(bgr_view(bgr));
+    const std::size_t n = raw_labels.total();
+    truth.create(raw_labels.size(), CV_8UC1);
+    predicted.create(raw_labels.size(), CV_8UC1);
+    map_ids(map.labels, raw_labels.data, truth.data, n);
+    map_ids(map.predictions, seg.class_map.data(), predicted.data, n);
+    run.matrix.add(truth.data, predicted.data, n);
+    run.ignored_pixels += static_cast<std::uint64_t>(std::count(truth.data, truth.data + n, kIgnore));
+    run.total_ms_sum += segmenter.last_times().total_ms;
+    run.crf.add(seg.crf, segmenter.last_times().crf_ms);
+    ++run.images;
+    overlay.write(bgr, predicted, item.name);
+  }
+  return run;
+}
+
+VideoRun evaluate_video(Segmenter& segmenter, const ClassMap& map, const std::string& path, int max_frames,
+                        const std::string& overlay_dir) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) throw Error(ErrorCode::kNotFound, path + ": no such video file");
+  cv::VideoCapture capture(path);
+  if (!capture.isOpened()) throw Error(ErrorCode::kIo, path + ": cannot open the video (unsupported or corrupt?)");
+  VideoRun run(static_cast<int>(map.classes.size()));
+  EvalOverlay overlay(map, overlay_dir);
+  cv::Mat bgr, gray, predicted;
+  segmenter.reset_stream();
+  while ((max_frames <= 0 || run.frames < max_frames) && capture.read(bgr)) {
+    if (bgr.type() != CV_8UC3) throw Error(ErrorCode::kIo, path + ": decoder returned frames that are not 8-bit BGR");
+    const Segmentation& seg = segmenter.segment(bgr_view(bgr));
+    predicted.create(bgr.size(), CV_8UC1);
+    map_ids(map.predictions, seg.class_map.data(), predicted.data, predicted.total());
+    for (std::size_t i = 0; i < predicted.total(); ++i) ++run.predicted_pixels[predicted.data[i]];
+    cv::cvtColor(bgr, gray, cv::COLOR_BGR2GRAY);
+    run.stability.add_frame(gray, predicted);
+    run.total_ms_sum += segmenter.last_times().total_ms;
+    run.crf.add(seg.crf, segmenter.last_times().crf_ms);
+    run.width = bgr.cols;
+    run.height = bgr.rows;
+    char name[32];
+    std::snprintf(name, sizeof name, "frame_%05d.png", run.frames);
+    overlay.write(bgr, predicted, name);
+    ++run.frames;
+  }
+  if (run.frames == 0) throw Error(ErrorCode::kIo, path + ": no frames could be decoded");
+  return run;
+}
+
+}  // namespace deeplab::eval

@@ -1,0 +1,67 @@
+// Runs a Segmenter over a labelled image set (accuracy) or a video (temporal stability) and
+// accumulates the metrics in evaluation classes.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "deeplab/segmenter.h"
+#include "eval/class_map.h"
+#include "eval/dataset.h"
+#include "eval/metrics.h"
+
+namespace deeplab::eval {
+
+// What the CRF did over a run (Segmentation::crf and StageTimes::crf_ms of each frame).
+struct CrfTally {
+  int frames = 0;
+  double ms_sum = 0;
+  long iterations_sum = 0;
+  int warm_started = 0;
+  int scene_cuts = 0;
+  int keyframes = 0;
+
+  void add(const CrfFrameReport& report, double crf_ms);
+  double ms_mean() const { return frames ? ms_sum / frames : 0; }
+  double iterations_mean() const { return frames ? static_cast<double>(iterations_sum) / frames : 0; }
+};
+
+struct ImageRunOptions {
+  // Feed the images as one stream (the temporal CRF carries its state over); otherwise the stream is
+  // reset before each image.
+  bool sequence = false;
+  std::string overlay_dir;  // non-empty: write each image's prediction overlay (evaluation classes) here
+};
+
+struct ImageRun {
+  explicit ImageRun(int num_classes) : matrix(num_classes) {}
+  ConfusionMatrix matrix;
+  int images = 0;
+  std::uint64_t ignored_pixels = 0;  // labels in labels.ignore
+  double total_ms_sum = 0;           // Segmenter frame -> class map, CRF included
+  CrfTally crf;
+};
+
+// Throws Error(kIo / kNotFound) naming the file for an unreadable image or label, or a label of the
+// wrong size.
+ImageRun evaluate_images(Segmenter& segmenter, const ClassMap& map, const std::vector<LabelledImage>& images,
+                         const ImageRunOptions& options);
+
+struct VideoRun {
+  explicit VideoRun(int num_classes) : stability(num_classes), predicted_pixels(num_classes, 0) {}
+  TemporalStability stability;
+  int frames = 0;
+  int width = 0;
+  int height = 0;
+  std::vector<std::uint64_t> predicted_pixels;  // per evaluation class, over all frames
+  double total_ms_sum = 0;
+  CrfTally crf;
+};
+
+// Segments up to `max_frames` frames (0 = all) of `path` as one stream. Throws Error(kIo) when the
+// file cannot be opened or has no frames.
+VideoRun evaluate_video(Segmenter& segmenter, const ClassMap& map, const std::string& path, int max_frames,
+                        const std::string& overlay_dir);
+
+}  // namespace deeplab::eval
