@@ -70,6 +70,19 @@ TEST(EvalClassMap, ShippedCamvidMapFollowsTheSharedReadme) {
   for (int c = 0; c < kVocClasses; ++c) EXPECT_EQ(map.predictions[c], c == 7 ? 1 : c == 15 ? 2 : 0) << "VOC class " << c;
 }
 
+TEST(EvalClassMap, ShippedVocMapIsTheIdentity) {
+  const ClassMap map = load_class_map(std::string(DEEPLAB_SOURCE_DIR) + "/configs/eval/voc.yaml", kVocClasses);
+  ASSERT_EQ(map.classes.size(), static_cast<std::size_t>(kVocClasses));
+  EXPECT_EQ(map.classes[5], "bottle");
+  EXPECT_EQ(map.classes[15], "person");
+  for (int c = 0; c < kVocClasses; ++c) {
+    EXPECT_EQ(map.labels[c], c) << "label " << c;
+    EXPECT_EQ(map.predictions[c], c) << "model class " << c;
+  }
+  EXPECT_EQ(map.labels[255], kIgnore);
+  EXPECT_EQ(map.labels[21], 0);
+}
+
 TEST(EvalClassMap, MapIdsAppliesTheTable) {
   const ClassMap map = parse_class_map(kExample, "map.yaml", kVocClasses);
   const std::uint8_t in[] = {0, 8, 9, 10, 11, 3, 255};

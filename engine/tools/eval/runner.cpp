@@ -92,7 +92,9 @@ VideoRun evaluate_video(Segmenter& segmenter, const ClassMap& map, const std::st
                         const std::string& overlay_dir) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) throw Error(ErrorCode::kNotFound, path + ": no such video file");
-  cv::VideoCapture capture(path);
+  // FFmpeg first: OpenCV's GStreamer backend would otherwise be tried too, and warn on its own.
+  cv::VideoCapture capture(path, cv::CAP_FFMPEG);
+  if (!capture.isOpened()) capture.open(path, cv::CAP_ANY);
   if (!capture.isOpened()) throw Error(ErrorCode::kIo, path + ": cannot open the video (unsupported or corrupt?)");
   VideoRun run(static_cast<int>(map.classes.size()));
   EvalOverlay overlay(map, overlay_dir);
