@@ -1,0 +1,35 @@
+// The seam between deeplab::DenseCrf (public API, crf.h) and the device that runs the mean field.
+//
+// DenseCrf owns one CrfBackend, made by make_crf_backend(). The CPU backend (crf_cpu.cpp) is always
+// built. A CUDA backend plugs in here: it implements CrfBackend, defines make_cuda_crf_backend()
+// in the CUDA library and compiles the engine with DEEPLAB_HAVE_CUDA_CRF=1; until then
+// Device::kCuda throws Error(kDevice) and kAuto means the CPU. The algorithm a backend must
+// compute, constant for constant, is written out in docs/crf.md.
+#pragma once
+
+#include <memory>
+
+#include "deeplab/crf.h"
+
+namespace deeplab::crf {
+
+class CrfBackend {
+ public:
+  virtual ~CrfBackend() = default;
+  // DenseCrf::infer's contract (crf.h): arguments already validated by DenseCrf; `q` and
+  // `probabilities` are host pointers, pixel-major.
+  virtual void infer(const CrfImage& image, const float* probabilities, int num_classes, const CrfParams& params,
+                     int iterations, bool warm_start, float* q, float position_scale) = 0;
+  virtual Device device() const = 0;
+};
+
+std::unique_ptr<CrfBackend> make_cpu_crf_backend(int threads);
+#if defined(DEEPLAB_HAVE_CUDA_CRF)
+std::unique_ptr<CrfBackend> make_cuda_crf_backend(int threads);
+#endif
+
+// kCpu -> CPU; kCuda -> the CUDA backend, or Error(kDevice) when it is not built or no GPU is
+// usable; kAuto -> CUDA when available, else the CPU.
+std::unique_ptr<CrfBackend> make_crf_backend(Device device, int threads);
+
+}  // namespace deeplab::crf

@@ -1,0 +1,194 @@
+// The CPU mean field (multithreaded with OpenMP). Per call:
+//   unary:  p^_i = max(p_i, 1e-8) per class (exp(-U) for U = -log(clamp(p, 1e-8)))
+//   Q0      = p^_i / sum p^_i (softmax of -U), or the caller's Q with warm_start
+//   kernels = the Gaussian lattice (positions only: rebuilt only when the size or std changes)
+//             and the bilateral lattice (rebuilt every call: it depends on the image)
+//   each iteration, both kernels filter the same Q, then per pixel
+//     m     = w_g * filter_g(Q)_i + w_b * filter_b(Q)_i                   (crf/crf_kernel.h)
+//     Q_i   = normalise(p^_i * exp(m - max m))  ==  normalise(exp(-U_i + m))
+// i.e. densecrf's Potts model: Q ∝ exp(-U - sum_l' mu(l,l') msg(l')) with mu = w [l != l']
+// differs from exp(-U + w msg(l)) by a per-pixel constant factor (sum_l msg(l) does not depend
+// on l), which the normalisation removes. Each pixel's own kernel weight is included in its
+// messages, as in densecrf (the paper's sum is over j != i); DeepLab's weights assume that.
+//
+// Classes are padded to a multiple of 8 floats per pixel and per lattice vertex so that every
+// per-class loop is whole SIMD vectors; padded lanes stay 0 (their p^ is 0).
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "crf/crf_backend.h"
+#include "crf/crf_kernel.h"
+#include "crf/fast_exp.h"
+#include "deeplab/error.h"
+
+namespace deeplab::crf {
+
+namespace {
+
+constexpr float kMinProbability = 1e-8f;
+constexpr int kLanes = 8;
+constexpr int kMaxClasses = 256;
+
+int padded(int classes) { return (classes + kLanes - 1) / kLanes * kLanes; }
+
+std::string format_float(float v) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", static_cast<double>(v));
+  return text;
+}
+
+// The lattice keys are int16: a positional std far below a pixel on a large image overflows them.
+// Checked up front so that the message names the option.
+void check_lattice_range(const char* option, float std_value, float position_scale, const float* max_feature, int dim,
+                         int width, int height) {
+  if (PermutohedralLattice::max_lattice_coordinate(max_feature, dim) <= 32000.0) return;
+  throw Error(ErrorCode::kInvalidArgument,
+              std::string("crf: ") + option + " " + format_float(std_value) + " (working scale " +
+                  format_float(position_scale) + ") is too small for a " + std::to_string(width) + "x" + std::to_string(height) +
+                  " image: the permutohedral lattice's 16-bit coordinates would overflow");
+}
+
+class CpuCrf final : public CrfBackend {
+ public:
+  explicit CpuCrf(int threads) : threads_(threads > 0 ? threads : omp_get_num_procs()) {}
+
+  Device device() const override { return Device::kCpu; }
+
+  void infer(const CrfImage& image, const float* probabilities, int num_classes, const CrfParams& params,
+             int iterations, bool warm_start, float* q, float position_scale) override {
+    width_ = image.width;
+    height_ = image.height;
+    classes_ = num_classes;
+    stride_ = padded(num_classes);
+    const std::size_t n = static_cast<std::size_t>(width_) * height_;
+    unary_.resize(n * stride_);
+    q_.resize(n * stride_);
+    load(probabilities, warm_start ? q : nullptr);
+    if (iterations > 0) {
+      const bool use_g = params.gaussian_weight > 0, use_b = params.bilateral_weight > 0;
+      if (use_g) build_gaussian(params.gaussian_xy_std, position_scale);
+      if (use_b) build_bilateral(image, params, position_scale);
+      for (int it = 0; it < iterations; ++it) {
+        const float* vg = use_g ? gaussian_.splat_blur(q_.data(), stride_) : nullptr;
+        const float* vb = use_b ? bilateral_.splat_blur(q_.data(), stride_) : nullptr;
+        update(vg, params.gaussian_weight, vb, params.bilateral_weight);
+      }
+    }
+    store(q);
+  }
+
+ private:
+  // p^ into unary_ (padded lanes 0) and Q0 into q_: from p^, or from the caller's q.
+  void load(const float* probabilities, const float* warm_q) {
+    const int c = classes_, s = stride_;
+    const int n = width_ * height_;
+#pragma omp parallel for num_threads(threads_) schedule(static)
+    for (int i = 0; i < n; ++i) {
+      const float* p = probabilities + static_cast<std::size_t>(i) * c;
+      float* u = unary_.data() + static_cast<std::size_t>(i) * s;
+      float* qi = q_.data() + static_cast<std::size_t>(i) * s;
+      float sum = 0;
+      for (int k = 0; k < c; ++k) {
+        u[k] = p[k] > kMinProbability ? p[k] : kMinProbability;  // NaN -> the floor too
+        sum += u[k];
+      }
+      for (int k = c; k < s; ++k) u[k] = qi[k] = 0.0f;
+      if (warm_q) {
+        for (int k = 0; k < c; ++k) qi[k] = warm_q[static_cast<std::size_t>(i) * c + k];
+      } else {
+        const float inv = 1.0f / sum;
+        for (int k = 0; k < c; ++k) qi[k] = u[k] * inv;
+      }
+    }
+  }
+
+  void store(float* q) const {
+    const int c = classes_, s = stride_;
+    const int n = width_ * height_;
+#pragma omp parallel for num_threads(threads_) schedule(static)
+    for (int i = 0; i < n; ++i)
+      for (int k = 0; k < c; ++k) q[static_cast<std::size_t>(i) * c + k] = q_[static_cast<std::size_t>(i) * s + k];
+  }
+
+  // The Gaussian kernel depends on the size and std only: kept while they stay the same.
+  void build_gaussian(float option_std, float position_scale) {
+    const float xy_std = option_std * position_scale;
+    if (gaussian_width_ == width_ && gaussian_height_ == height_ && gaussian_std_ == xy_std) return;
+    const float max_feature[kGaussianDim] = {(width_ - 1) / xy_std, (height_ - 1) / xy_std};
+    check_lattice_range("gaussian_xy_std", option_std, position_scale, max_feature, kGaussianDim, width_, height_);
+    const int n = width_ * height_;
+    features_.resize(static_cast<std::size_t>(n) * kGaussianDim);
+    gaussian_features(width_, height_, xy_std, features_.data(), threads_);
+    gaussian_width_ = -1;  // invalid until built (build may throw)
+    gaussian_.build(features_.data(), n, kGaussianDim, threads_);
+    gaussian_width_ = width_;
+    gaussian_height_ = height_;
+    gaussian_std_ = xy_std;
+  }
+
+  void build_bilateral(const CrfImage& image, const CrfParams& params, float position_scale) {
+    const float xy_std = params.bilateral_xy_std * position_scale, rgb_std = params.bilateral_rgb_std;
+    const float max_feature[kBilateralDim] = {(width_ - 1) / xy_std, (height_ - 1) / xy_std, 255 / rgb_std,
+                                              255 / rgb_std, 255 / rgb_std};
+    check_lattice_range("bilateral_xy_std or bilateral_rgb_std", std::min(params.bilateral_xy_std, rgb_std),
+                        position_scale, max_feature, kBilateralDim, width_, height_);
+    const int n = width_ * height_;
+    features_.resize(static_cast<std::size_t>(n) * kBilateralDim);
+    bilateral_features(image, xy_std, rgb_std, features_.data(), threads_);
+    bilateral_.build(features_.data(), n, kBilateralDim, threads_);
+  }
+
+  // One mean-field update of every pixel from the blurred vertex rows of the kernels in use.
+  void update(const float* vg, float wg, const float* vb, float wb) {
+    const int c = classes_, s = stride_;
+    const int n = width_ * height_;
+#pragma omp parallel for num_threads(threads_) schedule(static)
+    for (int i = 0; i < n; ++i) {
+      float m[kMaxClasses], t[kMaxClasses];
+      for (int k = 0; k < s; ++k) m[k] = 0.0f;
+      if (vg) {
+        gaussian_.slice_point(vg, s, i, t);
+        const float scale = wg * gaussian_.norm(i);
+#pragma omp simd
+        for (int k = 0; k < s; ++k) m[k] += scale * t[k];
+      }
+      if (vb) {
+        bilateral_.slice_point(vb, s, i, t);
+        const float scale = wb * bilateral_.norm(i);
+#pragma omp simd
+        for (int k = 0; k < s; ++k) m[k] += scale * t[k];
+      }
+      float peak = m[0];
+      for (int k = 1; k < c; ++k) peak = std::max(peak, m[k]);
+      const float* u = unary_.data() + static_cast<std::size_t>(i) * s;
+      float* qi = q_.data() + static_cast<std::size_t>(i) * s;
+      float sum = 0;
+#pragma omp simd reduction(+ : sum)
+      for (int k = 0; k < s; ++k) {
+        t[k] = u[k] * fast_exp(m[k] - peak);
+        sum += t[k];
+      }
+      const float inv = 1.0f / sum;
+#pragma omp simd
+      for (int k = 0; k < s; ++k) qi[k] = t[k] * inv;
+    }
+  }
+
+  const int threads_;
+  int width_ = 0, height_ = 0, classes_ = 0, stride_ = 0;
+  std::vector<float> unary_, q_, features_;
+  CrfKernel gaussian_, bilateral_;
+  int gaussian_width_ = -1, gaussian_height_ = -1;
+  float gaussian_std_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<CrfBackend> make_cpu_crf_backend(int threads) { return std::make_unique<CpuCrf>(threads); }
+
+}  // namespace deeplab::crf

@@ -1,0 +1,52 @@
+// One Gaussian pairwise kernel of the dense CRF with densecrf's symmetric normalisation:
+//
+//   filter(Q)_i = n_i * sum_j k(f_i, f_j) n_j Q_j,   n_i = 1 / sqrt(sum_j k(f_i, f_j)),
+//   k(f_i, f_j) ~ exp(-|f_i - f_j|^2 / 2)  (the permutohedral lattice's approximation; j = i included)
+//
+// i.e. D^-1/2 K D^-1/2 Q with D = diag(K 1), densecrf v2.2's NORMALIZE_SYMMETRIC (its and
+// pydensecrf's default, with which DeepLab's released weights were tuned). Any constant factor of
+// the lattice's K cancels, so densecrf's "alpha" is not needed.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "crf/permutohedral.h"
+#include "deeplab/crf.h"
+
+namespace deeplab::crf {
+
+// Feature vectors, point-major, for pixel (x, y) at index y * width + x:
+//   gaussian:  (x / xy_std, y / xy_std)
+//   bilateral: (x / xy_std, y / xy_std, r / rgb_std, g / rgb_std, b / rgb_std)
+// x, y are integer pixel indices and r, g, b the 0..255 values, as densecrf's DenseCRF2D.
+constexpr int kGaussianDim = 2;
+constexpr int kBilateralDim = 5;
+void gaussian_features(int width, int height, float xy_std, float* out, int threads);
+void bilateral_features(const CrfImage& image, float xy_std, float rgb_std, float* out, int threads);
+
+class CrfKernel {
+ public:
+  // Builds the lattice and the normalisation n_i for `count` points of `dim` features.
+  void build(const float* features, int count, int dim, int threads);
+
+  // Splats n_j Q_j and blurs: the vertex rows that slice_point() reads (stride floats per row).
+  const float* splat_blur(const float* q, int stride) { return lattice_.splat_blur(q, stride, norm_.data()); }
+  // out = sum_r weight * vertex row, *without* the factor n_i (callers fold it with the weight).
+  void slice_point(const float* blurred, int stride, int i, float* out) const {
+    lattice_.slice_point(blurred, stride, i, out);
+  }
+  float norm(int i) const { return norm_[i]; }
+
+  // out = filter(in) for all points (stride floats each): for tests and tools.
+  void filter(const float* in, int stride, float* out);
+
+  const PermutohedralLattice& lattice() const { return lattice_; }
+
+ private:
+  PermutohedralLattice lattice_;
+  std::vector<float> norm_, ones_;
+  int threads_ = 1;
+};
+
+}  // namespace deeplab::crf

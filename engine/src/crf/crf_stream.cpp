@@ -1,0 +1,91 @@
+// deeplab::CrfStream: the temporal CRF. In temporal mode, a frame starts its mean field from the
+// previous frame's converged Q and runs options.temporal_iterations passes; the first frame, a
+// size or class-count change, reset(), a scene cut and every keyframe_interval-th frame start from
+// the network's probabilities and run params.iterations (docs/crf.md, "Temporal reuse").
+#include <chrono>
+#include <utility>
+#include <vector>
+
+#include "crf/scene_cut.h"
+#include "deeplab/crf.h"
+
+namespace deeplab {
+
+class CrfStream::Impl {
+ public:
+  Impl(const CrfOptions& options, Device device, int threads) : options_(options), crf_(device, threads) {
+    validate_crf_options(options_);
+  }
+
+  const float* process(const CrfImage& image, const float* probabilities, int num_classes) {
+    const auto start = std::chrono::steady_clock::now();
+    const bool same_shape = have_state_ && image.width == width_ && image.height == height_ && num_classes == classes_;
+    // Invalid until the CRF returns: an exception must not leave a half-updated Q to warm-start from.
+    have_state_ = false;
+    q_.resize(static_cast<std::size_t>(image.width) * image.height * num_classes);
+    report_ = CrfFrameReport{};
+    switch (options_.mode) {
+      case CrfMode::kOff: run(image, probabilities, num_classes, 0, false); break;
+      case CrfMode::kFull: run(image, probabilities, num_classes, options_.params.iterations, false); break;
+      case CrfMode::kTemporal: temporal(image, probabilities, num_classes, same_shape); break;
+    }
+    width_ = image.width;
+    height_ = image.height;
+    classes_ = num_classes;
+    have_state_ = true;
+    report_.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    return q_.data();
+  }
+
+  void reset() { have_state_ = false; }
+
+  CrfOptions options_;
+  CrfFrameReport report_;
+
+ private:
+  void run(const CrfImage& image, const float* probabilities, int num_classes, int iterations, bool warm) {
+    crf_.infer(image, probabilities, num_classes, options_.params, iterations, warm, q_.data(), options_.scale);
+    report_.iterations = iterations;
+    report_.warm_started = warm;
+  }
+
+  void temporal(const CrfImage& image, const float* probabilities, int num_classes, bool same_shape) {
+    crf::make_luma_thumbnail(image, thumbnail_);
+    const bool cut = same_shape && crf::thumbnail_difference(thumbnail_, previous_thumbnail_) > options_.scene_cut_threshold;
+    const bool keyframe = same_shape && !cut && options_.keyframe_interval > 0 &&
+                          frames_since_full_ + 1 >= options_.keyframe_interval;
+    if (!same_shape || cut || keyframe) {
+      run(image, probabilities, num_classes, options_.params.iterations, false);
+      report_.scene_cut = cut;
+      report_.keyframe = keyframe;
+      frames_since_full_ = 0;
+    } else {
+      // q_ still holds the previous frame's converged Q: the warm start.
+      run(image, probabilities, num_classes, options_.temporal_iterations, true);
+      ++frames_since_full_;
+    }
+    std::swap(thumbnail_, previous_thumbnail_);
+  }
+
+  DenseCrf crf_;
+  std::vector<float> q_;
+  crf::LumaThumbnail thumbnail_, previous_thumbnail_;
+  int width_ = 0, height_ = 0, classes_ = 0;
+  bool have_state_ = false;
+  int frames_since_full_ = 0;
+};
+
+CrfStream::CrfStream(const CrfOptions& options, Device device, int threads)
+    : impl_(std::make_unique<Impl>(options, device, threads)) {}
+CrfStream::~CrfStream() = default;
+CrfStream::CrfStream(CrfStream&&) noexcept = default;
+CrfStream& CrfStream::operator=(CrfStream&&) noexcept = default;
+
+const float* CrfStream::process(const CrfImage& image, const float* probabilities, int num_classes) {
+  return impl_->process(image, probabilities, num_classes);
+}
+void CrfStream::reset() { impl_->reset(); }
+const CrfOptions& CrfStream::options() const { return impl_->options_; }
+const CrfFrameReport& CrfStream::last_report() const { return impl_->report_; }
+
+}  // namespace deeplab

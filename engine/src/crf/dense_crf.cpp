@@ -1,0 +1,134 @@
+// deeplab::DenseCrf (argument checks, then the backend), the option rules and the mode names.
+#include <cmath>
+#include <cstdio>
+#include <string>
+
+#include "crf/crf_backend.h"
+#include "deeplab/crf.h"
+#include "deeplab/error.h"
+
+namespace deeplab {
+
+namespace {
+
+std::string text(double v) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%g", v);
+  return buffer;
+}
+
+void require(bool ok, const std::string& what) {
+  if (!ok) throw Error(ErrorCode::kInvalidArgument, what);
+}
+
+void check_positive(float v, const char* name) {
+  require(std::isfinite(v) && v > 0, std::string("crf ") + name + " must be a finite number > 0, got " + text(v));
+}
+
+void check_weight(float v, const char* name) {
+  require(std::isfinite(v) && v >= 0, std::string("crf ") + name + " must be a finite number >= 0, got " + text(v));
+}
+
+constexpr int kMaxIterations = 1000;
+
+void validate_params(const CrfParams& p) {
+  require(p.iterations >= 1 && p.iterations <= kMaxIterations,
+          "crf iterations must be in 1.." + std::to_string(kMaxIterations) + ", got " + std::to_string(p.iterations));
+  check_weight(p.bilateral_weight, "bilateral_weight");
+  check_positive(p.bilateral_xy_std, "bilateral_xy_std");
+  check_positive(p.bilateral_rgb_std, "bilateral_rgb_std");
+  check_weight(p.gaussian_weight, "gaussian_weight");
+  check_positive(p.gaussian_xy_std, "gaussian_xy_std");
+}
+
+}  // namespace
+
+CrfMode crf_mode_from_string(const std::string& name) {
+  if (name == "off") return CrfMode::kOff;
+  if (name == "full") return CrfMode::kFull;
+  if (name == "temporal") return CrfMode::kTemporal;
+  throw Error(ErrorCode::kInvalidArgument, "unknown crf mode '" + name + "' (off, full or temporal)");
+}
+
+const char* crf_mode_name(CrfMode mode) {
+  switch (mode) {
+    case CrfMode::kOff: return "off";
+    case CrfMode::kFull: return "full";
+    case CrfMode::kTemporal: return "temporal";
+  }
+  return "?";
+}
+
+void validate_crf_options(const CrfOptions& o) {
+  require(o.mode == CrfMode::kOff || o.mode == CrfMode::kFull || o.mode == CrfMode::kTemporal,
+          "crf mode " + std::to_string(static_cast<int>(o.mode)) + " is not off, full or temporal");
+  validate_params(o.params);
+  require(o.temporal_iterations >= 1 && o.temporal_iterations <= kMaxIterations,
+          "crf temporal_iterations must be in 1.." + std::to_string(kMaxIterations) + ", got " +
+              std::to_string(o.temporal_iterations));
+  require(o.keyframe_interval >= 0,
+          "crf keyframe_interval must be >= 0 (0 = never), got " + std::to_string(o.keyframe_interval));
+  require(std::isfinite(o.scale) && o.scale > 0 && o.scale <= 1,
+          "crf scale must be in (0, 1], got " + text(o.scale));
+  require(std::isfinite(o.scene_cut_threshold) && o.scene_cut_threshold >= 0,
+          "crf scene_cut_threshold must be a finite number >= 0, got " + text(o.scene_cut_threshold));
+}
+
+// ---------------------------------------------------------------------------------------------
+
+class DenseCrf::Impl {
+ public:
+  Impl(Device device, int threads) : backend(crf::make_crf_backend(device, threads)) {}
+  std::unique_ptr<crf::CrfBackend> backend;
+};
+
+DenseCrf::DenseCrf(Device device, int threads) : impl_(std::make_unique<Impl>(device, threads)) {}
+DenseCrf::~DenseCrf() = default;
+DenseCrf::DenseCrf(DenseCrf&&) noexcept = default;
+DenseCrf& DenseCrf::operator=(DenseCrf&&) noexcept = default;
+
+Device DenseCrf::device() const { return impl_->backend->device(); }
+
+void DenseCrf::infer(const CrfImage& image, const float* probabilities, int num_classes, const CrfParams& params,
+                     int iterations, bool warm_start, float* q, float position_scale) {
+  require(image.rgb != nullptr, "DenseCrf::infer: the image has no pixels (null rgb)");
+  require(image.width >= 1 && image.height >= 1 && image.width <= 16384 && image.height <= 16384,
+          "DenseCrf::infer: image size " + std::to_string(image.width) + "x" + std::to_string(image.height) +
+              " is out of range 1..16384");
+  require(image.stride >= 3 * image.width, "DenseCrf::infer: image stride " + std::to_string(image.stride) +
+                                               " is less than 3 x width " + std::to_string(image.width));
+  require(probabilities != nullptr, "DenseCrf::infer: probabilities is null");
+  require(q != nullptr, "DenseCrf::infer: q (the output) is null");
+  require(num_classes >= 1 && num_classes <= 256,
+          "DenseCrf::infer: num_classes " + std::to_string(num_classes) + " is out of range 1..256");
+  require(iterations >= 0 && iterations <= kMaxIterations,
+          "DenseCrf::infer: iterations must be in 0.." + std::to_string(kMaxIterations) + ", got " +
+              std::to_string(iterations));
+  require(std::isfinite(position_scale) && position_scale > 0,
+          "DenseCrf::infer: position_scale must be a finite number > 0, got " + text(position_scale));
+  validate_params(params);
+  impl_->backend->infer(image, probabilities, num_classes, params, iterations, warm_start, q, position_scale);
+}
+
+namespace crf {
+
+std::unique_ptr<CrfBackend> make_crf_backend(Device device, int threads) {
+  if (device == Device::kCpu) return make_cpu_crf_backend(threads);
+#if defined(DEEPLAB_HAVE_CUDA_CRF)
+  if (device == Device::kCuda) return make_cuda_crf_backend(threads);
+  try {
+    return make_cuda_crf_backend(threads);
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::kDevice) throw;
+    return make_cpu_crf_backend(threads);
+  }
+#else
+  if (device == Device::kCuda)
+    throw Error(ErrorCode::kDevice, "DenseCrf: the CUDA CRF is not built/available in this build (use Device::kCpu)");
+  return make_cpu_crf_backend(threads);
+#endif
+}
+
+}  // namespace crf
+
+}  // namespace deeplab

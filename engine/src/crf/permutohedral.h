@@ -1,0 +1,117 @@
+// The permutohedral lattice (Adams, Baek & Davis, "Fast High-Dimensional Filtering Using the
+// Permutohedral Lattice", 2010), as Krähenbühl's densecrf v2.2 (the core pydensecrf wraps) uses it
+// for the dense CRF's Gaussian kernels: each point's d-dim feature vector is embedded in the
+// (d+1)-dim lattice, its value is splatted onto the d+1 vertices of the enclosing simplex with
+// barycentric weights, the vertex values are blurred with [1/2 1 1/2] along each of the d+1 lattice
+// directions, and the result is sliced back at the points with the same weights. That
+// approximates sum_j exp(-|f_i - f_j|^2 / 2) v_j (up to a constant factor) in time linear in the
+// number of points; docs/crf.md measures the approximation against the exact sums.
+//
+// The lattice is built once per feature set (once per frame for the bilateral kernel) and then
+// filters any number of value vectors (the CRF's class marginals, every mean-field iteration).
+// Every step is written out in docs/crf.md ("The lattice, exactly") for the CUDA port; vertex
+// numbering does not affect results (each vertex sums its contributions in point order), so a
+// port may number vertices however its hash table likes.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+namespace deeplab::crf {
+
+// Feature dimensions supported: keys hold d int16 coordinates in 128 bits and a point's d+1
+// simplex ranks are packed in 4 bits each (32 bits).
+constexpr int kMaxLatticeDim = 7;
+
+// The first d coordinates of a lattice point (the last one is minus their sum), int16 each.
+struct LatticeKey {
+  std::uint64_t lo = 0, hi = 0;
+  bool operator==(const LatticeKey& o) const { return lo == o.lo && hi == o.hi; }
+};
+
+// Open addressing with linear probing; keys are stored by vertex id, the table holds ids.
+// Capacity is kept between builds, so steady-state builds allocate nothing.
+class VertexTable {
+ public:
+  void reset(std::size_t expected_vertices);
+  // The id of `key`, inserting it (with the next id) when absent.
+  int find_or_insert(const LatticeKey& key);
+  int find(const LatticeKey& key) const;  // -1 when absent
+  int size() const { return static_cast<int>(keys_.size()); }
+  const LatticeKey& key(int id) const { return keys_[id]; }
+
+ private:
+  std::size_t slot_of(const LatticeKey& key) const;
+  void grow();
+
+  std::vector<LatticeKey> keys_;
+  std::vector<std::int32_t> slots_;  // vertex id, or -1
+  std::size_t mask_ = 0;
+  int shift_ = 64;
+};
+
+class PermutohedralLattice {
+ public:
+  // `features`: count x dim floats, point-major, already divided by the kernel's standard
+  // deviations. Throws Error(kInvalidArgument) if the lattice coordinates leave the int16 range
+  // (a standard deviation far too small for the image); callers check that with
+  // max_lattice_coordinate() first to name the option at fault.
+  void build(const float* features, int count, int dim, int threads);
+
+  int points() const { return n_; }
+  int dim() const { return d_; }
+  int vertices() const { return m_; }
+
+  // Splat: vertex row v = sum over the points i on v of weight(i, v) * point_scale[i] * in[i]
+  // (point_scale may be null = 1). `in` has `stride` floats per point; the blur buffers are sized
+  // for `stride` floats per vertex. Then blur along the d+1 directions in order 0..d.
+  // Returns the blurred vertex rows ((vertices() + 1) x stride; row vertices() is all zero).
+  const float* splat_blur(const float* in, int stride, const float* point_scale);
+
+  // The first d coordinates of vertex v (the last is minus their sum).
+  void vertex_coordinates(int v, int* coords) const;
+
+  // The d+1 (vertex, barycentric weight) pairs of point i.
+  const std::int32_t* point_vertices(int i) const { return offsets_.data() + static_cast<std::size_t>(i) * (d_ + 1); }
+  const float* point_weights(int i) const { return barycentric_.data() + static_cast<std::size_t>(i) * (d_ + 1); }
+
+  // out[0..stride) = sum_r weight(i, r) * blurred[vertex(i, r)].
+  void slice_point(const float* blurred, int stride, int i, float* out) const {
+    const std::int32_t* v = point_vertices(i);
+    const float* w = point_weights(i);
+    const float* row0 = blurred + static_cast<std::int64_t>(v[0]) * stride;
+#pragma omp simd
+    for (int k = 0; k < stride; ++k) out[k] = w[0] * row0[k];
+    for (int r = 1; r <= d_; ++r) {
+      const float* row = blurred + static_cast<std::int64_t>(v[r]) * stride;
+      const float wr = w[r];
+#pragma omp simd
+      for (int k = 0; k < stride; ++k) out[k] += wr * row[k];
+    }
+  }
+
+  // The largest |lattice coordinate| the features of `dim` dims within [0, max_feature[i]] can
+  // produce, plus the blur's reach; build() needs it below 32768.
+  static double max_lattice_coordinate(const float* max_feature, int dim);
+
+ private:
+  void embed(const float* features, int threads);
+  void insert_vertices();
+  void build_splat_lists();
+  void find_neighbours(int threads);
+  void blur(int stride);
+
+  int n_ = 0, d_ = 0, m_ = 0, threads_ = 1;
+  VertexTable table_;
+  std::vector<LatticeKey> simplex_base_;     // per point: the remainder-0 vertex (rem0)
+  std::vector<std::uint32_t> simplex_rank_;  // per point: ranks of its d+1 coordinates, 4 bits each
+  std::vector<std::int32_t> offsets_;        // n x (d+1): vertex of point i for remainder r
+  std::vector<float> barycentric_;           // n x (d+1)
+  std::vector<std::int32_t> splat_start_;    // m+1: CSR of the points on each vertex, in point order
+  std::vector<std::int32_t> splat_point_;
+  std::vector<float> splat_weight_;
+  std::vector<std::int32_t> neighbours_;     // (d+1) x m x 2: the two neighbours along direction j, m = none
+  std::vector<float> values_, scratch_;      // vertex rows, ping-pong for the blur
+};
+
+}  // namespace deeplab::crf
