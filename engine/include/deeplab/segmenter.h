@@ -53,12 +53,15 @@ struct Segmentation {
   CrfFrameReport crf;                // what the CRF did for this frame (iterations 0 when off)
 };
 
-// Per-stage wall times of the last segment() call, in milliseconds.
+// Per-stage times of the last segment() call, in milliseconds: wall time on the CPU; on CUDA the GPU
+// time between events of each stage (plus the host copies through pinned memory for upload/download).
 struct StageTimes {
+  double upload_ms = 0;      // CUDA: frame into pinned staging memory + host-to-device copy (0 on the CPU)
   double preprocess_ms = 0;
   double infer_ms = 0;       // the network only
   double postprocess_ms = 0; // upsampling + argmax (+ softmax), the CRF excluded
   double crf_ms = 0;         // the CRF's inputs at its resolution + mean field + its upsampling
+  double download_ms = 0;    // CUDA: class map (and probabilities) device-to-host (0 on the CPU)
   double total_ms = 0;       // frame in -> class map out
 };
 

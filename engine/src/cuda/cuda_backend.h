@@ -1,0 +1,58 @@
+// The Segmenter's CUDA pipeline as segmenter.cpp sees it — no CUDA header, so that the engine
+// builds and runs without CUDA. Implemented by cuda/cuda_segmenter_backend.cpp when the build has
+// CUDA and cuDNN 9, by cuda/cuda_backend_unavailable.cpp otherwise (which only says why not).
+//
+// Per frame: the host frame is copied into pinned staging memory and uploaded asynchronously, the
+// pre-processing kernel writes the network input, the network runs (CUDA graph replay), the
+// upsample+argmax kernel writes the class map on the device, and the class map (and softmax
+// probabilities, when asked) come back to the host. One stream; CUDA events time each stage.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "deeplab/device.h"
+#include "deeplab/manifest.h"
+#include "deeplab/segmenter.h"
+#include "graph/graph.h"
+#include "postprocess/interpolate.h"
+
+namespace deeplab {
+
+struct CudaBackendConfig {
+  Precision precision = Precision::kFp32;
+  InputSpec input;        // normalisation and colour order (the manifest's)
+  bool nhwc_input = false;  // the model's input is logically NHWC (TF exports), else NCHW
+  // Logits -> class-map / probability geometry for a target size (the Segmenter's rule: the removed
+  // final Resize's mode and coordinate transform, or the manifest's logits_upsampling).
+  std::function<ResampleGeometry(int width, int height)> geometry;
+};
+
+class CudaSegmenterBackend {
+ public:
+  virtual ~CudaSegmenterBackend() = default;
+
+  // Segments a host frame into `result` (class_map at the frame's size, probabilities at the
+  // requested size when asked) and fills the CUDA fields of `times`. Allocates only when the frame
+  // size (or the probability size) changes.
+  virtual void segment(const FrameView& frame, const SegmentRequest& request, Segmentation& result,
+                       StageTimes& times) = 0;
+
+  // The optimised graph the network runs, and the physical strides (elements) of its values.
+  virtual const Graph& graph() const = 0;
+  virtual std::vector<std::int64_t> strides(int value) const = 0;
+  virtual std::size_t arena_bytes() const = 0;
+  virtual std::string describe() const = 0;  // "cuda fp16, CUDA graph, 87 convs, 14 algorithms, ..."
+};
+
+// Whether this build has the CUDA network backend; if not, `why` says what is missing.
+bool cuda_backend_built(std::string* why);
+
+// Builds the pipeline for `graph` (load_optimized_graph's result) on the current CUDA device.
+// Throws Error(kDevice) when the build has no backend or the GPU fails, kUnsupported naming the node
+// for what the GPU cannot run.
+std::unique_ptr<CudaSegmenterBackend> make_cuda_segmenter_backend(Graph graph, const CudaBackendConfig& config);
+
+}  // namespace deeplab

@@ -1,0 +1,66 @@
+// One convolution node on cuDNN's legacy API: NHWC tensor descriptors, a KRSC filter, the
+// algorithm chosen once per shape (cudnnFindConvolutionForwardAlgorithmEx at load, shared through a
+// ConvAlgorithmCache), and the epilogue: bias + residual (z) + ReLU fused into
+// cudnnConvolutionBiasActivationForward when cuDNN accepts it, otherwise cudnnConvolutionForward
+// followed by the bias_activation kernel.
+#pragma once
+
+#include <cudnn.h>
+
+#include <string>
+
+#include "cuda/conv_plan.h"
+#include "cuda/cudnn_handles.h"
+#include "cuda/net_ops.h"
+
+namespace deeplab::cuda {
+
+// Device pointers of one convolution (fixed at load; the forward is captured in a CUDA graph).
+struct ConvBuffers {
+  const void* x = nullptr;       // NHWC input, the graph's size
+  void* padded = nullptr;        // scratch for the zero-bordered input when plan.pre_pad()
+  const void* weights = nullptr; // KRSC
+  const void* bias = nullptr;    // k values (zeros when the model has none: cuDNN's fused call needs one)
+  const void* residual = nullptr;
+  bool residual_in_place = false;  // residual == y: the sum accumulates in the output's storage
+  void* y = nullptr;
+};
+
+class CudaConv {
+ public:
+  // `name` names the node in errors. Throws kDevice on a cuDNN failure, kInternal when cuDNN's
+  // output size disagrees with the plan's.
+  CudaConv(const ConvPlan& plan, const ConvBuffers& buffers, std::string name);
+
+  // Takes the algorithm for this shape from `cache`, or finds it (timing every algorithm on the
+  // real buffers with `workspace` as scratch), tries the fused call with each candidate in order of
+  // speed, and caches the choice. At load only: it runs convolutions and synchronises.
+  void choose_algorithm(cudnnHandle_t handle, cudaStream_t stream, ConvAlgorithmCache& cache, void* workspace,
+                        std::size_t workspace_bytes);
+  // Enqueues the convolution (and its pre-padding and epilogue kernels) on the handle's stream.
+  void enqueue(cudnnHandle_t handle, cudaStream_t stream, void* workspace, std::size_t workspace_bytes) const;
+
+  const ConvPlan& plan() const { return plan_; }
+  const ConvAlgorithm& algorithm() const { return algorithm_; }
+  const std::string& name() const { return name_; }
+
+ private:
+  void set_descriptors();
+  cudnnStatus_t fused_call(cudnnHandle_t handle, const void* x, int algo, void* workspace, std::size_t bytes) const;
+  cudnnStatus_t plain_call(cudnnHandle_t handle, const void* x, int algo, void* workspace, std::size_t bytes) const;
+  const void* input_for_cudnn(cudaStream_t stream) const;
+
+  ConvPlan plan_;
+  ConvBuffers buffers_;
+  std::string name_;
+  TensorDescriptor x_desc_, y_desc_, bias_desc_;
+  FilterDescriptor w_desc_;
+  ConvolutionDescriptor conv_desc_;
+  ActivationDescriptor act_desc_;
+  ActivationParams act_;
+  PadParams pad_;
+  ConvAlgorithm algorithm_;
+  bool chosen_ = false;
+};
+
+}  // namespace deeplab::cuda

@@ -1,0 +1,238 @@
+// The Segmenter's CUDA pipeline (cuda/cuda_backend.h): pinned staging -> async upload ->
+// CudaPreprocess -> CudaNetwork -> CudaPostprocess -> class map (and probabilities) back to the
+// host, all on one stream, CUDA events around each stage.
+#include <chrono>
+#include <cstring>
+
+#include "cuda/cuda_backend.h"
+#include "cuda/cuda_network.h"
+#include "cuda/cuda_postprocess.h"
+#include "cuda/cuda_preprocess.h"
+#include "cuda/cuda_resources.h"
+#include "cuda/frame_planes.h"
+#include "cuda/net_kernels.cuh"
+#include "deeplab/error.h"
+
+namespace deeplab {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using namespace cuda;
+
+double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+
+CudaNetworkOptions network_options(const CudaBackendConfig& config) {
+  CudaNetworkOptions options;
+  options.precision = config.precision;
+  return options;
+}
+
+// Where the pre-processing writes: the network input's own strides (NCHW logical, channels-last
+// physical for torchvision exports; NHWC for TF ones).
+InputTensorLayout input_layout(const CudaNetwork& net, bool nhwc) {
+  const Value& input = net.graph().values[net.input_value()];
+  const int channel_axis = nhwc ? 3 : 1;
+  if (input.shape.size() != 4 || input.shape[channel_axis] != 3)
+    throw Error(ErrorCode::kManifestMismatch, net.graph().source + ": input shape " + shape_string(input.shape) +
+                                                  " is not a 3-channel " + (nhwc ? "NHWC" : "NCHW") + " image");
+  const auto strides = net.strides(net.input_value());
+  InputTensorLayout layout;
+  layout.height = static_cast<int>(input.shape[nhwc ? 1 : 2]);
+  layout.width = static_cast<int>(input.shape[nhwc ? 2 : 3]);
+  layout.channel_stride = strides[channel_axis];
+  layout.row_stride = strides[nhwc ? 1 : 2];
+  layout.col_stride = strides[nhwc ? 2 : 3];
+  return layout;
+}
+
+class Backend : public CudaSegmenterBackend {
+ public:
+  Backend(Graph graph, const CudaBackendConfig& config)
+      : config_(config),
+        net_(std::move(graph), network_options(config), stream_.get()),
+        pre_(config.input, input_layout(net_, config.nhwc_input)) {
+    for (int k = 0; k < kEvents; ++k) events_.emplace_back(true);
+    plan_logits();
+  }
+
+  void segment(const FrameView& frame, const SegmentRequest& request, Segmentation& result,
+               StageTimes& times) override {
+    const auto wall = Clock::now();
+    validate_frame(frame);
+    prepare_frame(frame, result);
+    const bool probabilities = request.probabilities_width > 0 && request.probabilities_height > 0;
+    if (probabilities) prepare_probabilities(request.probabilities_width, request.probabilities_height, result);
+    const cudaStream_t stream = stream_.get();
+    const auto staging = Clock::now();
+    const FrameView pinned = stage(frame);
+    const double staging_ms = ms_since(staging);
+
+    events_[0].record(stream);
+    device_frame_.upload(pinned, stream);
+    events_[1].record(stream);
+    pre_.run(device_frame_.view(), net_.input(), stream);
+    events_[2].record(stream);
+    net_.run();
+    events_[3].record(stream);
+    const float* logits = logits_nhwc(stream);
+    post_.run(logits, classes_.data(), stream);
+    if (probabilities) prob_post_.run_softmax(logits, probs_.data(), stream);
+    events_[4].record(stream);
+    classes_.download(host_classes_.data(), host_classes_.size(), stream);
+    if (probabilities) probs_.download(host_probs_.data(), host_probs_.size(), stream);
+    events_[5].record(stream);
+    events_[5].synchronize();
+
+    const auto unstaging = Clock::now();
+    std::memcpy(result.class_map.data(), host_classes_.data(), host_classes_.size());
+    if (probabilities) {
+      std::memcpy(result.probabilities.data(), host_probs_.data(), host_probs_.size() * sizeof(float));
+    } else {
+      result.probabilities_width = result.probabilities_height = 0;
+    }
+    times.upload_ms = staging_ms + Event::elapsed_ms(events_[0], events_[1]);
+    times.preprocess_ms = Event::elapsed_ms(events_[1], events_[2]);
+    times.infer_ms = Event::elapsed_ms(events_[2], events_[3]);
+    times.postprocess_ms = Event::elapsed_ms(events_[3], events_[4]);
+    times.download_ms = Event::elapsed_ms(events_[4], events_[5]) + ms_since(unstaging);
+    times.total_ms = ms_since(wall);
+  }
+
+  const Graph& graph() const override { return net_.graph(); }
+  std::vector<std::int64_t> strides(int value) const override { return net_.strides(value); }
+  std::size_t arena_bytes() const override { return net_.arena_bytes(); }
+  std::string describe() const override {
+    const ConvAlgorithmCache& a = net_.algorithms();
+    return std::string("cuda ") + tensor_type_name(net_.type()) + ", " +
+           (net_.graph_captured() ? "CUDA graph" : "direct launches") + ", " + std::to_string(a.hits() + a.misses()) +
+           " convs / " + std::to_string(a.size()) + " algorithm searches, arena " +
+           std::to_string(net_.arena_bytes() >> 20) + " MiB, workspace " + std::to_string(net_.workspace_bytes() >> 20) +
+           " MiB, parameters " + std::to_string(net_.parameter_bytes() >> 20) + " MiB";
+  }
+
+ private:
+  static constexpr int kEvents = 6;
+
+  // The post-processing reads dense NHWC float logits; other layouts are copied into that first.
+  void plan_logits() {
+    const int out = net_.output_value();
+    const Value& v = net_.graph().values[out];
+    const bool nhwc = config_.nhwc_input;
+    const int c_axis = nhwc ? 3 : 1, h_axis = nhwc ? 1 : 2, w_axis = nhwc ? 2 : 3;
+    if (v.shape.size() != 4 || v.shape[0] != 1)
+      throw Error(ErrorCode::kUnsupported, net_.graph().source + ": output '" + v.name + "' has shape " +
+                                               shape_string(v.shape) + "; 4-D class scores are expected");
+    channels_ = static_cast<int>(v.shape[c_axis]);
+    if (channels_ < 1 || channels_ > 256)
+      throw Error(ErrorCode::kUnsupported, net_.graph().source + ": " + std::to_string(channels_) +
+                                               " classes; 1..256 are supported");
+    const auto strides = net_.strides(out);
+    std::vector<std::int64_t> dense(4);
+    dense[c_axis] = 1;
+    dense[w_axis] = channels_;
+    dense[h_axis] = dense[w_axis] * v.shape[w_axis];
+    dense[0] = dense[h_axis] * v.shape[h_axis];
+    if (strides == dense) return;
+    logits_copy_ = make_copy_params(v.shape, strides, dense);
+    logits_.allocate(static_cast<std::size_t>(v.element_count()));
+  }
+
+  void check_geometry(const ResampleGeometry& geo) const {
+    const Value& v = net_.graph().values[net_.output_value()];
+    const bool nhwc = config_.nhwc_input;
+    if (geo.channels != channels_ || geo.in_h != v.shape[nhwc ? 1 : 2] || geo.in_w != v.shape[nhwc ? 2 : 3])
+      throw Error(ErrorCode::kInternal, "CUDA post-processing geometry for " + std::to_string(geo.in_h) + "x" +
+                                            std::to_string(geo.in_w) + "x" + std::to_string(geo.channels) +
+                                            " logits, the network yields " + shape_string(v.shape));
+  }
+
+  const float* logits_nhwc(cudaStream_t stream) {
+    if (logits_.empty()) return net_.output();
+    launch_copy(logits_copy_, TensorType::kFloat, net_.output(), TensorType::kFloat, logits_.data(), stream);
+    return logits_.data();
+  }
+
+  void prepare_frame(const FrameView& frame, Segmentation& result) {
+    if (frame.width == result.width && frame.height == result.height && !host_classes_.empty()) return;
+    const ResampleGeometry geo = config_.geometry(frame.width, frame.height);
+    check_geometry(geo);
+    post_.prepare(geo, stream_.get());
+    const std::size_t pixels = static_cast<std::size_t>(frame.width) * frame.height;
+    classes_.allocate(pixels);
+    host_classes_.allocate(pixels);
+    result.width = frame.width;
+    result.height = frame.height;
+    result.class_map.assign(pixels, 0);
+  }
+
+  void prepare_probabilities(int width, int height, Segmentation& result) {
+    if (width != prob_width_ || height != prob_height_) {
+      const ResampleGeometry geo = config_.geometry(width, height);
+      check_geometry(geo);
+      prob_post_.prepare(geo, stream_.get());
+      const std::size_t floats = static_cast<std::size_t>(width) * height * channels_;
+      probs_.allocate(floats);
+      host_probs_.allocate(floats);
+      result.probabilities.assign(floats, 0.0f);
+      prob_width_ = width;
+      prob_height_ = height;
+    }
+    result.probabilities_width = width;
+    result.probabilities_height = height;
+  }
+
+  // The frame's planes, rows packed, in pinned memory: the upload then overlaps nothing on the host
+  // and runs at full bus speed. The buffer grows only for a larger frame.
+  FrameView stage(const FrameView& frame) {
+    const int planes = plane_count(frame.format);
+    std::size_t total = 0;
+    for (int p = 0; p < planes; ++p) {
+      const PlaneSize s = plane_size(frame.format, frame.width, frame.height, p);
+      total += static_cast<std::size_t>(s.row_bytes) * s.rows;
+    }
+    staging_.reserve(total);
+    FrameView v = frame;
+    std::uint8_t* dst = staging_.data();
+    for (int p = 0; p < planes; ++p) {
+      const PlaneSize s = plane_size(frame.format, frame.width, frame.height, p);
+      for (int row = 0; row < s.rows; ++row)
+        std::memcpy(dst + static_cast<std::size_t>(row) * s.row_bytes,
+                    frame.planes[p] + static_cast<std::size_t>(row) * frame.strides[p], s.row_bytes);
+      v.planes[p] = dst;
+      v.strides[p] = s.row_bytes;
+      dst += static_cast<std::size_t>(s.row_bytes) * s.rows;
+    }
+    return v;
+  }
+
+  CudaBackendConfig config_;
+  Stream stream_;
+  CudaNetwork net_;
+  CudaPreprocess pre_;
+  CudaPostprocess post_, prob_post_;
+  DeviceFrame device_frame_;
+  PinnedBuffer<std::uint8_t> staging_;
+  DeviceBuffer<float> logits_;
+  CopyParams logits_copy_;
+  int channels_ = 0;
+  DeviceBuffer<std::uint8_t> classes_;
+  PinnedBuffer<std::uint8_t> host_classes_;
+  DeviceBuffer<float> probs_;
+  PinnedBuffer<float> host_probs_;
+  int prob_width_ = 0, prob_height_ = 0;
+  std::vector<Event> events_;
+};
+
+}  // namespace
+
+bool cuda_backend_built(std::string* why) {
+  if (why) why->clear();
+  return true;
+}
+
+std::unique_ptr<CudaSegmenterBackend> make_cuda_segmenter_backend(Graph graph, const CudaBackendConfig& config) {
+  if (!config.geometry) throw Error(ErrorCode::kInternal, "CUDA backend without a logits geometry");
+  return std::make_unique<Backend>(std::move(graph), config);
+}
+
+}  // namespace deeplab
