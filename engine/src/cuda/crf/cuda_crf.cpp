@@ -1,0 +1,191 @@
+#include "cuda/crf/cuda_crf.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "crf/crf_backend.h"
+#include "crf/permutohedral.h"
+#include "cuda/crf/mean_field.cuh"
+#include "deeplab/error.h"
+
+namespace deeplab {
+
+bool cuda_device_available(std::string* why);  // cuda/device_probe.cpp
+
+namespace cuda {
+namespace {
+
+constexpr int kMaxIterations = 1000;  // deeplab/crf.h's DenseCrf::infer range
+
+std::string text(double v) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%g", v);
+  return buffer;
+}
+
+void require(bool ok, const std::string& what) {
+  if (!ok) throw Error(ErrorCode::kInvalidArgument, what);
+}
+
+// DenseCrf::infer checks these for the host path; infer_device is called directly.
+void check_arguments(const char* who, const CrfImage& image, const float* probabilities, int num_classes,
+                     const CrfParams& params, int iterations, const float* q, float position_scale) {
+  const std::string w = who;
+  require(image.rgb != nullptr, w + ": the image has no pixels (null rgb)");
+  require(image.width >= 1 && image.height >= 1 && image.width <= 16384 && image.height <= 16384,
+          w + ": image size " + std::to_string(image.width) + "x" + std::to_string(image.height) +
+              " is out of range 1..16384");
+  require(image.stride >= 3 * image.width, w + ": image stride " + std::to_string(image.stride) +
+                                               " is less than 3 x width " + std::to_string(image.width));
+  require(probabilities != nullptr, w + ": probabilities is null");
+  require(q != nullptr, w + ": q (the output) is null");
+  require(num_classes >= 1 && num_classes <= kMaxCrfClasses,
+          w + ": num_classes " + std::to_string(num_classes) + " is out of range 1.." + std::to_string(kMaxCrfClasses));
+  require(iterations >= 0 && iterations <= kMaxIterations, w + ": iterations must be in 0.." +
+                                                               std::to_string(kMaxIterations) + ", got " +
+                                                               std::to_string(iterations));
+  require(std::isfinite(position_scale) && position_scale > 0,
+          w + ": position_scale must be a finite number > 0, got " + text(position_scale));
+  const struct {
+    float value;
+    const char* name;
+    bool may_be_zero;
+  } options[] = {{params.bilateral_weight, "bilateral_weight", true},
+                 {params.bilateral_xy_std, "bilateral_xy_std", false},
+                 {params.bilateral_rgb_std, "bilateral_rgb_std", false},
+                 {params.gaussian_weight, "gaussian_weight", true},
+                 {params.gaussian_xy_std, "gaussian_xy_std", false}};
+  for (const auto& o : options)
+    require(std::isfinite(o.value) && (o.may_be_zero ? o.value >= 0 : o.value > 0),
+            w + ": crf " + o.name + " must be a finite number " + (o.may_be_zero ? ">= 0" : "> 0") + ", got " +
+                text(o.value));
+}
+
+// The lattice keys are int16: checked up front, as the CPU backend does, so that the message names
+// the option.
+void check_lattice_range(const char* option, float std_value, float position_scale, const float* max_feature, int dim,
+                         int width, int height) {
+  if (crf::PermutohedralLattice::max_lattice_coordinate(max_feature, dim) <= 32000.0) return;
+  throw Error(ErrorCode::kInvalidArgument,
+              std::string("crf: ") + option + " " + text(std_value) + " (working scale " + text(position_scale) +
+                  ") is too small for a " + std::to_string(width) + "x" + std::to_string(height) +
+                  " image: the permutohedral lattice's 16-bit coordinates would overflow");
+}
+
+}  // namespace
+
+void CudaCrf::infer(const CrfImage& image, const float* probabilities, int num_classes, const CrfParams& params,
+                    int iterations, bool warm_start, float* q, float position_scale) {
+  check_arguments("CudaCrf::infer", image, probabilities, num_classes, params, iterations, q, position_scale);
+  const std::size_t row = static_cast<std::size_t>(3) * image.width;
+  const std::size_t values = static_cast<std::size_t>(image.width) * image.height * num_classes;
+  rgb_.reserve(row * image.height);
+  unary_.reserve(values);
+  q_.reserve(values);
+  cudaStream_t s = stream_.get();
+  DEEPLAB_CUDA_CHECK(cudaMemcpy2DAsync(rgb_.data(), row, image.rgb, image.stride, row, image.height,
+                                       cudaMemcpyHostToDevice, s));
+  unary_.upload(probabilities, values, s);  // load turns it into p^ in place
+  if (warm_start) q_.upload(q, values, s);
+  CrfImage device_image = image;
+  device_image.rgb = rgb_.data();
+  device_image.stride = static_cast<int>(row);
+  infer_device(device_image, unary_.data(), num_classes, params, iterations, warm_start, q_.data(), position_scale, s);
+  q_.download(q, values, s);
+  stream_.synchronize();
+}
+
+void CudaCrf::infer_device(const CrfImage& image, const float* probabilities, int num_classes, const CrfParams& params,
+                           int iterations, bool warm_start, float* q, float position_scale, cudaStream_t stream) {
+  check_arguments("CudaCrf::infer_device", image, probabilities, num_classes, params, iterations, q, position_scale);
+  const int points = image.width * image.height;
+  unary_.reserve(static_cast<std::size_t>(points) * num_classes);
+  launch_mean_field_load(probabilities, unary_.data(), q, points, num_classes, warm_start, stream);
+  if (iterations == 0) return;
+  const bool use_gaussian = params.gaussian_weight > 0, use_bilateral = params.bilateral_weight > 0;
+  if (use_gaussian) build_gaussian(image.width, image.height, params.gaussian_xy_std, position_scale, stream);
+  if (use_bilateral) build_bilateral(image, params, position_scale, stream);
+  MeanFieldView v;
+  v.points = points;
+  v.classes = num_classes;
+  v.group = mean_field_group(num_classes);
+  v.unary = unary_.data();
+  v.q = q;
+  for (int it = 0; it < iterations; ++it) {
+    // Both kernels filter the same Q; the update then rewrites Q in place.
+    if (use_gaussian) v.gaussian = gaussian_.slice(gaussian_.splat_blur(q, num_classes, stream), params.gaussian_weight);
+    if (use_bilateral)
+      v.bilateral = bilateral_.slice(bilateral_.splat_blur(q, num_classes, stream), params.bilateral_weight);
+    launch_mean_field_update(v, stream);
+  }
+}
+
+void CudaCrf::build_gaussian(int width, int height, float option_std, float position_scale, cudaStream_t stream) {
+  const float xy_std = option_std * position_scale;
+  if (gaussian_width_ == width && gaussian_height_ == height && gaussian_std_ == xy_std && gaussian_.built()) return;
+  const float max_feature[kCrfGaussianDim] = {(width - 1) / xy_std, (height - 1) / xy_std};
+  check_lattice_range("gaussian_xy_std", option_std, position_scale, max_feature, kCrfGaussianDim, width, height);
+  gaussian_width_ = -1;  // invalid until built (build may throw)
+  GaussianFeatures features;
+  features.width = width;
+  features.inv_xy = 1.0f / xy_std;
+  gaussian_.build(features, width * height, stream);
+  gaussian_width_ = width;
+  gaussian_height_ = height;
+  gaussian_std_ = xy_std;
+}
+
+void CudaCrf::build_bilateral(const CrfImage& image, const CrfParams& params, float position_scale,
+                              cudaStream_t stream) {
+  const float xy_std = params.bilateral_xy_std * position_scale, rgb_std = params.bilateral_rgb_std;
+  const float max_feature[kCrfBilateralDim] = {(image.width - 1) / xy_std, (image.height - 1) / xy_std, 255 / rgb_std,
+                                               255 / rgb_std, 255 / rgb_std};
+  check_lattice_range("bilateral_xy_std or bilateral_rgb_std", std::min(params.bilateral_xy_std, rgb_std),
+                      position_scale, max_feature, kCrfBilateralDim, image.width, image.height);
+  BilateralFeatures features;
+  features.rgb = image.rgb;
+  features.width = image.width;
+  features.stride = image.stride;
+  features.inv_xy = 1.0f / xy_std;
+  features.inv_rgb = 1.0f / rgb_std;
+  bilateral_.build(features, image.width * image.height, stream);
+}
+
+std::size_t CudaCrf::device_bytes() const {
+  return gaussian_.device_bytes() + bilateral_.device_bytes() + unary_.bytes() + q_.bytes() + rgb_.bytes();
+}
+
+}  // namespace cuda
+
+// ---- the backend seam (crf/crf_backend.h) ---------------------------------------------------------
+
+namespace crf {
+namespace {
+
+class CudaCrfBackend final : public CrfBackend {
+ public:
+  void infer(const CrfImage& image, const float* probabilities, int num_classes, const CrfParams& params,
+             int iterations, bool warm_start, float* q, float position_scale) override {
+    crf_.infer(image, probabilities, num_classes, params, iterations, warm_start, q, position_scale);
+  }
+  Device device() const override { return Device::kCuda; }
+
+ private:
+  cuda::CudaCrf crf_;
+};
+
+}  // namespace
+
+// `threads` is the CPU backend's; the CUDA one runs on the GPU.
+std::unique_ptr<CrfBackend> make_cuda_crf_backend(int /*threads*/) {
+  std::string why;
+  if (!cuda_device_available(&why))
+    throw Error(ErrorCode::kDevice, "DenseCrf: the CUDA CRF needs a CUDA GPU, and none is usable: " + why);
+  return std::make_unique<CudaCrfBackend>();
+}
+
+}  // namespace crf
+}  // namespace deeplab

@@ -1,0 +1,403 @@
+// The CUDA permutohedral lattice, one thread's work at a time: each kernel of cuda/crf/lattice_build.cu
+// and cuda/crf/lattice_filter.cu calls one step below for its thread's index, and the unit tests run
+// the same steps on the CPU, index by index, against crf::PermutohedralLattice (crf/permutohedral.cpp).
+//
+// The arithmetic is the CPU lattice's, operation for operation and rounded as it rounds (mul_rn and
+// friends: nvcc would otherwise contract a * b + c into one fused multiply-add):
+//   embed      each point's elevated features, enclosing simplex (remainder-0 vertex and ranks) and
+//              barycentric weights (Adams et al. 2010; densecrf's init());
+//   hash       the d+1 (point, vertex) pairs ("entries", e = point * (d+1) + r) go into an open-addressing
+//              table keyed by the vertex's d int16 coordinates (Adams et al.'s GPU lattice). An entry
+//              claims an empty slot with compare-and-swap; then every entry lowers its slot to the
+//              smallest entry with that key (atomic min), so that a vertex's owner is its first use in
+//              point order whichever thread won the race;
+//   number     owners get consecutive vertex ids in entry order (an exclusive scan of owner flags):
+//              the CPU's first-use numbering exactly, so vertex ids, offsets and neighbours equal the
+//              CPU's and each vertex's splat sums its points in the CPU's order;
+//   lists      a stable sort of the entries by vertex gives every vertex its points in point order;
+//   neighbours each vertex's two neighbours along each of the d+1 lattice directions (absent = m,
+//              the all-zero row);
+//   splat      vertex row v = sum over its points, in order, of weight * point_scale * in (a gather:
+//              deterministic, no float atomics);
+//   blur       new = old + (left + right) / 2 along each direction in turn;
+//   slice      a point's value = sum_r weight_r * row(vertex_r), r = 0..d in order.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#include "cuda/crf/crf_plan.h"
+#include "cuda/host_device.h"
+
+namespace deeplab::cuda {
+
+// ---- float helpers the CPU lattice uses beyond host_device.h's -----------------------------------
+
+// std::nearbyint in the default rounding mode: ties to even.
+DEEPLAB_HOST_DEVICE inline int round_to_even(float x) {
+#if defined(__CUDA_ARCH__)
+  return __float2int_rn(x);
+#else
+  return static_cast<int>(std::nearbyint(x));
+#endif
+}
+
+// Correctly rounded square root on both sides (std::sqrt is; CUDA's __fsqrt_rn is).
+DEEPLAB_HOST_DEVICE inline float sqrt_rn(float x) {
+#if defined(__CUDA_ARCH__)
+  return __fsqrt_rn(x);
+#else
+  return std::sqrt(x);
+#endif
+}
+
+// ---- keys -------------------------------------------------------------------------------------
+
+// The first d coordinates of a lattice point (the last is minus their sum), int16 each: coordinates
+// 0..3 in lo, 4..6 in hi (crf/permutohedral.cpp's LatticeKey packing).
+struct LatticeKeyBits {
+  std::uint64_t lo = 0, hi = 0;
+};
+
+DEEPLAB_HOST_DEVICE inline bool same_key(const LatticeKeyBits& a, const LatticeKeyBits& b) {
+  return a.lo == b.lo && a.hi == b.hi;
+}
+
+template <int D>
+DEEPLAB_HOST_DEVICE inline LatticeKeyBits pack_key(const int* coords) {
+  LatticeKeyBits key;
+  for (int k = 0; k < D; ++k) {
+    const std::uint64_t bits = static_cast<std::uint16_t>(static_cast<std::int16_t>(coords[k]));
+    if (k < 4) key.lo |= bits << (16 * k);
+    else key.hi |= bits << (16 * (k - 4));
+  }
+  return key;
+}
+
+template <int D>
+DEEPLAB_HOST_DEVICE inline void unpack_key(const LatticeKeyBits& key, int* coords) {
+  for (int k = 0; k < D; ++k) {
+    const std::uint64_t word = k < 4 ? key.lo : key.hi;
+    coords[k] = static_cast<std::int16_t>(static_cast<std::uint16_t>(word >> (16 * (k & 3))));
+  }
+}
+
+// Multiply-xorshift mixing; the top bits index the table (the CPU VertexTable's hash).
+DEEPLAB_HOST_DEVICE inline std::uint32_t slot_of(const LatticeKeyBits& key, int shift) {
+  std::uint64_t h = key.lo * 0x9E3779B97F4A7C15ull + (key.hi ^ (key.hi >> 29)) * 0xBF58476D1CE4E5B9ull;
+  h ^= h >> 31;
+  h *= 0x94D049BB133111EBull;
+  return static_cast<std::uint32_t>(h >> shift);
+}
+
+// ---- embedding ---------------------------------------------------------------------------------
+
+// Diagonal of the embedding times the inverse of the filter's expected standard deviation
+// sqrt(2/3) (d+1), in double and rounded to float (crf/permutohedral.cpp's embedding_scale).
+inline void lattice_embedding_scale(int d, float* scale) {
+  const double inv_std_dev = std::sqrt(2.0 / 3.0) * (d + 1);
+  for (int i = 0; i < d; ++i) scale[i] = static_cast<float>(inv_std_dev / std::sqrt(static_cast<double>((i + 1) * (i + 2))));
+}
+
+// Point i's enclosing simplex: its remainder-0 vertex `base`, the ranks of its d+1 coordinates
+// (4 bits each) and its d+1 barycentric weights. Returns the largest |coordinate| of `base`.
+template <int D>
+DEEPLAB_HOST_DEVICE inline int embed_point(const float* f, const float* scale, LatticeKeyBits* base,
+                                           std::uint32_t* ranks, float* weights) {
+  const float down = div_rn(1.0f, static_cast<float>(D + 1));
+  float elevated[D + 1];
+  float sm = 0;
+  for (int j = D; j > 0; --j) {
+    const float cf = mul_rn(f[j - 1], scale[j - 1]);
+    elevated[j] = sub_rn(sm, mul_rn(static_cast<float>(j), cf));
+    sm = add_rn(sm, cf);
+  }
+  elevated[0] = sm;
+  // Nearest remainder-0 point: each coordinate rounded to a multiple of d+1.
+  int rem0[D + 1], rank[D + 1];
+  int sum = 0;
+  for (int k = 0; k <= D; ++k) {
+    const int v = round_to_even(mul_rn(elevated[k], down));
+    rem0[k] = v * (D + 1);
+    sum += v;
+    rank[k] = 0;
+  }
+  // Rank of each coordinate's remainder (0 = largest), then back onto the hyperplane.
+  for (int a = 0; a < D; ++a) {
+    const float da = sub_rn(elevated[a], static_cast<float>(rem0[a]));
+    for (int b = a + 1; b <= D; ++b) {
+      if (da < sub_rn(elevated[b], static_cast<float>(rem0[b]))) ++rank[a];
+      else ++rank[b];
+    }
+  }
+  for (int k = 0; k <= D; ++k) {
+    rank[k] += sum;
+    if (rank[k] < 0) {
+      rank[k] += D + 1;
+      rem0[k] += D + 1;
+    } else if (rank[k] > D) {
+      rank[k] -= D + 1;
+      rem0[k] -= D + 1;
+    }
+  }
+  float bary[D + 2];
+  for (int k = 0; k < D + 2; ++k) bary[k] = 0.0f;
+  for (int k = 0; k <= D; ++k) {
+    const float v = mul_rn(sub_rn(elevated[k], static_cast<float>(rem0[k])), down);
+    bary[D - rank[k]] = add_rn(bary[D - rank[k]], v);
+    bary[D - rank[k] + 1] = sub_rn(bary[D - rank[k] + 1], v);
+  }
+  bary[0] = add_rn(bary[0], add_rn(1.0f, bary[D + 1]));
+  std::uint32_t packed = 0;
+  int worst = 0;
+  for (int k = 0; k <= D; ++k) packed |= static_cast<std::uint32_t>(rank[k]) << (4 * k);
+  for (int k = 0; k < D; ++k) {
+    const int magnitude = rem0[k] < 0 ? -rem0[k] : rem0[k];
+    if (magnitude > worst) worst = magnitude;
+  }
+  *base = pack_key<D>(rem0);
+  *ranks = packed;
+  for (int r = 0; r <= D; ++r) weights[r] = bary[r];
+  return worst;
+}
+
+// Vertex r of the simplex with remainder-0 vertex `base` and coordinate ranks `ranks`: coordinate
+// k moves by r, or by r - (d+1) once its rank passes d - r.
+template <int D>
+DEEPLAB_HOST_DEVICE inline LatticeKeyBits simplex_vertex(const LatticeKeyBits& base, std::uint32_t ranks, int r) {
+  int coords[D];
+  unpack_key<D>(base, coords);
+  for (int k = 0; k < D; ++k) {
+    const int rank = static_cast<int>((ranks >> (4 * k)) & 15u);
+    coords[k] += rank <= D - r ? r : r - (D + 1);
+  }
+  return pack_key<D>(coords);
+}
+
+// ---- feature sources (crf/crf_kernel.cpp's gaussian_features / bilateral_features) -------------
+
+// (x / xy_std, y / xy_std) of pixel i = y * width + x.
+struct GaussianFeatures {
+  static constexpr int kDim = kCrfGaussianDim;
+  int width = 0;
+  float inv_xy = 0;  // 1.0f / xy_std
+  DEEPLAB_HOST_DEVICE void operator()(int i, float* f) const {
+    const int y = i / width, x = i - y * width;
+    f[0] = mul_rn(static_cast<float>(x), inv_xy);
+    f[1] = mul_rn(static_cast<float>(y), inv_xy);
+  }
+};
+
+// (x / xy_std, y / xy_std, r / rgb_std, g / rgb_std, b / rgb_std) of pixel i; `rgb` is interleaved
+// 8-bit RGB with `stride` bytes per row (device memory in a kernel).
+struct BilateralFeatures {
+  static constexpr int kDim = kCrfBilateralDim;
+  const std::uint8_t* rgb = nullptr;
+  int width = 0;
+  int stride = 0;
+  float inv_xy = 0, inv_rgb = 0;
+  DEEPLAB_HOST_DEVICE void operator()(int i, float* f) const {
+    const int y = i / width, x = i - y * width;
+    const std::uint8_t* px = rgb + static_cast<std::int64_t>(y) * stride + 3 * x;
+    f[0] = mul_rn(static_cast<float>(x), inv_xy);
+    f[1] = mul_rn(static_cast<float>(y), inv_xy);
+    for (int c = 0; c < 3; ++c) f[2 + c] = mul_rn(static_cast<float>(px[c]), inv_rgb);
+  }
+};
+
+// ---- what the kernels see -------------------------------------------------------------------------
+
+// Slots of LatticeView::counters.
+inline constexpr int kCounterWorstCoordinate = 0;  // the largest |remainder-0 coordinate| (atomic max)
+inline constexpr int kCounterVertices = 1;         // m, written by the numbering step
+inline constexpr int kCounterCount = 2;
+
+// Device pointers of one lattice (host pointers when the tests run the steps on the CPU). Per entry
+// e = point * (d+1) + r, per vertex v in 0..m-1; the buffers entry_slot and entry_flag are reused
+// as their comments say.
+struct LatticeView {
+  int points = 0, dim = 0, entries = 0;
+  std::uint32_t slot_mask = 0;
+  int slot_shift = 0;
+  float scale[kLatticeMaxDim] = {};
+  int vertices = 0;  // m: known once numbered (read back to the host)
+
+  LatticeKeyBits* base = nullptr;  // per point: remainder-0 vertex
+  std::uint32_t* ranks = nullptr;  // per point: coordinate ranks, 4 bits each
+  float* weights = nullptr;        // per entry: barycentric weight
+  int* slots = nullptr;            // table_slots: an entry with the slot's key (the smallest, after claiming), or -1
+  int* entry_slot = nullptr;       // per entry: the slot of its key; after numbering, the entry id (the sort's values)
+  int* entry_flag = nullptr;       // per entry: 1 if it owns its vertex; after sorting, the sorted vertex ids
+  int* entry_first = nullptr;      // per entry: exclusive scan of entry_flag (an owner's vertex id)
+  int* offsets = nullptr;          // per entry: its vertex id
+  int* splat_entry = nullptr;      // per entry: entry ids sorted by vertex, stable (point order)
+  int* vertex_owner = nullptr;     // per vertex: its owner entry (first use); sized per entry (written before m is known)
+  int* starts = nullptr;           // m + 1: vertex v's entries are splat_entry[starts[v] .. starts[v+1])
+  int* neighbours = nullptr;       // (d+1) x m x 2: neighbours of v along direction j, m when absent
+  int* counters = nullptr;         // kCounterCount ints
+  float* norm = nullptr;           // per point: 1 / sqrt(K 1) (the CRF kernel's normalisation)
+};
+
+// The key of entry e's vertex, from its point's simplex (written by the embedding step).
+template <int D>
+DEEPLAB_HOST_DEVICE inline LatticeKeyBits entry_key(const LatticeView& v, int e) {
+  const int point = e / (D + 1);
+  return simplex_vertex<D>(v.base[point], v.ranks[point], e - point * (D + 1));
+}
+
+// Atomics on int slots. The device version (cuda/crf/lattice_atomics.cuh) uses atomicCAS/atomicMin;
+// this one runs the steps one after the other on the CPU.
+struct SequentialAtomics {
+  static int load(const int* p) { return *p; }
+  static int compare_swap(int* p, int expected, int desired) {
+    const int old = *p;
+    if (old == expected) *p = desired;
+    return old;
+  }
+  static void min(int* p, int value) {
+    if (value < *p) *p = value;
+  }
+  static void max(int* p, int value) {
+    if (value > *p) *p = value;
+  }
+};
+
+// ---- build steps (one per kernel, in order) --------------------------------------------------------
+
+// Point i: simplex and weights; raises the worst-coordinate counter.
+template <int D, typename Atomics, typename Features>
+DEEPLAB_HOST_DEVICE inline void embed_step(const LatticeView& v, const Features& features, int i) {
+  float f[D];
+  features(i, f);
+  const int worst = embed_point<D>(f, v.scale, &v.base[i], &v.ranks[i], v.weights + static_cast<std::int64_t>(i) * (D + 1));
+  if (worst > Atomics::load(&v.counters[kCounterWorstCoordinate])) Atomics::max(&v.counters[kCounterWorstCoordinate], worst);
+}
+
+// Entry e: finds its key's slot, claiming an empty one if the key is new. The table has at least
+// twice as many slots as entries (crf_plan.h), so the probe always ends.
+template <int D, typename Atomics>
+DEEPLAB_HOST_DEVICE inline void insert_step(const LatticeView& v, int e) {
+  const LatticeKeyBits key = entry_key<D>(v, e);
+  for (std::uint32_t s = slot_of(key, v.slot_shift);; s = (s + 1) & v.slot_mask) {
+    int owner = Atomics::load(&v.slots[s]);
+    if (owner < 0) {
+      owner = Atomics::compare_swap(&v.slots[s], -1, e);
+      if (owner < 0) {
+        v.entry_slot[e] = static_cast<int>(s);
+        return;
+      }
+    }
+    if (same_key(entry_key<D>(v, owner), key)) {
+      v.entry_slot[e] = static_cast<int>(s);
+      return;
+    }
+  }
+}
+
+// Entry e: its slot ends up holding the smallest entry with its key (the vertex's first use).
+template <typename Atomics>
+DEEPLAB_HOST_DEVICE inline void claim_step(const LatticeView& v, int e) {
+  Atomics::min(&v.slots[v.entry_slot[e]], e);
+}
+
+DEEPLAB_HOST_DEVICE inline void flag_step(const LatticeView& v, int e) {
+  v.entry_flag[e] = v.slots[v.entry_slot[e]] == e ? 1 : 0;
+}
+
+// After the exclusive scan of the flags into entry_first: vertex ids of entries and owners, m, and
+// the sort's values (entry ids, in entry_slot, which is not needed any more).
+DEEPLAB_HOST_DEVICE inline void number_step(const LatticeView& v, int e) {
+  const int owner = v.slots[v.entry_slot[e]];
+  const int vertex = v.entry_first[owner];
+  v.offsets[e] = vertex;
+  if (owner == e) v.vertex_owner[vertex] = e;
+  if (e == v.entries - 1) v.counters[kCounterVertices] = v.entry_first[e] + v.entry_flag[e];
+  v.entry_slot[e] = e;
+}
+
+// Position p of the entries sorted by vertex (entry_flag holds the sorted vertex ids): where each
+// vertex's list starts.
+DEEPLAB_HOST_DEVICE inline void starts_step(const LatticeView& v, int p) {
+  const int vertex = v.entry_flag[p];
+  if (p == 0 || v.entry_flag[p - 1] != vertex) v.starts[vertex] = p;
+  if (p == v.entries - 1) v.starts[v.vertices] = v.entries;
+}
+
+// The vertex id of `key`, or m when the lattice has no such vertex.
+template <int D>
+DEEPLAB_HOST_DEVICE inline int find_vertex(const LatticeView& v, const LatticeKeyBits& key) {
+  for (std::uint32_t s = slot_of(key, v.slot_shift);; s = (s + 1) & v.slot_mask) {
+    const int owner = v.slots[s];
+    if (owner < 0) return v.vertices;
+    if (same_key(entry_key<D>(v, owner), key)) return v.offsets[owner];
+  }
+}
+
+// Task t = vertex * (d+1) + j: the neighbours of the vertex along direction j, the key -/+ the
+// direction vector (d on coordinate j, -1 on the others; for j = d all -1, coordinate d implicit).
+template <int D>
+DEEPLAB_HOST_DEVICE inline void neighbours_step(const LatticeView& v, std::int64_t t) {
+  const int vertex = static_cast<int>(t / (D + 1)), j = static_cast<int>(t % (D + 1));
+  int key[D], n1[D], n2[D];
+  unpack_key<D>(entry_key<D>(v, v.vertex_owner[vertex]), key);
+  for (int k = 0; k < D; ++k) {
+    n1[k] = key[k] - 1;
+    n2[k] = key[k] + 1;
+  }
+  if (j < D) {
+    n1[j] = key[j] + D;
+    n2[j] = key[j] - D;
+  }
+  int* out = v.neighbours + (static_cast<std::int64_t>(j) * v.vertices + vertex) * 2;
+  out[0] = find_vertex<D>(v, pack_key<D>(n1));
+  out[1] = find_vertex<D>(v, pack_key<D>(n2));
+}
+
+// ---- filter steps ----------------------------------------------------------------------------------
+
+// Element idx = vertex * stride + k of the splatted rows: the vertex's points in order, each
+// weight * point_scale[point] * in[point][k]. `in` null means all ones, `point_scale` null all ones.
+template <int D>
+DEEPLAB_HOST_DEVICE inline void splat_step(const LatticeView& v, const float* in, int stride, const float* point_scale,
+                                           float* out, std::int64_t idx) {
+  const int vertex = static_cast<int>(idx / stride), k = static_cast<int>(idx % stride);
+  float acc = 0.0f;
+  for (int p = v.starts[vertex]; p < v.starts[vertex + 1]; ++p) {
+    const int e = v.splat_entry[p];
+    const int point = e / (D + 1);
+    const float w = point_scale ? mul_rn(v.weights[e], point_scale[point]) : v.weights[e];
+    const float x = in ? in[static_cast<std::int64_t>(point) * stride + k] : 1.0f;
+    acc = add_rn(acc, mul_rn(w, x));
+  }
+  out[idx] = acc;
+}
+
+// Element idx of the rows blurred along direction j: old + (left + right) / 2 (row m is all zero).
+DEEPLAB_HOST_DEVICE inline void blur_step(const LatticeView& v, int j, const float* in, float* out, int stride,
+                                          std::int64_t idx) {
+  const int vertex = static_cast<int>(idx / stride), k = static_cast<int>(idx % stride);
+  const int* nb = v.neighbours + (static_cast<std::int64_t>(j) * v.vertices + vertex) * 2;
+  const float a = in[static_cast<std::int64_t>(nb[0]) * stride + k];
+  const float b = in[static_cast<std::int64_t>(nb[1]) * stride + k];
+  out[idx] = add_rn(in[idx], mul_rn(0.5f, add_rn(a, b)));
+}
+
+// Class k of point i sliced from blurred rows: sum_r weight_r * row(vertex_r)[k], r in order.
+template <int D>
+DEEPLAB_HOST_DEVICE inline float slice_value(const int* offsets, const float* weights, const float* blurred, int stride,
+                                             int i, int k) {
+  const int* vtx = offsets + static_cast<std::int64_t>(i) * (D + 1);
+  const float* w = weights + static_cast<std::int64_t>(i) * (D + 1);
+  float out = mul_rn(w[0], blurred[static_cast<std::int64_t>(vtx[0]) * stride + k]);
+  for (int r = 1; r <= D; ++r) out = add_rn(out, mul_rn(w[r], blurred[static_cast<std::int64_t>(vtx[r]) * stride + k]));
+  return out;
+}
+
+// Point i's normalisation 1 / sqrt(K1_i) from the blurred splat of ones (crf/crf_kernel.cpp).
+template <int D>
+DEEPLAB_HOST_DEVICE inline void norm_step(const LatticeView& v, const float* blurred_ones, int i) {
+  const float k1 = slice_value<D>(v.offsets, v.weights, blurred_ones, 1, i, 0);
+  v.norm[i] = div_rn(1.0f, sqrt_rn(add_rn(k1, 1e-20f)));
+}
+
+}  // namespace deeplab::cuda
