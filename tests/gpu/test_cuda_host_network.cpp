@@ -501,7 +501,7 @@ TEST(CudaConvPlan, AlgorithmCacheKeysByShapeTypeAndEpilogue) {
     if (n.op != "Conv") continue;
     ++convs;
     const ConvPlan p = plan_conv(g, n, TensorType::kHalf);
-    const ConvKey key{p.shape, p.wanted};
+    const ConvKey key = conv_key(p);
     if (!cache.find(key)) cache.insert(key, ConvAlgorithm{static_cast<int>(cache.size()), 1, 1000u * cache.size(), 0.1f, p.wanted});
   }
   EXPECT_EQ(cache.hits() + cache.misses(), convs);
@@ -509,13 +509,18 @@ TEST(CudaConvPlan, AlgorithmCacheKeysByShapeTypeAndEpilogue) {
   EXPECT_GT(cache.hits(), 0);
   EXPECT_LT(static_cast<int>(cache.size()), convs);
   EXPECT_EQ(cache.max_workspace_bytes(), 1000u * (cache.size() - 1));
-  // The same shape in the other precision, or with another epilogue, is another key.
+  // The same shape in the other precision, with another epilogue or with a residual is another key.
   const Node& first = *std::find_if(g.nodes.begin(), g.nodes.end(), [](const Node& n) { return n.op == "Conv"; });
   ConvPlan p = plan_conv(g, first, TensorType::kFloat);
-  EXPECT_EQ(cache.find({p.shape, p.wanted}), nullptr);
+  EXPECT_EQ(cache.find(conv_key(p)), nullptr);
   p = plan_conv(g, first, TensorType::kHalf);
-  EXPECT_NE(cache.find({p.shape, p.wanted}), nullptr);
-  EXPECT_EQ(cache.find({p.shape, ConvEpilogue::kOwn == p.wanted ? ConvEpilogue::kCudnnRelu : ConvEpilogue::kOwn}), nullptr);
+  EXPECT_NE(cache.find(conv_key(p)), nullptr);
+  ConvKey other = conv_key(p);
+  other.wanted = other.wanted == ConvEpilogue::kOwn ? ConvEpilogue::kCudnnRelu : ConvEpilogue::kOwn;
+  EXPECT_EQ(cache.find(other), nullptr);
+  other = conv_key(p);
+  other.residual = !other.residual;
+  EXPECT_EQ(cache.find(other), nullptr);
 }
 
 // ===================================== copy and broadcast parameters =====================================

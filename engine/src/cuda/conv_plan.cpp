@@ -108,6 +108,8 @@ std::vector<float> to_krsc(const std::vector<float>& oihw, int k, int c_per_grou
   return krsc;
 }
 
+ConvKey conv_key(const ConvPlan& plan) { return {plan.shape, plan.wanted, plan.has_residual}; }
+
 const ConvAlgorithm* ConvAlgorithmCache::find(const ConvKey& key) {
   const auto it = map_.find(key);
   if (it == map_.end()) {

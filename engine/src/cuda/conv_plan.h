@@ -84,11 +84,17 @@ struct ConvAlgorithm {
   ConvEpilogue epilogue = ConvEpilogue::kOwn;  // kCudnn* only if the fused call succeeded with `algo`
 };
 
+// Whether cuDNN's fused call accepts an algorithm may depend on the activation and on z (the
+// residual), so both are part of the key.
 struct ConvKey {
   ConvShape shape;
   ConvEpilogue wanted = ConvEpilogue::kOwn;
-  bool operator<(const ConvKey& o) const { return std::tie(shape, wanted) < std::tie(o.shape, o.wanted); }
+  bool residual = false;
+  bool operator<(const ConvKey& o) const {
+    return std::tie(shape, wanted, residual) < std::tie(o.shape, o.wanted, o.residual);
+  }
 };
+ConvKey conv_key(const ConvPlan& plan);
 
 class ConvAlgorithmCache {
  public:

@@ -1,5 +1,6 @@
 #include "cuda/cuda_conv.h"
 
+#include <algorithm>
 #include <limits>
 #include <vector>
 
@@ -88,26 +89,43 @@ const void* CudaConv::input_for_cudnn(cudaStream_t stream) const {
   return buffers_.padded;
 }
 
+// Times every algorithm cuDNN has for the descriptors under `math` (fastest first).
+std::vector<cudnnConvolutionFwdAlgoPerf_t> CudaConv::find(cudnnHandle_t handle, const void* x, cudnnMathType_t math,
+                                                         void* workspace, std::size_t workspace_bytes) {
+  DEEPLAB_CUDNN_CHECK(cudnnSetConvolutionMathType(conv_desc_.get(), math));
+  std::vector<cudnnConvolutionFwdAlgoPerf_t> perf(CUDNN_CONVOLUTION_FWD_ALGO_COUNT);
+  int returned = 0;
+  DEEPLAB_CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(
+      handle, x_desc_.get(), x, w_desc_.get(), buffers_.weights, conv_desc_.get(), y_desc_.get(), buffers_.y,
+      static_cast<int>(perf.size()), &returned, perf.data(), workspace, workspace_bytes));
+  perf.resize(static_cast<std::size_t>(returned));
+  return perf;
+}
+
 void CudaConv::choose_algorithm(cudnnHandle_t handle, cudaStream_t stream, ConvAlgorithmCache& cache, void* workspace,
                                 std::size_t workspace_bytes) {
-  const ConvKey key{plan_.shape, plan_.wanted};
+  const ConvKey key = conv_key(plan_);
   if (const ConvAlgorithm* cached = cache.find(key)) {
     algorithm_ = *cached;
   } else {
     const void* x = input_for_cudnn(stream);
-    std::vector<cudnnConvolutionFwdAlgoPerf_t> perf(CUDNN_CONVOLUTION_FWD_ALGO_COUNT);
-    int returned = 0;
-    DEEPLAB_CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(
-        handle, x_desc_.get(), x, w_desc_.get(), buffers_.weights, conv_desc_.get(), y_desc_.get(), buffers_.y,
-        static_cast<int>(perf.size()), &returned, perf.data(), workspace, workspace_bytes));
+    auto usable = [&](const cudnnConvolutionFwdAlgoPerf_t& p) {
+      return p.status == CUDNN_STATUS_SUCCESS && p.memory <= workspace_bytes;
+    };
+    std::vector<cudnnConvolutionFwdAlgoPerf_t> perf = find(handle, x, wanted_math(plan_.shape.type), workspace,
+                                                           workspace_bytes);
+    // Should no algorithm run under FMA-only (fp32) or tensor-op (fp16) math, take what cuDNN's
+    // default math allows (TF32 on Ampere and later) rather than refuse the network.
+    if (std::none_of(perf.begin(), perf.end(), usable))
+      perf = find(handle, x, CUDNN_DEFAULT_MATH, workspace, workspace_bytes);
     // Fastest first (Find sorts by time). The fused call may refuse an algorithm (identity
     // activation, some NHWC kernels): take the fastest it accepts, else the fastest plain one.
     ConvAlgorithm plain, fused;
     std::string statuses;
-    for (int i = 0; i < returned; ++i) {
+    for (std::size_t i = 0; i < perf.size(); ++i) {
       const auto& p = perf[i];
       statuses += std::string(i ? ", " : "") + std::to_string(static_cast<int>(p.algo)) + ":" + cudnnGetErrorString(p.status);
-      if (p.status != CUDNN_STATUS_SUCCESS || p.memory > workspace_bytes) continue;
+      if (!usable(p)) continue;
       const ConvAlgorithm candidate{static_cast<int>(p.algo), static_cast<int>(p.mathType), p.memory, p.time,
                                     ConvEpilogue::kOwn};
       if (plain.algo < 0) plain = candidate;
@@ -123,6 +141,14 @@ void CudaConv::choose_algorithm(cudnnHandle_t handle, cudaStream_t stream, ConvA
                                                " within " + std::to_string(workspace_bytes >> 20) +
                                                " MiB of workspace (" + statuses + ")");
     algorithm_ = fused.algo >= 0 ? fused : plain;
+    // Find reports the plain call's workspace; ask for the chosen algorithm's own figure too.
+    std::size_t bytes = 0;
+    DEEPLAB_CUDNN_CHECK(cudnnSetConvolutionMathType(conv_desc_.get(), static_cast<cudnnMathType_t>(algorithm_.math_type)));
+    DEEPLAB_CUDNN_CHECK(cudnnGetConvolutionForwardWorkspaceSize(handle, x_desc_.get(), w_desc_.get(), conv_desc_.get(),
+                                                                y_desc_.get(),
+                                                                static_cast<cudnnConvolutionFwdAlgo_t>(algorithm_.algo),
+                                                                &bytes));
+    algorithm_.workspace_bytes = std::max(algorithm_.workspace_bytes, bytes);
     DEEPLAB_CUDA_CHECK(cudaStreamSynchronize(stream));
     cache.insert(key, algorithm_);
   }

@@ -8,6 +8,7 @@
 #include <cudnn.h>
 
 #include <string>
+#include <vector>
 
 #include "cuda/conv_plan.h"
 #include "cuda/cudnn_handles.h"
@@ -46,6 +47,8 @@ class CudaConv {
 
  private:
   void set_descriptors();
+  std::vector<cudnnConvolutionFwdAlgoPerf_t> find(cudnnHandle_t handle, const void* x, cudnnMathType_t math,
+                                                  void* workspace, std::size_t workspace_bytes);
   cudnnStatus_t fused_call(cudnnHandle_t handle, const void* x, int algo, void* workspace, std::size_t bytes) const;
   cudnnStatus_t plain_call(cudnnHandle_t handle, const void* x, int algo, void* workspace, std::size_t bytes) const;
   const void* input_for_cudnn(cudaStream_t stream) const;
