@@ -21,6 +21,7 @@
 #include "cuda/network_plan.h"
 #include "cuda/step_params.h"
 #include "deeplab/error.h"
+#include "deeplab/manifest.h"
 #include "deeplab/segmenter.h"
 #include "net_cases.h"
 #include "network_loader.h"
@@ -28,6 +29,10 @@
 using namespace deeplab;
 using namespace deeplab::cuda;
 using namespace deeplab::test;
+
+namespace deeplab {
+bool cuda_device_available(std::string* why);  // engine/src/cuda/device_probe.cpp
+}
 
 namespace {
 
@@ -340,8 +345,8 @@ TEST(CudaNetworkPlan, UnsupportedOpsFailAtLoadNamingNodeAndOpLikeTheCpu) {
 }
 
 TEST(CudaNetworkPlan, RefusalsOfTheCpuKernelsHappenAtClassification) {
-  // A Clip whose bound is computed (not constant) and a two-input... built on a real graph: the
-  // shared model's first Clip with its max input replaced by an activation.
+  // Nodes the CPU's kernels would refuse when built, made on the real graph: a Clip whose upper
+  // bound is an activation (not a constant) and an Add of three inputs.
   Graph g = load_graph(kSharedModel);
   for (Node& n : g.nodes) {
     if (n.op != "Conv") continue;
@@ -649,4 +654,33 @@ TEST(CudaBackend, BuiltWithCudnn) {
   EXPECT_FALSE(cuda_backend_built(&why));
   EXPECT_FALSE(why.empty());
 #endif
+}
+
+namespace {
+
+bool gpu_present() {
+  std::string why;
+  return cuda_device_available(&why);
+}
+
+}  // namespace
+
+// Runs here: on a machine without a GPU, --device cuda is a clear kDevice error and auto is the CPU.
+TEST(SegmenterDevice, CudaWithoutAGpuIsADeviceErrorSayingSo) {
+  if (gpu_present()) GTEST_SKIP() << "a GPU is present (deeplab_gpu_tests runs the CUDA Segmenter)";
+  const ModelManifest manifest = resolve_model(kSharedModel);
+  SegmenterOptions options;
+  options.device = Device::kCuda;
+  try {
+    Segmenter segmenter(manifest, options);
+    ADD_FAILURE() << "--device cuda succeeded without a GPU";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kDevice) << e.what();
+    const std::string message = e.what();
+    EXPECT_NE(message.find("--device cuda"), std::string::npos) << message;
+    EXPECT_NE(message.find("GPU"), std::string::npos) << message;
+  }
+  options.device = Device::kAuto;
+  Segmenter segmenter(manifest, options);
+  EXPECT_EQ(segmenter.device(), Device::kCpu);
 }

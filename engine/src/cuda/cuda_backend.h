@@ -40,6 +40,12 @@ class CudaSegmenterBackend {
   virtual void segment(const FrameView& frame, const SegmentRequest& request, Segmentation& result,
                        StageTimes& times) = 0;
 
+  // Runs the frame through upload, pre-processing and the network only, and brings the
+  // low-resolution logits (dense NHWC floats, logits_height x logits_width x classes) to the host:
+  // for what still runs on the CPU after a CUDA network (the dense CRF, for now). Fills upload_ms,
+  // preprocess_ms, infer_ms and download_ms of `times`. Valid until the next call.
+  virtual const float* logits_to_host(const FrameView& frame, StageTimes& times) = 0;
+
   // The optimised graph the network runs, and the physical strides (elements) of its values.
   virtual const Graph& graph() const = 0;
   virtual std::vector<std::int64_t> strides(int value) const = 0;

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "cuda/cuda_backend.h"
+#include "cuda/cuda_check.h"
 #include "cuda/cuda_network.h"
 #include "cuda/cuda_postprocess.h"
 #include "cuda/cuda_preprocess.h"
@@ -98,6 +99,34 @@ class Backend : public CudaSegmenterBackend {
     times.total_ms = ms_since(wall);
   }
 
+  const float* logits_to_host(const FrameView& frame, StageTimes& times) override {
+    const auto wall = Clock::now();
+    validate_frame(frame);
+    const cudaStream_t stream = stream_.get();
+    const auto staging = Clock::now();
+    const FrameView pinned = stage(frame);
+    const double staging_ms = ms_since(staging);
+    events_[0].record(stream);
+    device_frame_.upload(pinned, stream);
+    events_[1].record(stream);
+    pre_.run(device_frame_.view(), net_.input(), stream);
+    events_[2].record(stream);
+    net_.run();
+    events_[3].record(stream);
+    const float* logits = logits_nhwc(stream);
+    host_logits_.reserve(logits_count_);
+    DEEPLAB_CUDA_CHECK(cudaMemcpyAsync(host_logits_.data(), logits, logits_count_ * sizeof(float),
+                                       cudaMemcpyDeviceToHost, stream));
+    events_[4].record(stream);
+    events_[4].synchronize();
+    times.upload_ms = staging_ms + Event::elapsed_ms(events_[0], events_[1]);
+    times.preprocess_ms = Event::elapsed_ms(events_[1], events_[2]);
+    times.infer_ms = Event::elapsed_ms(events_[2], events_[3]);
+    times.download_ms = Event::elapsed_ms(events_[3], events_[4]);
+    times.total_ms = ms_since(wall);
+    return host_logits_.data();
+  }
+
   const Graph& graph() const override { return net_.graph(); }
   std::vector<std::int64_t> strides(int value) const override { return net_.strides(value); }
   std::size_t arena_bytes() const override { return net_.arena_bytes(); }
@@ -123,6 +152,7 @@ class Backend : public CudaSegmenterBackend {
       throw Error(ErrorCode::kUnsupported, net_.graph().source + ": output '" + v.name + "' has shape " +
                                                shape_string(v.shape) + "; 4-D class scores are expected");
     channels_ = static_cast<int>(v.shape[c_axis]);
+    logits_count_ = static_cast<std::size_t>(v.element_count());
     if (channels_ < 1 || channels_ > 256)
       throw Error(ErrorCode::kUnsupported, net_.graph().source + ": " + std::to_string(channels_) +
                                                " classes; 1..256 are supported");
@@ -215,6 +245,8 @@ class Backend : public CudaSegmenterBackend {
   DeviceBuffer<float> logits_;
   CopyParams logits_copy_;
   int channels_ = 0;
+  std::size_t logits_count_ = 0;
+  PinnedBuffer<float> host_logits_;
   DeviceBuffer<std::uint8_t> classes_;
   PinnedBuffer<std::uint8_t> host_classes_;
   DeviceBuffer<float> probs_;
