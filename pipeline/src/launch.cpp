@@ -1,0 +1,165 @@
+#include "launch.h"
+
+#include <algorithm>
+
+namespace deeplab::pipeline {
+namespace {
+
+using Args = std::vector<std::string>;
+
+void link(Args& args) { args.emplace_back("!"); }
+
+void add_properties(Args& args, const std::vector<PropertySetting>& properties) {
+  for (const auto& p : properties) args.push_back(p.name + "=" + p.value);
+}
+
+// `defaults` unless the configuration sets the same property.
+std::vector<PropertySetting> with_defaults(std::vector<PropertySetting> defaults, const std::vector<PropertySetting>& set) {
+  for (const auto& s : set) {
+    auto it = std::find_if(defaults.begin(), defaults.end(), [&](const PropertySetting& d) { return d.name == s.name; });
+    if (it != defaults.end()) it->value = s.value;
+    else defaults.push_back(s);
+  }
+  return defaults;
+}
+
+std::string raw_caps(const SourceConfig& s) {
+  const bool jpeg = s.format == "MJPG";
+  std::string caps = jpeg ? "image/jpeg" : "video/x-raw";
+  if (!s.format.empty() && !jpeg) caps += ",format=" + s.format;
+  if (s.width > 0) caps += ",width=" + std::to_string(s.width);
+  if (s.height > 0) caps += ",height=" + std::to_string(s.height);
+  if (!s.framerate.empty()) caps += ",framerate=" + s.framerate;
+  return caps;
+}
+
+void add_source(Args& args, const SourceConfig& s) {
+  switch (s.type) {
+    case SourceType::kFile:
+      args.insert(args.end(), {"filesrc", "name=src", "location=" + s.path, "!", "decodebin", "name=decode"});
+      break;
+    case SourceType::kUri: args.insert(args.end(), {"uridecodebin", "name=src", "uri=" + s.uri}); break;
+    case SourceType::kCamera: args.insert(args.end(), {"v4l2src", "name=src", "device=" + s.device}); break;
+    case SourceType::kTest:
+      args.insert(args.end(), {"videotestsrc", "name=src", "pattern=" + s.pattern});
+      if (s.num_buffers >= 0) args.push_back("num-buffers=" + std::to_string(s.num_buffers));
+      if (s.is_live) args.emplace_back("is-live=true");
+      break;
+  }
+  const std::string caps = raw_caps(s);
+  if (caps != "video/x-raw") {
+    link(args);
+    args.push_back(caps);
+  }
+  if (s.format == "MJPG") args.insert(args.end(), {"!", "jpegdec", "name=srcdec"});
+  args.insert(args.end(), {"!", "videoconvert", std::string("name=") + kSourceConvertName});
+  // A live source must not queue frames behind a slow model: keep the newest one.
+  if (s.live())
+    args.insert(args.end(), {"!", "queue", std::string("name=") + kSourceQueueName, "max-size-buffers=1", "max-size-bytes=0",
+                             "max-size-time=0", "leaky=downstream"});
+}
+
+void add_show(Args& args, std::size_t k, const OutputConfig& o) {
+  switch (o.show) {
+    case Show::kOverlay:
+      args.insert(args.end(), {"!", "deeplaboverlay", "name=" + output_element(k, "overlay")});
+      add_properties(args, o.overlay);
+      break;
+    case Show::kMask:
+    case Show::kIds:
+      args.insert(args.end(), {"!", "deeplabmask", "name=" + output_element(k, "mask"),
+                               std::string("mode=") + (o.show == Show::kIds ? "ids" : "color"), "resolution=" + o.resolution});
+      break;
+    case Show::kFrame: break;
+  }
+}
+
+void add_h264(Args& args, std::size_t k, const OutputConfig& o, bool live) {
+  std::vector<PropertySetting> defaults;
+  if (live || o.type == OutputType::kUdp) defaults.push_back({"tune", "zerolatency"});
+  if (o.type == OutputType::kUdp) defaults.push_back({"key-int-max", "30"});
+  args.insert(args.end(), {"!", "videoconvert", "name=" + output_element(k, "conv"), "!", "video/x-raw,format=I420", "!",
+                           "x264enc", "name=" + output_element(k, "enc")});
+  add_properties(args, with_defaults(defaults, o.encoder));
+}
+
+std::string sync_arg(const OutputConfig& o) { return std::string("sync=") + (o.sync ? "true" : "false"); }
+
+void add_sink(Args& args, std::size_t k, const OutputConfig& o, bool live) {
+  const std::string sink_name = "name=" + output_element(k, "sink");
+  switch (o.type) {
+    case OutputType::kDisplay:
+      args.insert(args.end(), {"!", "videoconvert", "name=" + output_element(k, "conv"), "!", o.sink, sink_name, sync_arg(o)});
+      break;
+    case OutputType::kFile:
+      add_h264(args, k, o, live);
+      args.insert(args.end(), {"!", o.container == "mkv" ? "matroskamux" : "mp4mux", "name=" + output_element(k, "mux"), "!",
+                               "filesink", sink_name, "location=" + o.path, sync_arg(o)});
+      break;
+    case OutputType::kMasks:
+      args.insert(args.end(), {"!", "pngenc", "name=" + output_element(k, "enc"), "!", "multifilesink", sink_name,
+                               "location=" + o.path, sync_arg(o)});
+      break;
+    case OutputType::kAppsink:
+      if (!o.format.empty())
+        args.insert(args.end(), {"!", "videoconvert", "name=" + output_element(k, "conv"), "!", "video/x-raw,format=" + o.format});
+      args.insert(args.end(), {"!", "appsink", sink_name, "max-buffers=" + std::to_string(o.max_buffers),
+                               std::string("drop=") + (o.drop ? "true" : "false"), sync_arg(o), "emit-signals=false",
+                               "wait-on-eos=false"});  // with nobody pulling (gst-launch), EOS must not wait
+      break;
+    case OutputType::kShm:
+      args.insert(args.end(), {"!", "shmsink", sink_name, "socket-path=" + o.socket_path, "shm-size=" + std::to_string(o.shm_size),
+                               "wait-for-connection=false", sync_arg(o)});
+      break;
+    case OutputType::kUdp:
+      add_h264(args, k, o, live);
+      args.insert(args.end(), {"!", "rtph264pay", "name=" + output_element(k, "pay"), "config-interval=1", "pt=96", "!",
+                               "udpsink", sink_name, "host=" + o.host, "port=" + std::to_string(o.port), sync_arg(o)});
+      break;
+  }
+}
+
+bool shell_safe(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         std::string("_./:,=+@%-").find(c) != std::string::npos;
+}
+
+}  // namespace
+
+std::string output_element(std::size_t index, const char* role) {
+  return "out" + std::to_string(index) + "_" + role;
+}
+
+const char* counted_role(OutputType type) {
+  return type == OutputType::kFile || type == OutputType::kUdp ? "enc" : "sink";
+}
+
+std::vector<std::string> launch_args(const PipelineConfig& config) {
+  Args args;
+  add_source(args, config.source);
+  args.insert(args.end(), {"!", "deeplabseg", std::string("name=") + kSegName});
+  add_properties(args, config.segmentation);
+  args.insert(args.end(), {"!", "tee", "name=t"});
+  for (std::size_t k = 0; k < config.outputs.size(); ++k) {
+    const OutputConfig& o = config.outputs[k];
+    args.insert(args.end(), {"t.", "!", "queue", "name=" + output_element(k, "q")});
+    add_show(args, k, o);
+    add_sink(args, k, o, config.source.live());
+  }
+  return args;
+}
+
+std::string shell_quote(const std::string& word) {
+  if (word == "!" || (!word.empty() && std::all_of(word.begin(), word.end(), shell_safe))) return word;
+  std::string quoted = "'";
+  for (char c : word) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
+std::string launch_line(const std::vector<std::string>& args) {
+  std::string line = "gst-launch-1.0 -e";
+  for (const auto& a : args) line += " " + shell_quote(a);
+  return line;
+}
+
+}  // namespace deeplab::pipeline

@@ -1,0 +1,417 @@
+#include "runner.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <system_error>
+
+#include "launch.h"
+
+namespace deeplab::pipeline {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr gint64 kTtyProgressUs = 250000;
+
+std::string last_line(const char* text) {
+  if (!text) return "";
+  std::string s(text);
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  const auto newline = s.rfind('\n');
+  return newline == std::string::npos ? s : s.substr(newline + 1);
+}
+
+// "1:05" / "1:02:03"
+std::string clock_text(double seconds) {
+  const long s = std::max(0L, static_cast<long>(seconds + 0.5));
+  char text[32];
+  if (s >= 3600) std::snprintf(text, sizeof text, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
+  else std::snprintf(text, sizeof text, "%ld:%02ld", s / 60, s % 60);
+  return text;
+}
+
+std::string seconds_text(double seconds) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g s", seconds);
+  return text;
+}
+
+GstPadProbeReturn count_buffer(GstPad*, GstPadProbeInfo*, gpointer counter) {
+  static_cast<std::atomic<std::uint64_t>*>(counter)->fetch_add(1, std::memory_order_relaxed);
+  return GST_PAD_PROBE_OK;
+}
+
+// deeplabseg runs in place in its sink pad's streaming thread: the time between a buffer at its sink
+// pad and the same buffer at its src pad is its processing time. Dropped (QoS) frames never reach
+// the src pad, and the next sink-pad time overwrites theirs.
+GstPadProbeReturn seg_sink_probe(GstPad*, GstPadProbeInfo*, gpointer data) {
+  auto* c = static_cast<FrameCounters*>(data);
+  c->seg_in.fetch_add(1, std::memory_order_relaxed);
+  c->seg_started_us = g_get_monotonic_time();
+  return GST_PAD_PROBE_OK;
+}
+
+GstPadProbeReturn seg_src_probe(GstPad*, GstPadProbeInfo* info, gpointer data) {
+  auto* c = static_cast<FrameCounters*>(data);
+  c->latency.add(g_get_monotonic_time() - c->seg_started_us);
+  const GstBuffer* buffer = GST_PAD_PROBE_INFO_BUFFER(info);
+  if (GST_BUFFER_PTS_IS_VALID(buffer)) c->last_pts.store(static_cast<std::int64_t>(GST_BUFFER_PTS(buffer)));
+  c->seg_out.fetch_add(1, std::memory_order_relaxed);
+  return GST_PAD_PROBE_OK;
+}
+
+// The EOS goes straight into the peer pad: pushed on this pad it would mark the pad EOS, and the
+// next buffers would return GST_FLOW_EOS upstream, which decoders with frames in flight (avdec_h264
+// reordering B-frames) turn into an error. Later buffers are dropped with GST_FLOW_OK instead; the run
+// ends when the EOS has reached every sink, and the decoding behind it stops then.
+GstPadProbeReturn limit_probe(GstPad* pad, GstPadProbeInfo*, gpointer data) {
+  auto* limit = static_cast<FrameLimit*>(data);
+  if (limit->passed < limit->max) {
+    ++limit->passed;
+    return GST_PAD_PROBE_OK;
+  }
+  if (!limit->eos_sent) {
+    limit->eos_sent = true;
+    if (GstPad* peer = gst_pad_get_peer(pad)) {
+      gst_pad_send_event(peer, gst_event_new_eos());
+      gst_object_unref(peer);
+    }
+  }
+  return GST_PAD_PROBE_DROP;
+}
+
+void add_probe(GstElement* element, const char* pad_name, GstPadProbeCallback callback, gpointer data) {
+  GstPad* pad = gst_element_get_static_pad(element, pad_name);
+  if (!pad) throw Error(ErrorCode::kInternal, std::string("element '") + GST_ELEMENT_NAME(element) + "' has no " + pad_name + " pad");
+  gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, callback, data, nullptr);
+  gst_object_unref(pad);
+}
+
+ErrorCode code_of(const GError* error) {
+  if (error->domain == GST_RESOURCE_ERROR)
+    return error->code == GST_RESOURCE_ERROR_NOT_FOUND ? ErrorCode::kNotFound : ErrorCode::kIo;
+  return ErrorCode::kInternal;
+}
+
+}  // namespace
+
+GstPipelineHandle::GstPipelineHandle(const std::vector<std::string>& args) {
+  std::vector<const gchar*> argv;
+  for (const auto& a : args) argv.push_back(a.c_str());
+  argv.push_back(nullptr);
+  GError* error = nullptr;
+  pipeline_ = gst_parse_launchv(argv.data(), &error);
+  if (error) {
+    const ErrorCode code = error->domain == GST_PARSE_ERROR && error->code == GST_PARSE_ERROR_NO_SUCH_ELEMENT
+                               ? ErrorCode::kNotFound
+                               : ErrorCode::kInternal;
+    std::string message = std::string("cannot build the GStreamer pipeline: ") + error->message;
+    g_error_free(error);
+    if (pipeline_) gst_object_unref(pipeline_);
+    pipeline_ = nullptr;
+    throw Error(code, message);
+  }
+}
+
+GstPipelineHandle::~GstPipelineHandle() {
+  if (!pipeline_) return;
+  gst_element_set_state(pipeline_, GST_STATE_NULL);
+  gst_object_unref(pipeline_);
+}
+
+GstElement* GstPipelineHandle::element(const std::string& name) const {
+  GstElement* e = gst_bin_get_by_name(GST_BIN(pipeline_), name.c_str());
+  if (e) gst_object_unref(e);  // the bin keeps it alive
+  return e;
+}
+
+Runner::Runner(const PipelineConfig& config, const std::vector<std::string>& args, const FrameCallback& callback,
+               const std::atomic<int>& stop_requests, const RunOptions& options)
+    : config_(config), args_(args), callback_(callback), stop_requests_(stop_requests), options_(options) {
+  output_frames_ = std::make_unique<std::atomic<std::uint64_t>[]>(config.outputs.size());
+  for (std::size_t k = 0; k < config.outputs.size(); ++k) output_frames_[k] = 0;
+}
+
+Runner::~Runner() {
+  pipeline_.reset();  // stop the streaming threads before the counters and appsink outputs go
+  for (auto& q : qos_dropped_) gst_object_unref(q.first);
+}
+
+std::string Runner::source_description() const {
+  const SourceConfig& s = config_.source;
+  switch (s.type) {
+    case SourceType::kFile: return "source file '" + s.path + "'";
+    case SourceType::kUri: return "source uri '" + s.uri + "'";
+    case SourceType::kCamera: return "camera '" + s.device + "'";
+    case SourceType::kTest: return "test source";
+  }
+  return "source";
+}
+
+// Input files and cameras are checked here rather than in validation: a configuration is valid before
+// the file is recorded or the camera plugged in (deeplab-run --dry-run).
+void Runner::check_inputs() const {
+  const SourceConfig& s = config_.source;
+  std::error_code ec;
+  if (s.type == SourceType::kFile) {
+    if (!fs::exists(s.path, ec)) throw Error(ErrorCode::kNotFound, source_description() + " not found");
+    if (fs::is_directory(s.path, ec)) throw Error(ErrorCode::kIo, source_description() + " is a folder, not a video file");
+    if (access(s.path.c_str(), R_OK) != 0) throw Error(ErrorCode::kIo, source_description() + " is not readable");
+  }
+  if (s.type == SourceType::kCamera && !fs::exists(s.device, ec)) {
+    std::vector<std::string> cameras;
+    for (const auto& entry : fs::directory_iterator("/dev", ec))
+      if (entry.path().filename().string().rfind("video", 0) == 0) cameras.push_back(entry.path().string());
+    std::sort(cameras.begin(), cameras.end());
+    throw Error(ErrorCode::kNotFound, "camera '" + s.device + "' not found (" +
+                                          (cameras.empty() ? std::string("this machine has no /dev/video* device")
+                                                           : "devices here: " + list_words(cameras)) + ")");
+  }
+}
+
+// multifilesink and filesink do not create folders: make the ones the output paths need. A display
+// needs a display: without one, autovideosink falls back to sinks such as DirectFB's, which crashes
+// the process on Debian 12.
+void Runner::prepare_outputs() const {
+  for (std::size_t k = 0; k < config_.outputs.size(); ++k) {
+    const OutputConfig& o = config_.outputs[k];
+    const char* x11 = std::getenv("DISPLAY");
+    const char* wayland = std::getenv("WAYLAND_DISPLAY");
+    if (o.type == OutputType::kDisplay && o.sink == "autovideosink" && !(x11 && *x11) && !(wayland && *wayland))
+      throw Error(ErrorCode::kDevice, "outputs." + std::to_string(k) + " (display): no display to show it on (DISPLAY and "
+                                          "WAYLAND_DISPLAY are not set); for a headless run use --set outputs." +
+                                          std::to_string(k) + ".sink=fakesink, on a console e.g. sink: kmssink");
+    if (o.type != OutputType::kFile && o.type != OutputType::kMasks) continue;
+    const fs::path folder = fs::path(o.path).parent_path();
+    std::error_code ec;
+    if (!folder.empty() && !fs::is_directory(folder, ec) && !fs::create_directories(folder, ec) && ec)
+      throw Error(ErrorCode::kIo, "outputs." + std::to_string(k) + " (" + output_type_name(o.type) + " '" + o.path +
+                                      "'): cannot create the folder '" + folder.string() + "': " + ec.message());
+  }
+}
+
+void Runner::attach_probes() {
+  GstElement* seg = pipeline_->element(kSegName);
+  if (!seg) throw Error(ErrorCode::kInternal, "the pipeline has no deeplabseg element");
+  add_probe(seg, "sink", seg_sink_probe, &counters_);
+  add_probe(seg, "src", seg_src_probe, &counters_);
+  if (GstElement* queue = pipeline_->element(kSourceQueueName))
+    add_probe(queue, "sink", count_buffer, &counters_.source_queue_in);
+  if (config_.source.max_frames > 0) {
+    counters_.limit.max = static_cast<std::uint64_t>(config_.source.max_frames);
+    add_probe(pipeline_->element(kSourceConvertName), "src", limit_probe, &counters_.limit);
+  }
+  for (std::size_t k = 0; k < config_.outputs.size(); ++k) {
+    const std::string name = output_element(k, counted_role(config_.outputs[k].type));
+    GstElement* counted = pipeline_->element(name);
+    if (!counted) throw Error(ErrorCode::kInternal, "the pipeline has no element " + name);
+    add_probe(counted, "sink", count_buffer, &output_frames_[k]);
+  }
+}
+
+void Runner::attach_appsinks() {
+  if (!callback_) return;  // without a callback, appsinks just keep the newest frames (drop: true)
+  for (std::size_t k = 0; k < config_.outputs.size(); ++k) {
+    if (config_.outputs[k].type != OutputType::kAppsink) continue;
+    appsinks_.push_back(std::make_unique<AppsinkOutput>(config_.outputs[k].name, callback_));
+    appsinks_.back()->attach(pipeline_->element(output_element(k, "sink")));
+  }
+}
+
+// "outputs.1 (file 'o.mp4')", "segmentation (model 'x')", "source file 'a.mp4'": the config key of
+// the top-level element that `object` is (or is inside of).
+std::string Runner::describe(GstObject* object) const {
+  GstObject* top = object ? GST_OBJECT(gst_object_ref(object)) : nullptr;
+  while (top) {
+    GstObject* parent = gst_object_get_parent(top);
+    if (!parent || parent == GST_OBJECT(pipeline_->get())) {
+      if (parent) gst_object_unref(parent);
+      break;
+    }
+    gst_object_unref(top);
+    top = parent;
+  }
+  const std::string name = top ? GST_OBJECT_NAME(top) : "";
+  if (top) gst_object_unref(top);
+  if (name == kSegName) return "segmentation (model '" + config_.model() + "')";
+  if (name.rfind("out", 0) == 0) {
+    const std::size_t k = std::strtoul(name.c_str() + 3, nullptr, 10);
+    if (k < config_.outputs.size()) {
+      const OutputConfig& o = config_.outputs[k];
+      return "outputs." + std::to_string(k) + " (" + output_type_name(o.type) + " '" + o.target() + "')";
+    }
+  }
+  for (const char* source_part : {"src", "decode", "srcdec", "srcconv", "srcq"})
+    if (name == source_part) return source_description();
+  return "element '" + name + "'";
+}
+
+Runner::Next Runner::handle(GstMessage* message) {
+  switch (GST_MESSAGE_TYPE(message)) {
+    case GST_MESSAGE_ERROR: {
+      GError* error = nullptr;
+      gchar* debug = nullptr;
+      gst_message_parse_error(message, &error, &debug);
+      error_ = describe(GST_MESSAGE_SRC(message)) + ": " + error->message;
+      // The debug text's last line often says what the message does not ('No such file "x.mp4"');
+      // when the message already ends with the same cause, it is left out.
+      const std::string detail = last_line(debug);
+      const auto colon = detail.rfind(": ");
+      const std::string cause = colon == std::string::npos ? detail : detail.substr(colon + 2);
+      if (!cause.empty() && error_.find(cause) == std::string::npos && detail.find("): ") == std::string::npos)
+        error_ += " (" + detail + ")";
+      error_code_ = code_of(error);
+      g_error_free(error);
+      g_free(debug);
+      return Next::kDone;
+    }
+    case GST_MESSAGE_EOS: return Next::kDone;
+    case GST_MESSAGE_WARNING:
+      if (options_.progress) {
+        GError* error = nullptr;
+        gst_message_parse_warning(message, &error, nullptr);
+        if (progress_line_open_) std::fputc('\n', stderr), progress_line_open_ = false;
+        std::fprintf(stderr, "warning: %s: %s\n", describe(GST_MESSAGE_SRC(message)).c_str(), error->message);
+        g_error_free(error);
+      }
+      break;
+    case GST_MESSAGE_QOS: {
+      GstFormat format;
+      guint64 processed = 0, dropped = 0;
+      gst_message_parse_qos_stats(message, &format, &processed, &dropped);
+      if (format != GST_FORMAT_BUFFERS && format != GST_FORMAT_DEFAULT) break;
+      auto it = std::find_if(qos_dropped_.begin(), qos_dropped_.end(),
+                             [&](const auto& q) { return q.first == GST_MESSAGE_SRC(message); });
+      if (it == qos_dropped_.end()) qos_dropped_.emplace_back(GST_OBJECT(gst_object_ref(GST_MESSAGE_SRC(message))), dropped);
+      else it->second = std::max<std::uint64_t>(it->second, dropped);
+      break;
+    }
+    case GST_MESSAGE_LATENCY: gst_bin_recalculate_latency(GST_BIN(pipeline_->get())); break;
+    case GST_MESSAGE_CLOCK_LOST:  // a live source's clock went away: pick a new one
+      gst_element_set_state(pipeline_->get(), GST_STATE_PAUSED);
+      gst_element_set_state(pipeline_->get(), GST_STATE_PLAYING);
+      break;
+    case GST_MESSAGE_BUFFERING: {  // network files (http): wait for the buffer to fill
+      if (live_) break;
+      gint percent = 100;
+      gst_message_parse_buffering(message, &percent);
+      gst_element_set_state(pipeline_->get(), percent < 100 ? GST_STATE_PAUSED : GST_STATE_PLAYING);
+      break;
+    }
+    default: break;
+  }
+  return Next::kContinue;
+}
+
+// First stop(): EOS, so that muxers write their headers and files are playable; then wait for it, up
+// to the timeout. A second stop() ends at once.
+void Runner::handle_stop(gint64 now_us) {
+  const int stops = stop_requests_.load();
+  if (stops == stops_seen_) return;
+  stops_seen_ = stops;
+  if (!eos_sent_) {
+    eos_sent_ = true;
+    eos_deadline_us_ = now_us + static_cast<gint64>(options_.eos_timeout_s * 1e6);
+    gst_element_send_event(pipeline_->get(), gst_event_new_eos());
+  }
+}
+
+void Runner::report_progress(gint64 now_us, bool final) {
+  if (!options_.progress) return;
+  const gint64 interval = progress_on_tty_ ? kTtyProgressUs : static_cast<gint64>(options_.progress_interval_s * 1e6);
+  if (!final && now_us - last_progress_us_ < interval) return;
+  last_progress_us_ = now_us;
+  const double elapsed = static_cast<double>(now_us - start_us_) / 1e6;
+  const auto frames = counters_.seg_out.load();
+  const double fps = elapsed > 0 ? static_cast<double>(frames) / elapsed : 0;
+  if (duration_ns_ < 0 && !live_) gst_element_query_duration(pipeline_->get(), GST_FORMAT_TIME, &duration_ns_);
+  double fraction = -1;
+  if (config_.source.max_frames > 0) fraction = static_cast<double>(frames) / static_cast<double>(config_.source.max_frames);
+  else if (!live_ && duration_ns_ > 0 && counters_.last_pts.load() >= 0)
+    fraction = static_cast<double>(counters_.last_pts.load()) / static_cast<double>(duration_ns_);
+  fraction = std::min(fraction, 1.0);
+  char line[160];
+  if (fraction >= 0) {
+    const std::string eta = fraction > 0 ? clock_text(elapsed * (1 - fraction) / fraction) : "?";
+    std::snprintf(line, sizeof line, "[%3d%%] %llu frames, %.1f fps, ETA %s", static_cast<int>(fraction * 100),
+                  static_cast<unsigned long long>(frames), fps, eta.c_str());
+  } else {
+    std::snprintf(line, sizeof line, "%llu frames, %.1f fps, %s%s", static_cast<unsigned long long>(frames), fps,
+                  clock_text(elapsed).c_str(), live_ ? " (live: Ctrl-C to stop)" : "");
+  }
+  if (progress_on_tty_) {
+    std::fprintf(stderr, "\r%s\033[K", line);
+    progress_line_open_ = true;
+    if (final) std::fputc('\n', stderr), progress_line_open_ = false;
+  } else if (!final) {
+    std::fprintf(stderr, "progress: %s\n", line);
+  }
+  std::fflush(stderr);
+}
+
+RunStats Runner::collect(gint64 end_us) const {
+  RunStats stats;
+  stats.frames = counters_.seg_out.load();
+  stats.seconds = static_cast<double>(end_us - start_us_) / 1e6;
+  stats.fps = stats.seconds > 0 ? static_cast<double>(stats.frames) / stats.seconds : 0;
+  stats.latency_mean_ms = counters_.latency.mean_ms();
+  stats.latency_p95_ms = counters_.latency.percentile_ms(95);
+  stats.latency_max_ms = counters_.latency.max_ms();
+  for (const auto& q : qos_dropped_) stats.dropped += q.second;
+  const auto queue_in = counters_.source_queue_in.load(), seg_in = counters_.seg_in.load();
+  if (queue_in > seg_in) stats.dropped += queue_in - seg_in;  // the live source's leaky queue
+  stats.stopped = eos_sent_;
+  for (std::size_t k = 0; k < config_.outputs.size(); ++k) {
+    const OutputConfig& o = config_.outputs[k];
+    stats.outputs.push_back({o.name, output_type_name(o.type), o.target(), output_frames_[k].load()});
+  }
+  return stats;
+}
+
+RunStats Runner::run() {
+  check_inputs();
+  prepare_outputs();
+  pipeline_ = std::make_unique<GstPipelineHandle>(args_);
+  attach_probes();
+  attach_appsinks();
+  progress_on_tty_ = options_.progress && isatty(STDERR_FILENO);
+  GstBus* bus = gst_element_get_bus(pipeline_->get());
+  start_us_ = last_progress_us_ = g_get_monotonic_time();
+  const GstStateChangeReturn started = gst_element_set_state(pipeline_->get(), GST_STATE_PLAYING);
+  live_ = started == GST_STATE_CHANGE_NO_PREROLL || config_.source.live();
+  bool timed_out = false;
+  if (started == GST_STATE_CHANGE_FAILURE) error_ = "the pipeline did not start";  // the bus says why, below
+  while (true) {
+    GstMessage* message = gst_bus_timed_pop(bus, (started == GST_STATE_CHANGE_FAILURE ? 1000 : 100) * GST_MSECOND);
+    const gint64 now = g_get_monotonic_time();
+    if (message) {
+      const Next next = handle(message);
+      gst_message_unref(message);
+      if (next == Next::kDone) break;
+    } else if (started == GST_STATE_CHANGE_FAILURE) {
+      break;
+    }
+    handle_stop(now);
+    if (eos_sent_ && (stops_seen_ > 1 || now > eos_deadline_us_)) {
+      timed_out = true;
+      break;
+    }
+    report_progress(now, false);
+  }
+  const gint64 end = g_get_monotonic_time();
+  report_progress(end, true);
+  gst_object_unref(bus);
+  pipeline_.reset();  // to NULL: every streaming thread has stopped, the counters are final
+  if (!error_.empty()) throw Error(error_code_, error_);
+  if (timed_out)
+    throw Error(ErrorCode::kIo, stops_seen_ > 1 ? "stopped again before the end of the stream: outputs may be incomplete"
+                                                : "the pipeline did not finish within " + seconds_text(options_.eos_timeout_s) +
+                                                      " of the stop request: outputs may be incomplete");
+  return collect(end);
+}
+
+}  // namespace deeplab::pipeline

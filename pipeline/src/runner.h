@@ -1,0 +1,79 @@
+// One run of a configured pipeline: checks what only running can tell (input file, camera, output
+// folders), builds the GstPipeline from the launch arguments, counts frames with pad probes, delivers
+// appsink frames to the callback, and runs the bus loop (progress, stop -> EOS with a timeout, errors
+// named after the config key of the element at fault).
+#pragma once
+
+#include <gst/gst.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "appsink_output.h"
+#include "config.h"
+#include "deeplab/pipeline.h"
+#include "run_stats.h"
+
+namespace deeplab::pipeline {
+
+// The GstPipeline from the launch arguments (gst_parse_launchv), owned; set to NULL when released.
+class GstPipelineHandle {
+ public:
+  explicit GstPipelineHandle(const std::vector<std::string>& args);
+  ~GstPipelineHandle();
+  GstPipelineHandle(const GstPipelineHandle&) = delete;
+  GstPipelineHandle& operator=(const GstPipelineHandle&) = delete;
+  GstElement* get() const { return pipeline_; }
+  GstElement* element(const std::string& name) const;  // transfer none; nullptr if absent
+
+ private:
+  GstElement* pipeline_ = nullptr;
+};
+
+class Runner {
+ public:
+  Runner(const PipelineConfig& config, const std::vector<std::string>& args, const FrameCallback& callback,
+         const std::atomic<int>& stop_requests, const RunOptions& options);
+  ~Runner();
+  RunStats run();
+
+ private:
+  void check_inputs() const;
+  void prepare_outputs() const;
+  void attach_probes();
+  void attach_appsinks();
+  enum class Next { kContinue, kDone };
+  Next handle(GstMessage* message);
+  void handle_stop(gint64 now_us);
+  void report_progress(gint64 now_us, bool final);
+  std::string describe(GstObject* object) const;
+  std::string source_description() const;
+  RunStats collect(gint64 end_us) const;
+
+  const PipelineConfig& config_;
+  const std::vector<std::string>& args_;
+  const FrameCallback& callback_;
+  const std::atomic<int>& stop_requests_;
+  RunOptions options_;
+
+  std::unique_ptr<GstPipelineHandle> pipeline_;
+  FrameCounters counters_;
+  std::unique_ptr<std::atomic<std::uint64_t>[]> output_frames_;
+  std::vector<std::unique_ptr<AppsinkOutput>> appsinks_;
+  std::vector<std::pair<GstObject*, std::uint64_t>> qos_dropped_;  // per element: its latest count
+  gint64 start_us_ = 0;
+  gint64 last_progress_us_ = 0;
+  gint64 eos_deadline_us_ = 0;
+  gint64 duration_ns_ = -1;
+  bool eos_sent_ = false;
+  bool live_ = false;
+  bool progress_on_tty_ = false;
+  bool progress_line_open_ = false;
+  int stops_seen_ = 0;
+  std::string error_;
+  ErrorCode error_code_ = ErrorCode::kInternal;
+};
+
+}  // namespace deeplab::pipeline
