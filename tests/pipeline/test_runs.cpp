@@ -7,6 +7,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include <filesystem>
+#include <regex>
 
 #include "pipeline_test_support.h"
 
@@ -105,4 +106,21 @@ TEST(Runs, CameraConfigsWithATestSource) {
   ASSERT_EQ(robot.exit_code, 0) << robot.err;
   EXPECT_GT(ptest::summary_output_frames(robot.err, 0), 0) << robot.err;
   EXPECT_GT(ptest::summary_output_frames(robot.err, 1), 0) << robot.err;
+}
+
+// A live source faster than the model: the one-frame leaky queue before deeplabseg drops the frames it
+// cannot take, and the summary accounts for every frame the source made (no sink syncs here, so no
+// QoS drops: each frame is either segmented or dropped by the queue).
+TEST(Runs, LiveSourceDropsAreCounted) {
+  const ProcessResult r = deeplab_run({ptest::config("camera-display.yaml"), "--set",
+                                       "source={type: test, is-live: true, width: 640, height: 480, framerate: 1000, "
+                                       "num-buffers: 60}",
+                                       "--set", "outputs.0.sink=fakesink", "--set", "outputs.0.sync=false"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::smatch frames, dropped;
+  ASSERT_TRUE(std::regex_search(r.err, frames, std::regex("done: ([0-9]+) frames"))) << r.err;
+  ASSERT_TRUE(std::regex_search(r.err, dropped, std::regex("dropped frames: ([0-9]+)"))) << r.err;
+  EXPECT_GT(std::stoi(dropped[1]), 0) << "1000 fps at 640x480 is faster than the model";
+  EXPECT_EQ(std::stoi(frames[1]) + std::stoi(dropped[1]), 60) << r.err;
+  EXPECT_EQ(ptest::summary_output_frames(r.err, 0), std::stoi(frames[1]));
 }
