@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# gpu-bench.sh — on a GPU machine: deeplab-bench --device cuda (fp16 and fp32) and PyTorch on the
-# same GPU (scripts/bench-gpu-vs-torch.py: eager fp16 channels-last, torch.compile), same models
-# (random weights), same network input size, same frames, in one run. Prints a markdown table and
-# writes everything (command, commit, GPU, every raw JSON line) to one JSON file.
+# gpu-bench.sh — on a GPU machine: our Segmenter on CUDA (fp16 and fp32; deeplab-gpu-pipeline-bench,
+# which times what deeplab-bench --device cuda times, stage by stage, but builds without OpenCV) and
+# PyTorch on the same GPU (scripts/bench-gpu-vs-torch.py: eager fp16 channels-last, torch.compile),
+# same models (random weights), same network input size, same frames, in one run. Prints a markdown
+# table and writes everything (command, commit, GPU, every raw JSON line) to one JSON file.
 #
 # Usage:
 #   bash scripts/gpu-bench.sh [--build DIR] [--out FILE] [--iters N] [--warmup N]
 #                             [--models a,b] [--size WxH] [--frames WxH,WxH] [--precisions fp16,fp32]
 #                             [--torch-modes eager,compile] [--compile-mode MODE]
 #
-#   --build DIR       build tree with engine/tools/deeplab-bench (default build-gpu)
+#   --build DIR       build tree with tests/gpu/deeplab-gpu-pipeline-bench (default build-gpu)
 #   --out FILE        JSON evidence (default docs/perf/gpu/gpu-bench-<date>.json)
 #   --models          default deeplabv3_resnet50,deeplabv3_mobilenet_v3_large
 #   --size WxH        network input size (default 520x520)
@@ -60,8 +61,8 @@ while [ $# -gt 0 ]; do
 done
 cd "$ROOT" || exit 2
 case "$BUILD" in /*) ;; *) BUILD="$ROOT/$BUILD" ;; esac
-BENCH="$BUILD/engine/tools/deeplab-bench"
-[ -x "$BENCH" ] || die "$BENCH not built (cmake --build $BUILD --target deeplab-bench)"
+BENCH="$BUILD/tests/gpu/deeplab-gpu-pipeline-bench"
+[ -x "$BENCH" ] || die "$BENCH not built (cmake --build $BUILD --target deeplab-gpu-pipeline-bench)"
 command -v nvidia-smi >/dev/null || die "nvidia-smi not found: this script runs on a GPU machine"
 DATE=$(date -u +%Y-%m-%d)
 [ -n "$OUT" ] || OUT="$ROOT/docs/perf/gpu/gpu-bench-$DATE.json"

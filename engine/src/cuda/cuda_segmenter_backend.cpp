@@ -55,6 +55,8 @@ class Backend : public CudaSegmenterBackend {
     for (int k = 0; k < kEvents; ++k) events_.emplace_back(true);
     plan_logits();
   }
+  // The buffers below the network are freed before its own destructor waits for the stream.
+  ~Backend() override { DEEPLAB_CUDA_CHECK_LOG(cudaStreamSynchronize(stream_.get())); }
 
   void segment(const FrameView& frame, const SegmentRequest& request, Segmentation& result,
                StageTimes& times) override {

@@ -8,12 +8,13 @@
 #   bash tests/gpu/device/run-gpu-tests.sh [CUDA_ARCH] [PHASE ...]
 #
 # CUDA_ARCH: default 90 (H100 / H200). PHASEs, in this order, default all but bench:
-#   build   configure + build deeplab_cuda_host_tests, deeplab_gpu_tests, deeplab-gpu-bench, deeplab-bench
+#   build   configure + build deeplab_cuda_host_tests, deeplab_gpu_tests, deeplab-gpu-bench,
+#           deeplab-gpu-pipeline-bench
 #   models  torchvision exports for the whole-network tests (random weights, 321x321, with inputs)
 #           into build-gpu/test-data/torch; carried ones (.carry/models/*) are used as they are
 #   host    deeplab_cuda_host_tests
 #   gpu     ctest -L gpu (every GPU test), then deeplab-gpu-bench (kernel timings)
-#   bench   scripts/gpu-bench.sh: deeplab-bench --device cuda vs PyTorch (eager, torch.compile)
+#   bench   scripts/gpu-bench.sh: the Segmenter on CUDA vs PyTorch (eager, torch.compile)
 # The machine keeps build-gpu between calls while it stays warm, so the phases can be split over
 # calls of the device tool (each at most 10 minutes). DEEPLAB_COMMIT names the commit in the logs.
 set -uo pipefail
@@ -72,11 +73,7 @@ if want build; then
     || { tail -40 "$out/configure.log"; exit 3; }
   grep -E "gst-deeplab|CUDA compiler" "$out/configure.log"
   cmake --build "$build" -j "$(nproc)" --target deeplab_cuda_host_tests deeplab_gpu_tests deeplab-gpu-bench \
-    >"$out/build.log" 2>&1 || { tail -60 "$out/build.log"; exit 4; }
-  # deeplab-bench needs the tools library; with the OpenCV stand-in it builds only if that library
-  # does not use OpenCV (see docs/gpu.md). Its failure does not stop the tests.
-  cmake --build "$build" -j "$(nproc)" --target deeplab-bench >"$out/build-bench.log" 2>&1 \
-    || { echo "deeplab-bench did not build (see build-bench.log)"; tail -5 "$out/build-bench.log"; }
+    deeplab-gpu-pipeline-bench >"$out/build.log" 2>&1 || { tail -60 "$out/build.log"; exit 4; }
 fi
 
 if want models; then
