@@ -23,6 +23,10 @@ class CrfBackend {
   virtual Device device() const = 0;
 };
 
+// Throws Error(kInvalidArgument), prefixed with `who`, for a null or malformed image, null
+// probabilities or a class count outside 1..256.
+void validate_crf_input(const CrfImage& image, const float* probabilities, int num_classes, const char* who);
+
 std::unique_ptr<CrfBackend> make_cpu_crf_backend(int threads);
 #if defined(DEEPLAB_HAVE_CUDA_CRF)
 std::unique_ptr<CrfBackend> make_cuda_crf_backend(int threads);

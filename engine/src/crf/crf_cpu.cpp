@@ -6,10 +6,10 @@
 //   each iteration, both kernels filter the same Q, then per pixel
 //     m     = w_g * filter_g(Q)_i + w_b * filter_b(Q)_i                   (crf/crf_kernel.h)
 //     Q_i   = normalise(p^_i * exp(m - max m))  ==  normalise(exp(-U_i + m))
-// i.e. densecrf's Potts model: Q ∝ exp(-U - sum_l' mu(l,l') msg(l')) with mu = w [l != l']
-// differs from exp(-U + w msg(l)) by a per-pixel constant factor (sum_l msg(l) does not depend
-// on l), which the normalisation removes. Each pixel's own kernel weight is included in its
-// messages, as in densecrf (the paper's sum is over j != i); DeepLab's weights assume that.
+// i.e. the Potts model: Q ∝ exp(-U - sum_l' mu(l,l') msg(l')) with mu = w [l != l'] equals
+// exp(-U + w msg(l) - w) (each kernel's messages sum to 1 over the classes), and the constant
+// goes in the normalisation. Each pixel's own kernel weight is included in its messages, as in
+// densecrf (the paper's sum is over j != i); DeepLab's weights assume that.
 //
 // Classes are padded to a multiple of 8 floats per pixel and per lattice vertex so that every
 // per-class loop is whole SIMD vectors; padded lanes stay 0 (their p^ is 0).
@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -55,7 +56,10 @@ void check_lattice_range(const char* option, float std_value, float position_sca
 
 class CpuCrf final : public CrfBackend {
  public:
-  explicit CpuCrf(int threads) : threads_(threads > 0 ? threads : omp_get_num_procs()) {}
+  explicit CpuCrf(int threads)
+      : threads_(threads > 0 ? threads : omp_get_num_procs()),
+        gaussian_(KernelNormalisation::kRow),
+        bilateral_(KernelNormalisation::kRow) {}
 
   Device device() const override { return Device::kCpu; }
 
@@ -145,38 +149,59 @@ class CpuCrf final : public CrfBackend {
 
   // One mean-field update of every pixel from the blurred vertex rows of the kernels in use.
   void update(const float* vg, float wg, const float* vb, float wb) {
-    const int c = classes_, s = stride_;
     const int n = width_ * height_;
 #pragma omp parallel for num_threads(threads_) schedule(static)
     for (int i = 0; i < n; ++i) {
-      float m[kMaxClasses], t[kMaxClasses];
-      for (int k = 0; k < s; ++k) m[k] = 0.0f;
-      if (vg) {
-        gaussian_.slice_point(vg, s, i, t);
-        const float scale = wg * gaussian_.norm(i);
-#pragma omp simd
-        for (int k = 0; k < s; ++k) m[k] += scale * t[k];
-      }
-      if (vb) {
-        bilateral_.slice_point(vb, s, i, t);
-        const float scale = wb * bilateral_.norm(i);
-#pragma omp simd
-        for (int k = 0; k < s; ++k) m[k] += scale * t[k];
-      }
-      float peak = m[0];
-      for (int k = 1; k < c; ++k) peak = std::max(peak, m[k]);
-      const float* u = unary_.data() + static_cast<std::size_t>(i) * s;
-      float* qi = q_.data() + static_cast<std::size_t>(i) * s;
-      float sum = 0;
-#pragma omp simd reduction(+ : sum)
-      for (int k = 0; k < s; ++k) {
-        t[k] = u[k] * fast_exp(m[k] - peak);
-        sum += t[k];
-      }
-      const float inv = 1.0f / sum;
-#pragma omp simd
-      for (int k = 0; k < s; ++k) qi[k] = t[k] * inv;
+      float m[kMaxClasses];
+      const float peak = messages(i, vg, wg, vb, wb, m);
+      normalise(i, m, peak);
     }
+  }
+
+  // m = w_g n^g_i slice_g(i) + w_b n^b_i slice_b(i), in blocks of 8 classes. Returns max m.
+  float messages(int i, const float* vg, float wg, const float* vb, float wb, float* m) const {
+    const int s = stride_;
+    const float sg = vg ? wg * gaussian_.norm(i) : 0.0f, sb = vb ? wb * bilateral_.norm(i) : 0.0f;
+    const std::int32_t* gv = vg ? gaussian_.lattice().point_vertices(i) : nullptr;
+    const float* gw = vg ? gaussian_.lattice().point_weights(i) : nullptr;
+    const std::int32_t* bv = vb ? bilateral_.lattice().point_vertices(i) : nullptr;
+    const float* bw = vb ? bilateral_.lattice().point_weights(i) : nullptr;
+    for (int k0 = 0; k0 < s; k0 += kLanes) {
+      float g[kLanes] = {}, b[kLanes] = {};
+      if (vg)
+        for (int r = 0; r <= kGaussianDim; ++r) {
+          const float* row = vg + static_cast<std::int64_t>(gv[r]) * s + k0;
+          for (int l = 0; l < kLanes; ++l) g[l] += gw[r] * row[l];
+        }
+      if (vb)
+        for (int r = 0; r <= kBilateralDim; ++r) {
+          const float* row = vb + static_cast<std::int64_t>(bv[r]) * s + k0;
+          for (int l = 0; l < kLanes; ++l) b[l] += bw[r] * row[l];
+        }
+      for (int l = 0; l < kLanes; ++l) m[k0 + l] = sg * g[l] + sb * b[l];
+    }
+    float peak = -std::numeric_limits<float>::infinity();
+    for (int k = 0; k < classes_; ++k) peak = std::max(peak, m[k]);
+    return peak;
+  }
+
+  // Q_i = normalise(p^_i * exp(m - max m)); padded lanes have p^ = 0 and stay 0.
+  void normalise(int i, float* m, float peak) {
+    const int s = stride_;
+    const float* u = unary_.data() + static_cast<std::size_t>(i) * s;
+    float* qi = q_.data() + static_cast<std::size_t>(i) * s;
+    float sums[kLanes] = {};
+    for (int k0 = 0; k0 < s; k0 += kLanes)
+      for (int l = 0; l < kLanes; ++l) {
+        const float e = u[k0 + l] * fast_exp(m[k0 + l] - peak);
+        m[k0 + l] = e;
+        sums[l] += e;
+      }
+    float sum = 0;
+    for (int l = 0; l < kLanes; ++l) sum += sums[l];
+    const float inv = 1.0f / sum;
+    for (int k0 = 0; k0 < s; k0 += kLanes)
+      for (int l = 0; l < kLanes; ++l) qi[k0 + l] = m[k0 + l] * inv;
   }
 
   const int threads_;

@@ -31,7 +31,7 @@ void bilateral_features(const CrfImage& image, float xy_std, float rgb_std, floa
   }
 }
 
-// n_i = 1 / sqrt(K1_i): the lattice filters a vector of ones (each point's own weight included).
+// K1_i = sum_j k_ij: the lattice filters a vector of ones (each point's own weight included).
 void CrfKernel::build(const float* features, int count, int dim, int threads) {
   threads_ = threads > 0 ? threads : omp_get_num_procs();
   lattice_.build(features, count, dim, threads_);
@@ -42,7 +42,7 @@ void CrfKernel::build(const float* features, int count, int dim, int threads) {
   for (int i = 0; i < count; ++i) {
     float k1;
     lattice_.slice_point(blurred, 1, i, &k1);
-    norm_[i] = 1.0f / std::sqrt(k1 + 1e-20f);
+    norm_[i] = normalisation_ == KernelNormalisation::kSymmetric ? 1.0f / std::sqrt(k1 + 1e-20f) : 1.0f / (k1 + 1e-20f);
   }
 }
 

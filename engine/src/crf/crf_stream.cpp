@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "crf/crf_backend.h"
 #include "crf/scene_cut.h"
 #include "deeplab/crf.h"
 
@@ -19,6 +20,7 @@ class CrfStream::Impl {
 
   const float* process(const CrfImage& image, const float* probabilities, int num_classes) {
     const auto start = std::chrono::steady_clock::now();
+    crf::validate_crf_input(image, probabilities, num_classes, "CrfStream::process");
     const bool same_shape = have_state_ && image.width == width_ && image.height == height_ && num_classes == classes_;
     // Invalid until the CRF returns: an exception must not leave a half-updated Q to warm-start from.
     have_state_ = false;

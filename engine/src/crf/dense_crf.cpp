@@ -91,16 +91,8 @@ Device DenseCrf::device() const { return impl_->backend->device(); }
 
 void DenseCrf::infer(const CrfImage& image, const float* probabilities, int num_classes, const CrfParams& params,
                      int iterations, bool warm_start, float* q, float position_scale) {
-  require(image.rgb != nullptr, "DenseCrf::infer: the image has no pixels (null rgb)");
-  require(image.width >= 1 && image.height >= 1 && image.width <= 16384 && image.height <= 16384,
-          "DenseCrf::infer: image size " + std::to_string(image.width) + "x" + std::to_string(image.height) +
-              " is out of range 1..16384");
-  require(image.stride >= 3 * image.width, "DenseCrf::infer: image stride " + std::to_string(image.stride) +
-                                               " is less than 3 x width " + std::to_string(image.width));
-  require(probabilities != nullptr, "DenseCrf::infer: probabilities is null");
+  crf::validate_crf_input(image, probabilities, num_classes, "DenseCrf::infer");
   require(q != nullptr, "DenseCrf::infer: q (the output) is null");
-  require(num_classes >= 1 && num_classes <= 256,
-          "DenseCrf::infer: num_classes " + std::to_string(num_classes) + " is out of range 1..256");
   require(iterations >= 0 && iterations <= kMaxIterations,
           "DenseCrf::infer: iterations must be in 0.." + std::to_string(kMaxIterations) + ", got " +
               std::to_string(iterations));
@@ -111,6 +103,19 @@ void DenseCrf::infer(const CrfImage& image, const float* probabilities, int num_
 }
 
 namespace crf {
+
+void validate_crf_input(const CrfImage& image, const float* probabilities, int num_classes, const char* who) {
+  const std::string w = who;
+  require(image.rgb != nullptr, w + ": the image has no pixels (null rgb)");
+  require(image.width >= 1 && image.height >= 1 && image.width <= 16384 && image.height <= 16384,
+          w + ": image size " + std::to_string(image.width) + "x" + std::to_string(image.height) +
+              " is out of range 1..16384");
+  require(image.stride >= 3 * image.width,
+          w + ": image stride " + std::to_string(image.stride) + " is less than 3 x width " + std::to_string(image.width));
+  require(probabilities != nullptr, w + ": probabilities is null");
+  require(num_classes >= 1 && num_classes <= 256,
+          w + ": num_classes " + std::to_string(num_classes) + " is out of range 1..256");
+}
 
 std::unique_ptr<CrfBackend> make_crf_backend(Device device, int threads) {
   if (device == Device::kCpu) return make_cpu_crf_backend(threads);

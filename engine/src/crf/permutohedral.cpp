@@ -37,6 +37,10 @@ void embedding_scale(int d, float* scale) {
   for (int i = 0; i < d; ++i) scale[i] = static_cast<float>(inv_std_dev / std::sqrt(static_cast<double>((i + 1) * (i + 2))));
 }
 
+// Nearest integer, ties to even (as rintf in the default rounding mode), for |x| < 2^22: adding
+// and subtracting 1.5 * 2^23 leaves no fraction bits. Inlined where std::nearbyint is a libm call.
+inline int round_to_int(float x) { return static_cast<int>((x + 12582912.0f) - 12582912.0f); }
+
 // Vertex `r` of the simplex whose remainder-0 vertex is `base` (rem0) with coordinate ranks
 // `ranks`: the canonical simplex's vertex r, shifted. Coordinate k moves by r, or by r - (d+1)
 // once its rank passes d - r.
@@ -132,74 +136,95 @@ void PermutohedralLattice::build(const float* features, int count, int dim, int 
   threads_ = threads > 0 ? threads : omp_get_num_procs();
   embed(features, threads_);
   insert_vertices();
-  build_splat_lists();
+  build_splat_lists(threads_);
   find_neighbours(threads_);
 }
 
 // For each point: elevate its features onto the hyperplane sum = 0 of Z^(d+1) scaled by d+1,
 // find the enclosing simplex (the nearest remainder-0 point and the ranks of the differences) and
 // the barycentric weights of the d+1 vertices (Adams et al. 2010, pp. 5-10; densecrf's init()).
+// D is a template argument so that the small loops unroll. Returns max |rem0|.
+template <int D>
+int embed_point(const float* f, const float* scale, LatticeKey& base, std::uint32_t& ranks, float* weights) {
+  const float down = 1.0f / static_cast<float>(D + 1);
+  float elevated[D + 1];
+  float sm = 0;
+  for (int j = D; j > 0; --j) {
+    const float cf = f[j - 1] * scale[j - 1];
+    elevated[j] = sm - static_cast<float>(j) * cf;
+    sm += cf;
+  }
+  elevated[0] = sm;
+  // Nearest remainder-0 point: each coordinate rounded to a multiple of d+1 (ties to even).
+  int rem0[D + 1], rank[D + 1];
+  int sum = 0;
+  for (int k = 0; k <= D; ++k) {
+    const int v = round_to_int(elevated[k] * down);
+    rem0[k] = v * (D + 1);
+    sum += v;
+    rank[k] = 0;
+  }
+  // Rank of each coordinate's remainder (0 = largest; ties: the earlier coordinate ranks lower),
+  // then back onto the hyperplane.
+  for (int a = 0; a < D; ++a) {
+    const float da = elevated[a] - static_cast<float>(rem0[a]);
+    for (int b = a + 1; b <= D; ++b) {
+      const int less = da < elevated[b] - static_cast<float>(rem0[b]);
+      rank[a] += less;
+      rank[b] += 1 - less;
+    }
+  }
+  int worst = 0;
+  for (int k = 0; k <= D; ++k) {
+    rank[k] += sum;
+    const int wrap = (rank[k] < 0) - (rank[k] > D);  // +1, -1 or 0
+    rank[k] += wrap * (D + 1);
+    rem0[k] += wrap * (D + 1);
+  }
+  float bary[D + 2] = {};
+  for (int k = 0; k <= D; ++k) {
+    const float v = (elevated[k] - static_cast<float>(rem0[k])) * down;
+    bary[D - rank[k]] += v;
+    bary[D - rank[k] + 1] -= v;
+  }
+  bary[0] += 1.0f + bary[D + 1];
+  ranks = 0;
+  for (int k = 0; k <= D; ++k) ranks |= static_cast<std::uint32_t>(rank[k]) << (4 * k);
+  for (int k = 0; k < D; ++k) worst = std::max(worst, std::abs(rem0[k]));
+  base = pack_key(rem0, D);
+  for (int r = 0; r <= D; ++r) weights[r] = bary[r];
+  return worst;
+}
+
+template <int D>
+int embed_all(const float* features, int n, int threads, LatticeKey* base, std::uint32_t* ranks, float* weights) {
+  float scale[D];
+  embedding_scale(D, scale);
+  int worst = 0;
+#pragma omp parallel for num_threads(threads) schedule(static) reduction(max : worst)
+  for (int i = 0; i < n; ++i)
+    worst = std::max(worst, embed_point<D>(features + static_cast<std::size_t>(i) * D, scale, base[i], ranks[i],
+                                           weights + static_cast<std::size_t>(i) * (D + 1)));
+  return worst;
+}
+
 void PermutohedralLattice::embed(const float* features, int threads) {
   const int d = d_;
-  float scale[kMaxLatticeDim];
-  embedding_scale(d, scale);
-  const float down = 1.0f / static_cast<float>(d + 1);
   simplex_base_.resize(n_);
   simplex_rank_.resize(n_);
   barycentric_.resize(static_cast<std::size_t>(n_) * (d + 1));
+  LatticeKey* base = simplex_base_.data();
+  std::uint32_t* ranks = simplex_rank_.data();
+  float* weights = barycentric_.data();
   int worst = 0;
-#pragma omp parallel for num_threads(threads) schedule(static) reduction(max : worst)
-  for (int i = 0; i < n_; ++i) {
-    const float* f = features + static_cast<std::size_t>(i) * d;
-    float elevated[kMaxLatticeDim + 1];
-    float sm = 0;
-    for (int j = d; j > 0; --j) {
-      const float cf = f[j - 1] * scale[j - 1];
-      elevated[j] = sm - static_cast<float>(j) * cf;
-      sm += cf;
-    }
-    elevated[0] = sm;
-    // Nearest remainder-0 point: each coordinate rounded to a multiple of d+1 (ties to even).
-    int rem0[kMaxLatticeDim + 1], rank[kMaxLatticeDim + 1];
-    int sum = 0;
-    for (int k = 0; k <= d; ++k) {
-      const int v = static_cast<int>(std::nearbyint(elevated[k] * down));
-      rem0[k] = v * (d + 1);
-      sum += v;
-      rank[k] = 0;
-    }
-    // Rank of each coordinate's remainder (0 = largest), then back onto the hyperplane.
-    for (int a = 0; a < d; ++a) {
-      const float da = elevated[a] - static_cast<float>(rem0[a]);
-      for (int b = a + 1; b <= d; ++b) {
-        if (da < elevated[b] - static_cast<float>(rem0[b])) ++rank[a];
-        else ++rank[b];
-      }
-    }
-    for (int k = 0; k <= d; ++k) {
-      rank[k] += sum;
-      if (rank[k] < 0) {
-        rank[k] += d + 1;
-        rem0[k] += d + 1;
-      } else if (rank[k] > d) {
-        rank[k] -= d + 1;
-        rem0[k] -= d + 1;
-      }
-    }
-    float bary[kMaxLatticeDim + 2] = {};
-    for (int k = 0; k <= d; ++k) {
-      const float v = (elevated[k] - static_cast<float>(rem0[k])) * down;
-      bary[d - rank[k]] += v;
-      bary[d - rank[k] + 1] -= v;
-    }
-    bary[0] += 1.0f + bary[d + 1];
-    std::uint32_t packed = 0;
-    for (int k = 0; k <= d; ++k) packed |= static_cast<std::uint32_t>(rank[k]) << (4 * k);
-    for (int k = 0; k < d; ++k) worst = std::max(worst, std::abs(rem0[k]));
-    simplex_base_[i] = pack_key(rem0, d);
-    simplex_rank_[i] = packed;
-    float* w = barycentric_.data() + static_cast<std::size_t>(i) * (d + 1);
-    for (int r = 0; r <= d; ++r) w[r] = bary[r];
+  switch (d) {
+    case 1: worst = embed_all<1>(features, n_, threads, base, ranks, weights); break;
+    case 2: worst = embed_all<2>(features, n_, threads, base, ranks, weights); break;
+    case 3: worst = embed_all<3>(features, n_, threads, base, ranks, weights); break;
+    case 4: worst = embed_all<4>(features, n_, threads, base, ranks, weights); break;
+    case 5: worst = embed_all<5>(features, n_, threads, base, ranks, weights); break;
+    case 6: worst = embed_all<6>(features, n_, threads, base, ranks, weights); break;
+    case 7: worst = embed_all<7>(features, n_, threads, base, ranks, weights); break;
   }
   if (worst + 2 * (d + 1) > 32767)
     throw Error(ErrorCode::kInvalidArgument,
@@ -229,22 +254,36 @@ void PermutohedralLattice::insert_vertices() {
 
 // The points on each vertex, in point order (a counting sort of offsets_): the splat then runs in
 // parallel over vertices, each summing its own contributions in a fixed order (deterministic
-// for any thread count, no atomics).
-void PermutohedralLattice::build_splat_lists() {
-  const std::size_t entries = static_cast<std::size_t>(n_) * (d_ + 1);
+// for any thread count, no atomics). The fill is parallel too: each thread owns a range of
+// vertices holding about 1/threads of the entries and scans all entries for its own.
+void PermutohedralLattice::build_splat_lists(int threads) {
+  const int d1 = d_ + 1;
+  const std::size_t entries = static_cast<std::size_t>(n_) * d1;
   splat_start_.assign(static_cast<std::size_t>(m_) + 1, 0);
   for (std::size_t e = 0; e < entries; ++e) ++splat_start_[offsets_[e] + 1];
   for (int v = 0; v < m_; ++v) splat_start_[v + 1] += splat_start_[v];
   splat_point_.resize(entries);
   splat_weight_.resize(entries);
-  // Fill with splat_start_[v] as the cursor of vertex v, then shift the starts back by one.
-  for (std::size_t e = 0; e < entries; ++e) {
-    const std::int32_t pos = splat_start_[offsets_[e]]++;
-    splat_point_[pos] = static_cast<std::int32_t>(e / (d_ + 1));
-    splat_weight_[pos] = barycentric_[e];
+  cursor_.assign(splat_start_.begin(), splat_start_.end() - 1);
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num(), count = omp_get_num_threads();
+    const auto first_vertex = [&](int k) {
+      const std::int64_t target = static_cast<std::int64_t>(entries) * k / count;
+      return static_cast<int>(std::lower_bound(splat_start_.begin(), splat_start_.end() - 1, target) - splat_start_.begin());
+    };
+    const int lo = first_vertex(t), hi = t + 1 == count ? m_ : first_vertex(t + 1);
+    for (int i = 0; i < n_; ++i) {
+      const std::int32_t* off = offsets_.data() + static_cast<std::size_t>(i) * d1;
+      for (int r = 0; r < d1; ++r) {
+        const int v = off[r];
+        if (v < lo || v >= hi) continue;
+        const std::int32_t pos = cursor_[v]++;
+        splat_point_[pos] = i;
+        splat_weight_[pos] = barycentric_[static_cast<std::size_t>(i) * d1 + r];
+      }
+    }
   }
-  for (int v = m_; v > 0; --v) splat_start_[v] = splat_start_[v - 1];
-  splat_start_[0] = 0;
 }
 
 // Neighbours along lattice direction j: the key +- the direction vector (d on coordinate j, -1 on
@@ -273,6 +312,32 @@ void PermutohedralLattice::find_neighbours(int threads) {
   }
 }
 
+// Vertex row v = sum over its points p of weight * scale[p] * in[p], in point order.
+void PermutohedralLattice::splat_vertex(const float* in, int stride, const float* point_scale, int v, float* row) const {
+  const std::int32_t begin = splat_start_[v], end = splat_start_[v + 1];
+  const auto weight = [&](std::int32_t e) {
+    return point_scale ? splat_weight_[e] * point_scale[splat_point_[e]] : splat_weight_[e];
+  };
+  if (stride % kLaneBlock) {
+    for (int k = 0; k < stride; ++k) row[k] = 0.0f;
+    for (std::int32_t e = begin; e < end; ++e) {
+      const float w = weight(e);
+      const float* src = in + static_cast<std::int64_t>(splat_point_[e]) * stride;
+      for (int k = 0; k < stride; ++k) row[k] += w * src[k];
+    }
+    return;
+  }
+  for (int k0 = 0; k0 < stride; k0 += kLaneBlock) {
+    float acc[kLaneBlock] = {};
+    for (std::int32_t e = begin; e < end; ++e) {
+      const float w = weight(e);
+      const float* src = in + static_cast<std::int64_t>(splat_point_[e]) * stride + k0;
+      for (int l = 0; l < kLaneBlock; ++l) acc[l] += w * src[l];
+    }
+    for (int l = 0; l < kLaneBlock; ++l) row[k0 + l] = acc[l];
+  }
+}
+
 const float* PermutohedralLattice::splat_blur(const float* in, int stride, const float* point_scale) {
   const std::size_t rows = static_cast<std::size_t>(m_) + 1;
   values_.resize(rows * stride);
@@ -281,17 +346,7 @@ const float* PermutohedralLattice::splat_blur(const float* in, int stride, const
   std::fill_n(scratch_.data() + static_cast<std::size_t>(m_) * stride, stride, 0.0f);
   float* values = values_.data();
 #pragma omp parallel for num_threads(threads_) schedule(static)
-  for (int v = 0; v < m_; ++v) {
-    float* row = values + static_cast<std::int64_t>(v) * stride;
-    for (int k = 0; k < stride; ++k) row[k] = 0.0f;
-    for (std::int32_t e = splat_start_[v]; e < splat_start_[v + 1]; ++e) {
-      const std::int32_t p = splat_point_[e];
-      const float w = point_scale ? splat_weight_[e] * point_scale[p] : splat_weight_[e];
-      const float* src = in + static_cast<std::int64_t>(p) * stride;
-#pragma omp simd
-      for (int k = 0; k < stride; ++k) row[k] += w * src[k];
-    }
-  }
+  for (int v = 0; v < m_; ++v) splat_vertex(in, stride, point_scale, v, values + static_cast<std::int64_t>(v) * stride);
   blur(stride);
   return values_.data();
 }
@@ -308,8 +363,7 @@ void PermutohedralLattice::blur(int stride) {
       const float* self = in + static_cast<std::int64_t>(v) * stride;
       const float* a = in + static_cast<std::int64_t>(nb[2 * v]) * stride;
       const float* b = in + static_cast<std::int64_t>(nb[2 * v + 1]) * stride;
-      float* o = out + static_cast<std::int64_t>(v) * stride;
-#pragma omp simd
+      float* __restrict o = out + static_cast<std::int64_t>(v) * stride;
       for (int k = 0; k < stride; ++k) o[k] = self[k] + 0.5f * (a[k] + b[k]);
     }
     values_.swap(scratch_);

@@ -23,6 +23,10 @@ namespace deeplab::crf {
 // simplex ranks are packed in 4 bits each (32 bits).
 constexpr int kMaxLatticeDim = 7;
 
+// Value rows whose stride is a multiple of kLaneBlock floats are processed in whole blocks of that
+// many lanes: fixed-length inner loops that the compiler turns into SIMD with no remainder code.
+constexpr int kLaneBlock = 8;
+
 // The first d coordinates of a lattice point (the last one is minus their sum), int16 each.
 struct LatticeKey {
   std::uint64_t lo = 0, hi = 0;
@@ -79,14 +83,20 @@ class PermutohedralLattice {
   void slice_point(const float* blurred, int stride, int i, float* out) const {
     const std::int32_t* v = point_vertices(i);
     const float* w = point_weights(i);
-    const float* row0 = blurred + static_cast<std::int64_t>(v[0]) * stride;
-#pragma omp simd
-    for (int k = 0; k < stride; ++k) out[k] = w[0] * row0[k];
-    for (int r = 1; r <= d_; ++r) {
-      const float* row = blurred + static_cast<std::int64_t>(v[r]) * stride;
-      const float wr = w[r];
-#pragma omp simd
-      for (int k = 0; k < stride; ++k) out[k] += wr * row[k];
+    if (stride % kLaneBlock) {
+      for (int k = 0; k < stride; ++k) out[k] = 0.0f;
+      for (int r = 0; r <= d_; ++r)
+        for (int k = 0; k < stride; ++k) out[k] += w[r] * blurred[static_cast<std::int64_t>(v[r]) * stride + k];
+      return;
+    }
+    for (int k0 = 0; k0 < stride; k0 += kLaneBlock) {
+      float acc[kLaneBlock] = {};
+      for (int r = 0; r <= d_; ++r) {
+        const float* row = blurred + static_cast<std::int64_t>(v[r]) * stride + k0;
+        const float wr = w[r];
+        for (int l = 0; l < kLaneBlock; ++l) acc[l] += wr * row[l];
+      }
+      for (int l = 0; l < kLaneBlock; ++l) out[k0 + l] = acc[l];
     }
   }
 
@@ -97,8 +107,9 @@ class PermutohedralLattice {
  private:
   void embed(const float* features, int threads);
   void insert_vertices();
-  void build_splat_lists();
+  void build_splat_lists(int threads);
   void find_neighbours(int threads);
+  void splat_vertex(const float* in, int stride, const float* point_scale, int v, float* row) const;
   void blur(int stride);
 
   int n_ = 0, d_ = 0, m_ = 0, threads_ = 1;
@@ -108,6 +119,7 @@ class PermutohedralLattice {
   std::vector<std::int32_t> offsets_;        // n x (d+1): vertex of point i for remainder r
   std::vector<float> barycentric_;           // n x (d+1)
   std::vector<std::int32_t> splat_start_;    // m+1: CSR of the points on each vertex, in point order
+  std::vector<std::int32_t> cursor_;         // m: fill positions while building the CSR
   std::vector<std::int32_t> splat_point_;
   std::vector<float> splat_weight_;
   std::vector<std::int32_t> neighbours_;     // (d+1) x m x 2: the two neighbours along direction j, m = none
