@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "cpu/kernel.h"
+#include "crf/crf_stage.h"
 #include "network_loader.h"
 #include "onnx/onnx_import.h"
 #include "postprocess/interpolate.h"
@@ -71,10 +72,12 @@ Device choose_device(Device requested) {
 class Segmenter::Impl {
  public:
   Impl(const ModelManifest& manifest, const SegmenterOptions& options) : manifest_(manifest), options_(options) {
+    validate_crf_options(options_.crf);
     device_ = choose_device(options.device);
     check_sha256();
     load_network();
     describe_logits();
+    set_crf_options(options_.crf);
   }
 
   const Segmentation& segment(const FrameView& frame, const SegmentRequest& request) {
@@ -87,16 +90,35 @@ class Segmenter::Impl {
     const auto post_start = Clock::now();
     const float* logits = logits_nhwc();
     prepare_output(frame.width, frame.height);
-    upsample_argmax(class_geometry_, logits, result_.class_map.data(), scratch_.data());
+    if (crf_) {
+      run_crf(frame, logits);
+    } else {
+      upsample_argmax(class_geometry_, logits, result_.class_map.data(), scratch_.data());
+      times_.crf_ms = 0;
+    }
+    const auto probabilities_start = Clock::now();
     if (request.probabilities_width > 0 && request.probabilities_height > 0) {
       prepare_probabilities(request.probabilities_width, request.probabilities_height);
       upsample_softmax(prob_geometry_, logits, result_.probabilities.data(), scratch_.data());
     } else {
       result_.probabilities_width = result_.probabilities_height = 0;
     }
-    times_.postprocess_ms = ms_since(post_start);
+    times_.postprocess_ms = crf_ ? ms_since(probabilities_start) : ms_since(post_start);
     times_.total_ms = ms_since(start);
     return result_;
+  }
+
+  // Validated before anything changes; the next frame starts the CRF from scratch.
+  void set_crf_options(const CrfOptions& crf) {
+    validate_crf_options(crf);
+    options_.crf = crf;
+    crf_.reset();
+    if (crf.mode != CrfMode::kOff) crf_ = std::make_unique<crf::CrfStage>(crf, net_->threads());
+    result_.crf = CrfFrameReport{};
+  }
+
+  void reset_stream() {
+    if (crf_) crf_->reset();
   }
 
   ModelManifest manifest_;
@@ -237,8 +259,22 @@ class Segmenter::Impl {
     result_.probabilities_height = height;
   }
 
+  // The class map from the CRF (crf/crf_stage.h); the logits go to its working size with the same
+  // geometry as to the frame.
+  void run_crf(const FrameView& frame, const float* logits) {
+    const auto crf_start = Clock::now();
+    if (!crf_->prepared_for(frame.width, frame.height)) {
+      int w = 0, h = 0;
+      crf::CrfStage::working_size(frame.width, frame.height, options_.crf.scale, w, h);
+      crf_->prepare(frame.width, frame.height, info_.num_classes, geometry_to(w, h));
+    }
+    result_.crf = crf_->run(frame, logits, result_.class_map.data());
+    times_.crf_ms = ms_since(crf_start);
+  }
+
   std::unique_ptr<CpuNetwork> net_;
   std::unique_ptr<Preprocessor> preprocessor_;
+  std::unique_ptr<crf::CrfStage> crf_;
   FinalResizeInfo final_resize_;
   bool logits_are_nhwc_ = true;
   std::vector<float> nhwc_copy_;
@@ -262,5 +298,7 @@ const ModelManifest& Segmenter::manifest() const { return impl_->manifest_; }
 const NetworkInfo& Segmenter::network() const { return impl_->info_; }
 Device Segmenter::device() const { return impl_->device_; }
 const StageTimes& Segmenter::last_times() const { return impl_->times_; }
+void Segmenter::reset_stream() { impl_->reset_stream(); }
+void Segmenter::set_crf_options(const CrfOptions& crf) { impl_->set_crf_options(crf); }
 
 }  // namespace deeplab

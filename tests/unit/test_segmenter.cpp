@@ -429,6 +429,18 @@ TEST_F(SegmenterTest, NoAllocationsPerFrame) {
   kept_->segment(bgr_frame(n));
   kept_->segment(bgr_frame(n));
   EXPECT_EQ(count([&] { for (int k = 0; k < 3; ++k) kept_->segment(bgr_frame(n)); }).engine, 0) << "keep_final_resize";
+
+  // With the dense CRF, full and temporal (its lattice buffers keep their capacity between frames).
+  for (CrfMode mode : {CrfMode::kFull, CrfMode::kTemporal}) {
+    SegmenterOptions with_crf;
+    with_crf.threads = 1;
+    with_crf.crf.mode = mode;
+    with_crf.crf.scale = 0.5f;
+    Segmenter crf(model_manifest(), with_crf);
+    crf.segment(fb);
+    crf.segment(fb);
+    EXPECT_EQ(count([&] { for (int k = 0; k < 2; ++k) crf.segment(fb); }).engine, 0) << "CRF " << crf_mode_name(mode);
+  }
   std::printf("[segmenter] operator new calls per frame: engine 0 in steady state (first frame of a new size %ld, "
               "changing back %ld); inside oneDNN %ld per frame\n",
               first_b.engine, back_to_a.engine, one.dnnl);

@@ -17,23 +17,29 @@ std::string text(double v) {
   return buffer;
 }
 
-void require(bool ok, const std::string& what) {
-  if (!ok) throw Error(ErrorCode::kInvalidArgument, what);
+// The message is built only on failure: these checks run on every frame, which must not allocate.
+template <class Message>
+void require(bool ok, Message&& message) {
+  if (!ok) throw Error(ErrorCode::kInvalidArgument, message());
 }
 
 void check_positive(float v, const char* name) {
-  require(std::isfinite(v) && v > 0, std::string("crf ") + name + " must be a finite number > 0, got " + text(v));
+  require(std::isfinite(v) && v > 0,
+          [&] { return std::string(std::string("crf ") + name + " must be a finite number > 0, got " + text(v)); });
 }
 
 void check_weight(float v, const char* name) {
-  require(std::isfinite(v) && v >= 0, std::string("crf ") + name + " must be a finite number >= 0, got " + text(v));
+  require(std::isfinite(v) && v >= 0,
+          [&] { return std::string(std::string("crf ") + name + " must be a finite number >= 0, got " + text(v)); });
 }
 
 constexpr int kMaxIterations = 1000;
 
 void validate_params(const CrfParams& p) {
-  require(p.iterations >= 1 && p.iterations <= kMaxIterations,
-          "crf iterations must be in 1.." + std::to_string(kMaxIterations) + ", got " + std::to_string(p.iterations));
+  require(p.iterations >= 1 && p.iterations <= kMaxIterations, [&] {
+    return std::string("crf iterations must be in 1.." + std::to_string(kMaxIterations) + ", got " +
+                       std::to_string(p.iterations));
+  });
   check_weight(p.bilateral_weight, "bilateral_weight");
   check_positive(p.bilateral_xy_std, "bilateral_xy_std");
   check_positive(p.bilateral_rgb_std, "bilateral_rgb_std");
@@ -52,26 +58,33 @@ CrfMode crf_mode_from_string(const std::string& name) {
 
 const char* crf_mode_name(CrfMode mode) {
   switch (mode) {
-    case CrfMode::kOff: return "off";
-    case CrfMode::kFull: return "full";
-    case CrfMode::kTemporal: return "temporal";
+    case CrfMode::kOff:
+      return "off";
+    case CrfMode::kFull:
+      return "full";
+    case CrfMode::kTemporal:
+      return "temporal";
   }
   return "?";
 }
 
 void validate_crf_options(const CrfOptions& o) {
-  require(o.mode == CrfMode::kOff || o.mode == CrfMode::kFull || o.mode == CrfMode::kTemporal,
-          "crf mode " + std::to_string(static_cast<int>(o.mode)) + " is not off, full or temporal");
+  require(o.mode == CrfMode::kOff || o.mode == CrfMode::kFull || o.mode == CrfMode::kTemporal, [&] {
+    return std::string("crf mode " + std::to_string(static_cast<int>(o.mode)) + " is not off, full or temporal");
+  });
   validate_params(o.params);
-  require(o.temporal_iterations >= 1 && o.temporal_iterations <= kMaxIterations,
-          "crf temporal_iterations must be in 1.." + std::to_string(kMaxIterations) + ", got " +
-              std::to_string(o.temporal_iterations));
-  require(o.keyframe_interval >= 0,
-          "crf keyframe_interval must be >= 0 (0 = never), got " + std::to_string(o.keyframe_interval));
+  require(o.temporal_iterations >= 1 && o.temporal_iterations <= kMaxIterations, [&] {
+    return std::string("crf temporal_iterations must be in 1.." + std::to_string(kMaxIterations) + ", got " +
+                       std::to_string(o.temporal_iterations));
+  });
+  require(o.keyframe_interval >= 0, [&] {
+    return std::string("crf keyframe_interval must be >= 0 (0 = never), got " + std::to_string(o.keyframe_interval));
+  });
   require(std::isfinite(o.scale) && o.scale > 0 && o.scale <= 1,
-          "crf scale must be in (0, 1], got " + text(o.scale));
-  require(std::isfinite(o.scene_cut_threshold) && o.scene_cut_threshold >= 0,
-          "crf scene_cut_threshold must be a finite number >= 0, got " + text(o.scene_cut_threshold));
+          [&] { return std::string("crf scale must be in (0, 1], got " + text(o.scale)); });
+  require(std::isfinite(o.scene_cut_threshold) && o.scene_cut_threshold >= 0, [&] {
+    return std::string("crf scene_cut_threshold must be a finite number >= 0, got " + text(o.scene_cut_threshold));
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -92,12 +105,14 @@ Device DenseCrf::device() const { return impl_->backend->device(); }
 void DenseCrf::infer(const CrfImage& image, const float* probabilities, int num_classes, const CrfParams& params,
                      int iterations, bool warm_start, float* q, float position_scale) {
   crf::validate_crf_input(image, probabilities, num_classes, "DenseCrf::infer");
-  require(q != nullptr, "DenseCrf::infer: q (the output) is null");
-  require(iterations >= 0 && iterations <= kMaxIterations,
-          "DenseCrf::infer: iterations must be in 0.." + std::to_string(kMaxIterations) + ", got " +
-              std::to_string(iterations));
-  require(std::isfinite(position_scale) && position_scale > 0,
-          "DenseCrf::infer: position_scale must be a finite number > 0, got " + text(position_scale));
+  require(q != nullptr, [&] { return std::string("DenseCrf::infer: q (the output) is null"); });
+  require(iterations >= 0 && iterations <= kMaxIterations, [&] {
+    return std::string("DenseCrf::infer: iterations must be in 0.." + std::to_string(kMaxIterations) + ", got " +
+                       std::to_string(iterations));
+  });
+  require(std::isfinite(position_scale) && position_scale > 0, [&] {
+    return std::string("DenseCrf::infer: position_scale must be a finite number > 0, got " + text(position_scale));
+  });
   validate_params(params);
   impl_->backend->infer(image, probabilities, num_classes, params, iterations, warm_start, q, position_scale);
 }
@@ -105,16 +120,20 @@ void DenseCrf::infer(const CrfImage& image, const float* probabilities, int num_
 namespace crf {
 
 void validate_crf_input(const CrfImage& image, const float* probabilities, int num_classes, const char* who) {
-  const std::string w = who;
-  require(image.rgb != nullptr, w + ": the image has no pixels (null rgb)");
-  require(image.width >= 1 && image.height >= 1 && image.width <= 16384 && image.height <= 16384,
-          w + ": image size " + std::to_string(image.width) + "x" + std::to_string(image.height) +
-              " is out of range 1..16384");
-  require(image.stride >= 3 * image.width,
-          w + ": image stride " + std::to_string(image.stride) + " is less than 3 x width " + std::to_string(image.width));
-  require(probabilities != nullptr, w + ": probabilities is null");
-  require(num_classes >= 1 && num_classes <= 256,
-          w + ": num_classes " + std::to_string(num_classes) + " is out of range 1..256");
+  const auto w = [who] { return std::string(who); };
+  require(image.rgb != nullptr, [&] { return std::string(w() + ": the image has no pixels (null rgb)"); });
+  require(image.width >= 1 && image.height >= 1 && image.width <= 16384 && image.height <= 16384, [&] {
+    return std::string(w() + ": image size " + std::to_string(image.width) + "x" + std::to_string(image.height) +
+                       " is out of range 1..16384");
+  });
+  require(image.stride >= 3 * image.width, [&] {
+    return std::string(w() + ": image stride " + std::to_string(image.stride) + " is less than 3 x width " +
+                       std::to_string(image.width));
+  });
+  require(probabilities != nullptr, [&] { return std::string(w() + ": probabilities is null"); });
+  require(num_classes >= 1 && num_classes <= 256, [&] {
+    return std::string(w() + ": num_classes " + std::to_string(num_classes) + " is out of range 1..256");
+  });
 }
 
 std::unique_ptr<CrfBackend> make_crf_backend(Device device, int threads) {

@@ -1,0 +1,104 @@
+#include "crf/crf_stage.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace deeplab::crf {
+
+CrfStage::CrfStage(const CrfOptions& options, int threads)
+    : stream_(options, Device::kCpu, threads), threads_(threads > 0 ? threads : omp_get_num_procs()) {}
+
+void CrfStage::working_size(int frame_width, int frame_height, float scale, int& width, int& height) {
+  width = std::max(1, static_cast<int>(std::lround(static_cast<double>(frame_width) * scale)));
+  height = std::max(1, static_cast<int>(std::lround(static_cast<double>(frame_height) * scale)));
+}
+
+void CrfStage::prepare(int frame_width, int frame_height, int classes, const ResampleGeometry& to_working) {
+  working_size(frame_width, frame_height, stream_.options().scale, width_, height_);
+  classes_ = classes;
+  to_working_ = to_working;
+  // The pre-processing with identity normalisation writes 0..255 RGB floats, pixel-major.
+  InputSpec spec;
+  spec.color = ColorOrder::kRGB;
+  spec.scale = 1.0f;
+  spec.mean = {0.0f, 0.0f, 0.0f};
+  spec.std = {1.0f, 1.0f, 1.0f};
+  InputTensorLayout layout;
+  layout.width = width_;
+  layout.height = height_;
+  layout.channel_stride = 1;
+  layout.col_stride = 3;
+  layout.row_stride = static_cast<std::int64_t>(width_) * 3;
+  to_rgb_ = std::make_unique<Preprocessor>(spec, layout);
+  const std::size_t pixels = static_cast<std::size_t>(width_) * height_;
+  rgb_float_.assign(pixels * 3, 0.0f);
+  rgb_.assign(pixels * 3, 0);
+  probabilities_.assign(pixels * classes, 0.0f);
+  std::size_t scratch = resample_scratch_floats(to_working_, threads_);
+  if (width_ != frame_width || height_ != frame_height) {
+    // Q upsampled like an image: bilinear with half-pixel centres.
+    ResizeAttrs attrs;
+    attrs.mode = ResizeAttrs::kLinear;
+    attrs.coord = ResizeAttrs::kHalfPixel;
+    to_frame_ = make_resample_geometry(height_, width_, classes, frame_height, frame_width,
+                                       static_cast<float>(frame_height) / height_,
+                                       static_cast<float>(frame_width) / width_, attrs);
+    scratch = std::max(scratch, resample_scratch_floats(to_frame_, threads_));
+  }
+  scratch_.assign(scratch, 0.0f);
+  frame_width_ = frame_width;
+  frame_height_ = frame_height;
+}
+
+const CrfFrameReport& CrfStage::run(const FrameView& frame, const float* logits, std::uint8_t* class_map) {
+  make_image(frame);
+  make_probabilities(logits);
+  const CrfImage image{rgb_.data(), width_, height_, 3 * width_};
+  const float* q = stream_.process(image, probabilities_.data(), classes_);
+  class_map_from(q, class_map);
+  return stream_.last_report();
+}
+
+void CrfStage::make_image(const FrameView& frame) {
+  to_rgb_->run(frame, rgb_float_.data());
+  const std::int64_t count = static_cast<std::int64_t>(rgb_.size());
+  const float* src = rgb_float_.data();
+  std::uint8_t* dst = rgb_.data();
+#pragma omp parallel for num_threads(threads_) schedule(static)
+  for (std::int64_t k = 0; k < count; ++k) dst[k] = static_cast<std::uint8_t>(std::clamp(src[k] + 0.5f, 0.0f, 255.0f));
+}
+
+// The logits resampled to the working size, then a softmax per pixel (in place).
+void CrfStage::make_probabilities(const float* logits) {
+  resample_nhwc(to_working_, logits, probabilities_.data(), scratch_.data());
+  const int c = classes_;
+  const int pixels = width_ * height_;
+#pragma omp parallel for num_threads(threads_) schedule(static)
+  for (int i = 0; i < pixels; ++i) {
+    float* p = probabilities_.data() + static_cast<std::size_t>(i) * c;
+    float peak = p[0];
+    for (int k = 1; k < c; ++k) peak = std::max(peak, p[k]);
+    float sum = 0;
+    for (int k = 0; k < c; ++k) sum += p[k] = std::exp(p[k] - peak);
+    const float inv = 1.0f / sum;
+    for (int k = 0; k < c; ++k) p[k] *= inv;
+  }
+}
+
+void CrfStage::class_map_from(const float* q, std::uint8_t* class_map) {
+  if (width_ != frame_width_ || height_ != frame_height_) {
+    upsample_argmax(to_frame_, q, class_map, scratch_.data());
+    return;
+  }
+  const int c = classes_;
+  const int pixels = width_ * height_;
+#pragma omp parallel for num_threads(threads_) schedule(static)
+  for (int i = 0; i < pixels; ++i) {
+    const float* qi = q + static_cast<std::size_t>(i) * c;
+    class_map[i] = static_cast<std::uint8_t>(std::max_element(qi, qi + c) - qi);
+  }
+}
+
+}  // namespace deeplab::crf
