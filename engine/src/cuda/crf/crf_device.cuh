@@ -38,7 +38,8 @@ void with_lattice_dim(int dim, Launch&& launch) {
     default: break;
   }
   throw Error(ErrorCode::kInternal, "CUDA lattice kernels are built for " + std::to_string(kCrfGaussianDim) + " and " +
-                                        std::to_string(kCrfBilateralDim) + " feature dimensions, not " + std::to_string(dim));
+                                        std::to_string(kCrfBilateralDim) + " feature dimensions, not " +
+                                        std::to_string(dim));
 }
 
 }  // namespace deeplab::cuda

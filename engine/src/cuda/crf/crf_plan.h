@@ -60,9 +60,9 @@ inline LatticeSizes lattice_sizes(std::int64_t points, int dim) {
   constexpr std::int64_t kMaxSlots = std::int64_t{1} << 31;  // slot indices are int32
   const std::int64_t entries = points * (dim + 1);
   if (2 * entries > kMaxSlots)
-    throw Error(ErrorCode::kInvalidArgument, "CUDA lattice: " + std::to_string(points) + " points of " +
-                                                 std::to_string(dim) + " dimensions need " + std::to_string(2 * entries) +
-                                                 " hash slots, more than the 2^31 the GPU table indexes");
+    throw Error(ErrorCode::kInvalidArgument,
+                "CUDA lattice: " + std::to_string(points) + " points of " + std::to_string(dim) + " dimensions need " +
+                    std::to_string(2 * entries) + " hash slots, more than the 2^31 the GPU table indexes");
   LatticeSizes s;
   s.points = static_cast<int>(points);
   s.dim = dim;
@@ -75,6 +75,11 @@ inline LatticeSizes lattice_sizes(std::int64_t points, int dim) {
   }
   return s;
 }
+
+// The kernels' normalisation of the CPU backend (crf/crf_cpu.cpp's CpuCrf: KernelNormalisation::
+// kRow, DeepLab's normalisation), which the CUDA backend follows. The symmetric one is there for
+// comparison, as crf::CrfKernel keeps it; the tests compare both with the CPU's kernels.
+inline constexpr bool kCrfSymmetricNormalisation = false;
 
 // Bits needed to write every value of 0..max_value (at least 1): the radix sort of the splat lists
 // sorts vertex ids on this many bits only.

@@ -26,29 +26,24 @@ std::string text(double v) {
   return buffer;
 }
 
-void require(bool ok, const std::string& what) {
-  if (!ok) throw Error(ErrorCode::kInvalidArgument, what);
+// The message is built only on failure: the checks run on every frame, which must not allocate.
+template <class Message>
+void require(bool ok, Message&& message) {
+  if (!ok) throw Error(ErrorCode::kInvalidArgument, message());
 }
 
-// DenseCrf::infer checks these for the host path; infer_device is called directly.
+// DenseCrf::infer's checks (crf/dense_crf.cpp): infer_device is called directly.
 void check_arguments(const char* who, const CrfImage& image, const float* probabilities, int num_classes,
                      const CrfParams& params, int iterations, const float* q, float position_scale) {
-  const std::string w = who;
-  require(image.rgb != nullptr, w + ": the image has no pixels (null rgb)");
-  require(image.width >= 1 && image.height >= 1 && image.width <= 16384 && image.height <= 16384,
-          w + ": image size " + std::to_string(image.width) + "x" + std::to_string(image.height) +
-              " is out of range 1..16384");
-  require(image.stride >= 3 * image.width, w + ": image stride " + std::to_string(image.stride) +
-                                               " is less than 3 x width " + std::to_string(image.width));
-  require(probabilities != nullptr, w + ": probabilities is null");
-  require(q != nullptr, w + ": q (the output) is null");
-  require(num_classes >= 1 && num_classes <= kMaxCrfClasses,
-          w + ": num_classes " + std::to_string(num_classes) + " is out of range 1.." + std::to_string(kMaxCrfClasses));
-  require(iterations >= 0 && iterations <= kMaxIterations, w + ": iterations must be in 0.." +
-                                                               std::to_string(kMaxIterations) + ", got " +
-                                                               std::to_string(iterations));
-  require(std::isfinite(position_scale) && position_scale > 0,
-          w + ": position_scale must be a finite number > 0, got " + text(position_scale));
+  crf::validate_crf_input(image, probabilities, num_classes, who);
+  require(q != nullptr, [&] { return std::string(who) + ": q (the output) is null"; });
+  require(iterations >= 0 && iterations <= kMaxIterations, [&] {
+    return std::string(who) + ": iterations must be in 0.." + std::to_string(kMaxIterations) + ", got " +
+           std::to_string(iterations);
+  });
+  require(std::isfinite(position_scale) && position_scale > 0, [&] {
+    return std::string(who) + ": position_scale must be a finite number > 0, got " + text(position_scale);
+  });
   const struct {
     float value;
     const char* name;
@@ -59,9 +54,10 @@ void check_arguments(const char* who, const CrfImage& image, const float* probab
                  {params.gaussian_weight, "gaussian_weight", true},
                  {params.gaussian_xy_std, "gaussian_xy_std", false}};
   for (const auto& o : options)
-    require(std::isfinite(o.value) && (o.may_be_zero ? o.value >= 0 : o.value > 0),
-            w + ": crf " + o.name + " must be a finite number " + (o.may_be_zero ? ">= 0" : "> 0") + ", got " +
-                text(o.value));
+    require(std::isfinite(o.value) && (o.may_be_zero ? o.value >= 0 : o.value > 0), [&] {
+      return std::string(who) + ": crf " + o.name + " must be a finite number " + (o.may_be_zero ? ">= 0" : "> 0") +
+             ", got " + text(o.value);
+    });
 }
 
 // The lattice keys are int16: checked up front, as the CPU backend does, so that the message names
@@ -69,10 +65,10 @@ void check_arguments(const char* who, const CrfImage& image, const float* probab
 void check_lattice_range(const char* option, float std_value, float position_scale, const float* max_feature, int dim,
                          int width, int height) {
   if (crf::PermutohedralLattice::max_lattice_coordinate(max_feature, dim) <= 32000.0) return;
-  throw Error(ErrorCode::kInvalidArgument,
-              std::string("crf: ") + option + " " + text(std_value) + " (working scale " + text(position_scale) +
-                  ") is too small for a " + std::to_string(width) + "x" + std::to_string(height) +
-                  " image: the permutohedral lattice's 16-bit coordinates would overflow");
+  throw Error(ErrorCode::kInvalidArgument, std::string("crf: ") + option + " " + text(std_value) + " (working scale " +
+                                               text(position_scale) + ") is too small for a " + std::to_string(width) +
+                                               "x" + std::to_string(height) +
+                                               " image: the permutohedral lattice's 16-bit coordinates would overflow");
 }
 
 }  // namespace
@@ -86,8 +82,8 @@ void CudaCrf::infer(const CrfImage& image, const float* probabilities, int num_c
   unary_.reserve(values);
   q_.reserve(values);
   cudaStream_t s = stream_.get();
-  DEEPLAB_CUDA_CHECK(cudaMemcpy2DAsync(rgb_.data(), row, image.rgb, image.stride, row, image.height,
-                                       cudaMemcpyHostToDevice, s));
+  DEEPLAB_CUDA_CHECK(
+      cudaMemcpy2DAsync(rgb_.data(), row, image.rgb, image.stride, row, image.height, cudaMemcpyHostToDevice, s));
   unary_.upload(probabilities, values, s);  // load turns it into p^ in place
   if (warm_start) q_.upload(q, values, s);
   CrfImage device_image = image;
@@ -106,6 +102,8 @@ void CudaCrf::infer_device(const CrfImage& image, const float* probabilities, in
   launch_mean_field_load(probabilities, unary_.data(), q, points, num_classes, warm_start, stream);
   if (iterations == 0) return;
   const bool use_gaussian = params.gaussian_weight > 0, use_bilateral = params.bilateral_weight > 0;
+  gaussian_.set_symmetric(kCrfSymmetricNormalisation);
+  bilateral_.set_symmetric(kCrfSymmetricNormalisation);
   if (use_gaussian) build_gaussian(image.width, image.height, params.gaussian_xy_std, position_scale, stream);
   if (use_bilateral) build_bilateral(image, params, position_scale, stream);
   MeanFieldView v;
@@ -116,7 +114,8 @@ void CudaCrf::infer_device(const CrfImage& image, const float* probabilities, in
   v.q = q;
   for (int it = 0; it < iterations; ++it) {
     // Both kernels filter the same Q; the update then rewrites Q in place.
-    if (use_gaussian) v.gaussian = gaussian_.slice(gaussian_.splat_blur(q, num_classes, stream), params.gaussian_weight);
+    if (use_gaussian)
+      v.gaussian = gaussian_.slice(gaussian_.splat_blur(q, num_classes, stream), params.gaussian_weight);
     if (use_bilateral)
       v.bilateral = bilateral_.slice(bilateral_.splat_blur(q, num_classes, stream), params.bilateral_weight);
     launch_mean_field_update(v, stream);
@@ -125,7 +124,9 @@ void CudaCrf::infer_device(const CrfImage& image, const float* probabilities, in
 
 void CudaCrf::build_gaussian(int width, int height, float option_std, float position_scale, cudaStream_t stream) {
   const float xy_std = option_std * position_scale;
-  if (gaussian_width_ == width && gaussian_height_ == height && gaussian_std_ == xy_std && gaussian_.built()) return;
+  if (gaussian_width_ == width && gaussian_height_ == height && gaussian_std_ == xy_std && gaussian_.built() &&
+      gaussian_.view().symmetric == gaussian_.symmetric())
+    return;
   const float max_feature[kCrfGaussianDim] = {(width - 1) / xy_std, (height - 1) / xy_std};
   check_lattice_range("gaussian_xy_std", option_std, position_scale, max_feature, kCrfGaussianDim, width, height);
   gaussian_width_ = -1;  // invalid until built (build may throw)

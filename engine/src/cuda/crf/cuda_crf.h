@@ -52,9 +52,9 @@ class CudaCrf {
   CudaLattice bilateral_{true};  // depends on the image: built every call, sized for the worst case
   int gaussian_width_ = -1, gaussian_height_ = -1;
   float gaussian_std_ = 0;
-  DeviceBuffer<float> unary_;        // p^ (infer() uploads the probabilities into it)
-  DeviceBuffer<float> q_;            // infer()'s Q
-  DeviceBuffer<std::uint8_t> rgb_;   // infer()'s image, 3 * width bytes per row
+  DeviceBuffer<float> unary_;       // p^ (infer() uploads the probabilities into it)
+  DeviceBuffer<float> q_;           // infer()'s Q
+  DeviceBuffer<std::uint8_t> rgb_;  // infer()'s image, 3 * width bytes per row
 };
 
 }  // namespace deeplab::cuda

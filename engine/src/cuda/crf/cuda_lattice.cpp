@@ -30,6 +30,7 @@ void CudaLattice::build_lattice(const Features& features, int points, cudaStream
   built_ = false;
   reserve_entries(lattice_sizes(points, Features::kDim));
   view_.vertices = 0;
+  view_.symmetric = symmetric_;
   DEEPLAB_CUDA_CHECK(cudaMemsetAsync(slots_.data(), 0xff, sizes_.table_slots * sizeof(int), stream));  // all -1
   launch_lattice_embed(view_, features, stream);
   launch_lattice_hash(view_, stream);
@@ -112,10 +113,11 @@ void CudaLattice::point_view() {
 const float* CudaLattice::splat_blur(const float* in, int stride, cudaStream_t stream) {
   if (!built_) throw Error(ErrorCode::kInternal, "CudaLattice::splat_blur before a successful build");
   if (!in || stride < 1) throw Error(ErrorCode::kInternal, "CudaLattice::splat_blur of nothing");
-  return splat_blur_scaled(in, stride, norm_.data(), stream);
+  return splat_blur_scaled(in, stride, view_.symmetric ? norm_.data() : nullptr, stream);
 }
 
-const float* CudaLattice::splat_blur_scaled(const float* in, int stride, const float* point_scale, cudaStream_t stream) {
+const float* CudaLattice::splat_blur_scaled(const float* in, int stride, const float* point_scale,
+                                            cudaStream_t stream) {
   reserve_vertices(view_.vertices, stride);
   float* rows = rows_.data();
   float* other = rows_scratch_.data();

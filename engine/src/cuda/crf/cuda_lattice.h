@@ -29,6 +29,11 @@ class CudaLattice {
   // built once per size.
   explicit CudaLattice(bool worst_case_vertices) : worst_case_vertices_(worst_case_vertices) {}
 
+  // The kernel's normalisation (LatticeView::symmetric): symmetric (crf::KernelNormalisation::
+  // kSymmetric) or row. Takes effect at the next build.
+  void set_symmetric(bool symmetric) { symmetric_ = symmetric; }
+  bool symmetric() const { return symmetric_; }
+
   // Builds the lattice of `points` points (pixels) and the normalisation 1 / sqrt(K 1), enqueued on
   // `stream`; waits for the stream once, to read back the vertex count. Throws
   // Error(kInvalidArgument) when a lattice coordinate leaves the 16-bit keys (callers check the
@@ -36,8 +41,9 @@ class CudaLattice {
   void build(const GaussianFeatures& features, int points, cudaStream_t stream);
   void build(const BilateralFeatures& features, int points, cudaStream_t stream);
 
-  // Splats n_j * in_j (points x stride floats, device memory) and blurs. Returns the blurred vertex
-  // rows ((vertices + 1) x stride), valid until the next splat_blur or build.
+  // Splats in_j (points x stride floats, device memory; times n_j when symmetric) and blurs.
+  // Returns the blurred vertex rows ((vertices + 1) x stride), valid until the next splat_blur or
+  // build.
   const float* splat_blur(const float* in, int stride, cudaStream_t stream);
 
   // The update's view of this kernel with `blurred` = splat_blur()'s rows.
@@ -61,6 +67,7 @@ class CudaLattice {
   void point_view();
 
   const bool worst_case_vertices_;
+  bool symmetric_ = true;
   bool built_ = false;
   LatticeSizes sizes_;
   LatticeView view_;

@@ -18,7 +18,7 @@
 //   neighbours each vertex's two neighbours along each of the d+1 lattice directions (absent = m,
 //              the all-zero row);
 //   splat      vertex row v = sum over its points, in order, of weight * point_scale * in (a gather:
-//              deterministic, no float atomics);
+//              deterministic, no float atomics; point_scale = n_j for the symmetric normalisation);
 //   blur       new = old + (left + right) / 2 along each direction in turn;
 //   slice      a point's value = sum_r weight_r * row(vertex_r), r = 0..d in order.
 #pragma once
@@ -33,13 +33,10 @@ namespace deeplab::cuda {
 
 // ---- float helpers the CPU lattice uses beyond host_device.h's -----------------------------------
 
-// std::nearbyint in the default rounding mode: ties to even.
+// The nearest integer, ties to even, for |x| < 2^22: adding and subtracting 1.5 * 2^23 leaves no
+// fraction bits (crf/permutohedral.cpp's round_to_int, the same two roundings).
 DEEPLAB_HOST_DEVICE inline int round_to_even(float x) {
-#if defined(__CUDA_ARCH__)
-  return __float2int_rn(x);
-#else
-  return static_cast<int>(std::nearbyint(x));
-#endif
+  return static_cast<int>(sub_rn(add_rn(x, 12582912.0f), 12582912.0f));
 }
 
 // Correctly rounded square root on both sides (std::sqrt is; CUDA's __fsqrt_rn is).
@@ -96,7 +93,8 @@ DEEPLAB_HOST_DEVICE inline std::uint32_t slot_of(const LatticeKeyBits& key, int 
 // sqrt(2/3) (d+1), in double and rounded to float (crf/permutohedral.cpp's embedding_scale).
 inline void lattice_embedding_scale(int d, float* scale) {
   const double inv_std_dev = std::sqrt(2.0 / 3.0) * (d + 1);
-  for (int i = 0; i < d; ++i) scale[i] = static_cast<float>(inv_std_dev / std::sqrt(static_cast<double>((i + 1) * (i + 2))));
+  for (int i = 0; i < d; ++i)
+    scale[i] = static_cast<float>(inv_std_dev / std::sqrt(static_cast<double>((i + 1) * (i + 2))));
 }
 
 // Point i's enclosing simplex: its remainder-0 vertex `base`, the ranks of its d+1 coordinates
@@ -221,6 +219,9 @@ struct LatticeView {
   int slot_shift = 0;
   float scale[kLatticeMaxDim] = {};
   int vertices = 0;  // m: known once numbered (read back to the host)
+  // The kernel's normalisation (crf/crf_kernel.h): symmetric n_i = 1 / sqrt(K1_i), applied on both
+  // sides (the splat is scaled by n_j); otherwise row n_i = 1 / K1_i, applied to the message only.
+  bool symmetric = true;
 
   LatticeKeyBits* base = nullptr;  // per point: remainder-0 vertex
   std::uint32_t* ranks = nullptr;  // per point: coordinate ranks, 4 bits each
@@ -231,11 +232,11 @@ struct LatticeView {
   int* entry_first = nullptr;      // per entry: exclusive scan of entry_flag (an owner's vertex id)
   int* offsets = nullptr;          // per entry: its vertex id
   int* splat_entry = nullptr;      // per entry: entry ids sorted by vertex, stable (point order)
-  int* vertex_owner = nullptr;     // per vertex: its owner entry (first use); sized per entry (written before m is known)
-  int* starts = nullptr;           // m + 1: vertex v's entries are splat_entry[starts[v] .. starts[v+1])
-  int* neighbours = nullptr;       // (d+1) x m x 2: neighbours of v along direction j, m when absent
-  int* counters = nullptr;         // kCounterCount ints
-  float* norm = nullptr;           // per point: 1 / sqrt(K 1) (the CRF kernel's normalisation)
+  int* vertex_owner = nullptr;  // per vertex: its owner entry (first use); sized per entry (written before m is known)
+  int* starts = nullptr;        // m + 1: vertex v's entries are splat_entry[starts[v] .. starts[v+1])
+  int* neighbours = nullptr;    // (d+1) x m x 2: neighbours of v along direction j, m when absent
+  int* counters = nullptr;      // kCounterCount ints
+  float* norm = nullptr;        // per point: the CRF kernel's normalisation n_i
 };
 
 // The key of entry e's vertex, from its point's simplex (written by the embedding step).
@@ -269,8 +270,10 @@ template <int D, typename Atomics, typename Features>
 DEEPLAB_HOST_DEVICE inline void embed_step(const LatticeView& v, const Features& features, int i) {
   float f[D];
   features(i, f);
-  const int worst = embed_point<D>(f, v.scale, &v.base[i], &v.ranks[i], v.weights + static_cast<std::int64_t>(i) * (D + 1));
-  if (worst > Atomics::load(&v.counters[kCounterWorstCoordinate])) Atomics::max(&v.counters[kCounterWorstCoordinate], worst);
+  const int worst =
+      embed_point<D>(f, v.scale, &v.base[i], &v.ranks[i], v.weights + static_cast<std::int64_t>(i) * (D + 1));
+  if (worst > Atomics::load(&v.counters[kCounterWorstCoordinate]))
+    Atomics::max(&v.counters[kCounterWorstCoordinate], worst);
 }
 
 // Entry e: finds its key's slot, claiming an empty one if the key is new. The table has at least
@@ -393,11 +396,12 @@ DEEPLAB_HOST_DEVICE inline float slice_value(const int* offsets, const float* we
   return out;
 }
 
-// Point i's normalisation 1 / sqrt(K1_i) from the blurred splat of ones (crf/crf_kernel.cpp).
+// Point i's normalisation, 1 / sqrt(K1_i) or 1 / K1_i, from the blurred splat of ones
+// (crf/crf_kernel.cpp).
 template <int D>
 DEEPLAB_HOST_DEVICE inline void norm_step(const LatticeView& v, const float* blurred_ones, int i) {
-  const float k1 = slice_value<D>(v.offsets, v.weights, blurred_ones, 1, i, 0);
-  v.norm[i] = div_rn(1.0f, sqrt_rn(add_rn(k1, 1e-20f)));
+  const float k1 = add_rn(slice_value<D>(v.offsets, v.weights, blurred_ones, 1, i, 0), 1e-20f);
+  v.norm[i] = div_rn(1.0f, v.symmetric ? sqrt_rn(k1) : k1);
 }
 
 }  // namespace deeplab::cuda

@@ -41,8 +41,8 @@ void launch_mean_field_load(const float* probabilities, float* unary, float* q, 
 
 void launch_mean_field_update(const MeanFieldView& v, cudaStream_t stream) {
   if (v.group != mean_field_group(v.classes))
-    throw Error(ErrorCode::kInternal, "launch_mean_field_update: a group of " + std::to_string(v.group) + " lanes for " +
-                                          std::to_string(v.classes) + " classes");
+    throw Error(ErrorCode::kInternal, "launch_mean_field_update: a group of " + std::to_string(v.group) +
+                                          " lanes for " + std::to_string(v.classes) + " classes");
   launch_1d("mean_field_update_kernel", static_cast<std::int64_t>(v.points) * v.group, kCrfBlock, stream,
             mean_field_update_kernel, v);
 }
