@@ -1,6 +1,6 @@
-// deeplab-gpu-bench: times the pre/post-processing kernels on the GPU (CUDA events, median of
-// --runs launches after warm-up) at the sizes a DeepLab deployment sees, and prints a table plus one
-// JSON line. Not a test: no timing is asserted anywhere.
+// deeplab-gpu-bench: times the pre/post-processing kernels and the dense CRF on the GPU (CUDA events,
+// median of --runs launches after warm-up; at most 30 for the CRF) at the sizes a DeepLab deployment
+// sees, and prints a table plus one JSON line. Not a test: no timing is asserted anywhere.
 //
 //   deeplab-gpu-bench [--runs N]
 #include <cuda_runtime_api.h>
@@ -11,8 +11,11 @@
 #include <cstring>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "crf_cases.h"
+#include "cuda/crf/cuda_crf.h"
 #include "cuda/cuda_postprocess.h"
 #include "cuda/cuda_preprocess.h"
 #include "cuda/cuda_resources.h"
@@ -99,6 +102,35 @@ int main(int argc, char** argv) {
                                 runs, stream.get(), [&] { pre.run(device.view(), input.data(), stream.get()); }));
       results.push_back(time_it(std::string("upload ") + pixel_format_name(format) + " 1920x1080 (pageable host)",
                                 std::min(runs, 50), stream.get(), [&] { device.upload(frame.view, stream.get()); }));
+    }
+
+    // Dense CRF (cuda/crf), 21 classes, DeepLab's parameters, device pointers in and out: full (10
+    // iterations from the unary) and temporal (2 iterations from the previous Q). Every call builds
+    // the bilateral lattice, as every frame of a stream does; the Gaussian one is built once per size.
+    // The scene is synthetic (crf_cases.h: regions, gradient, noise of std 6).
+    for (const auto& [w, h] : {std::pair{480, 360}, std::pair{1920, 1080}}) {
+      const int classes = 21, crf_runs = std::min(runs, 30);
+      const CrfScene scene = crf_scene(w, h, 7);
+      const std::vector<float> p = crf_probabilities(w, h, classes, 8);
+      DeviceBuffer<std::uint8_t> rgb(static_cast<std::size_t>(3) * w * h);
+      DEEPLAB_CUDA_CHECK(cudaMemcpy2DAsync(rgb.data(), 3 * w, scene.rgb.data(), scene.stride, 3 * w, h,
+                                           cudaMemcpyHostToDevice, stream.get()));
+      DeviceBuffer<float> probabilities(p.size()), q(p.size());
+      probabilities.upload(p.data(), p.size(), stream.get());
+      const CrfImage image{rgb.data(), w, h, 3 * w};
+      const CrfParams params;
+      CudaCrf crf;
+      const std::string size = std::to_string(w) + "x" + std::to_string(h) + "x21";
+      results.push_back(time_it("crf full (10 iterations) " + size, crf_runs, stream.get(), [&] {
+        crf.infer_device(image, probabilities.data(), classes, params, params.iterations, false, q.data(), 1.0f,
+                         stream.get());
+      }));
+      results.push_back(time_it("crf temporal (2 iterations, warm) " + size, crf_runs, stream.get(), [&] {
+        crf.infer_device(image, probabilities.data(), classes, params, 2, true, q.data(), 1.0f, stream.get());
+      }));
+      std::printf("crf %s: %d Gaussian and %d bilateral lattice vertices, %.1f MiB of device memory\n",
+                  size.c_str(), crf.gaussian_lattice().vertices(), crf.bilateral_lattice().vertices(),
+                  crf.device_bytes() / 1048576.0);
     }
     stream.synchronize();
 

@@ -15,6 +15,8 @@
 #   host    deeplab_cuda_host_tests
 #   gpu     ctest -L gpu (every GPU test), then deeplab-gpu-bench (kernel timings)
 #   bench   scripts/gpu-bench.sh: the Segmenter on CUDA vs PyTorch (eager, torch.compile)
+#   crf     the CUDA dense CRF alone (after build): its host tests, its GPU tests (CrfGpuTest.*) and
+#           deeplab-gpu-bench's timings (docs/crf.md, "CUDA")
 # The machine keeps build-gpu between calls while it stays warm, so the phases can be split over
 # calls of the device tool (each at most 10 minutes). DEEPLAB_COMMIT names the commit in the logs.
 set -uo pipefail
@@ -104,5 +106,14 @@ if want bench; then
   DEEPLAB_COMMIT=${DEEPLAB_COMMIT:-unknown} bash scripts/gpu-bench.sh --build "$build" --out "$out/gpu-bench.json" \
     2>"$out/gpu-bench.log" | tee "$out/gpu-bench.md" || status=7
   tail -5 "$out/gpu-bench.log"
+fi
+
+if want crf; then
+  "$build/tests/gpu/deeplab_cuda_host_tests" --gtest_filter='CudaCrf*' >"$out/crf-host-tests.log" 2>&1 || status=8
+  tail -3 "$out/crf-host-tests.log"
+  "$build/tests/gpu/deeplab_gpu_tests" --gtest_filter='CrfGpuTest.*' >"$out/crf-gpu-tests.log" 2>&1 || status=8
+  grep -E "^\[crf-gpu\]|FAILED|PASSED|SKIPPED|Failure" "$out/crf-gpu-tests.log" | tail -60
+  "$build/tests/gpu/deeplab-gpu-bench" --runs 30 >"$out/crf-bench.log" 2>&1 || status=8
+  grep -iE "crf|device:" "$out/crf-bench.log"
 fi
 exit $status
