@@ -34,8 +34,11 @@ namespace {
 
 constexpr double kMinAgreement = 0.995;
 
+// After all the device's work: the CRF's streams are non-blocking, so a plain cudaMemcpy would not
+// wait for them.
 template <typename T>
 std::vector<T> download(const T* device, std::size_t count) {
+  DEEPLAB_CUDA_CHECK(cudaDeviceSynchronize());
   std::vector<T> host(count);
   DEEPLAB_CUDA_CHECK(cudaMemcpy(host.data(), device, count * sizeof(T), cudaMemcpyDeviceToHost));
   return host;
