@@ -97,6 +97,15 @@ void CudaCrf::infer(const CrfImage& image, const float* probabilities, int num_c
 void CudaCrf::infer_device(const CrfImage& image, const float* probabilities, int num_classes, const CrfParams& params,
                            int iterations, bool warm_start, float* q, float position_scale, cudaStream_t stream) {
   check_arguments("CudaCrf::infer_device", image, probabilities, num_classes, params, iterations, q, position_scale);
+  // The buffers and the cached Gaussian lattice are shared by every call: a call on another stream
+  // than the last one's must wait for that work.
+  DEEPLAB_CUDA_CHECK(cudaStreamWaitEvent(stream, done_.get(), 0));
+  enqueue(image, probabilities, num_classes, params, iterations, warm_start, q, position_scale, stream);
+  done_.record(stream);
+}
+
+void CudaCrf::enqueue(const CrfImage& image, const float* probabilities, int num_classes, const CrfParams& params,
+                      int iterations, bool warm_start, float* q, float position_scale, cudaStream_t stream) {
   const int points = image.width * image.height;
   unary_.reserve(static_cast<std::size_t>(points) * num_classes);
   launch_mean_field_load(probabilities, unary_.data(), q, points, num_classes, warm_start, stream);

@@ -32,7 +32,8 @@ class CudaCrf {
   // The same with device pointers: image.rgb (image.stride bytes per row), probabilities and q
   // (height * width * num_classes floats, pixel-major; q holds the start with warm_start, and the
   // result) in device memory; enqueued on `stream`, which is synchronised once per lattice build.
-  // `probabilities` may be read after return until the stream's work is done.
+  // `probabilities` may be read after return until the stream's work is done. Calls on different
+  // streams are ordered (each waits for the previous call's work).
   void infer_device(const CrfImage& image, const float* probabilities, int num_classes, const CrfParams& params,
                     int iterations, bool warm_start, float* q, float position_scale, cudaStream_t stream);
 
@@ -44,10 +45,13 @@ class CudaCrf {
   const CudaLattice& bilateral_lattice() const { return bilateral_; }
 
  private:
+  void enqueue(const CrfImage& image, const float* probabilities, int num_classes, const CrfParams& params,
+               int iterations, bool warm_start, float* q, float position_scale, cudaStream_t stream);
   void build_gaussian(int width, int height, float option_std, float position_scale, cudaStream_t stream);
   void build_bilateral(const CrfImage& image, const CrfParams& params, float position_scale, cudaStream_t stream);
 
   Stream stream_;
+  Event done_;  // recorded after each call's work, waited for by the next call's stream
   CudaLattice gaussian_{false};  // positions only: built once per size and std
   CudaLattice bilateral_{true};  // depends on the image: built every call, sized for the worst case
   int gaussian_width_ = -1, gaussian_height_ = -1;
