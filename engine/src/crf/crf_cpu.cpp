@@ -25,6 +25,7 @@
 #include "crf/crf_backend.h"
 #include "crf/crf_kernel.h"
 #include "crf/fast_exp.h"
+#include "crf/simd_clones.h"
 #include "deeplab/error.h"
 
 namespace deeplab::crf {
@@ -52,6 +53,68 @@ void check_lattice_range(const char* option, float std_value, float position_sca
               std::string("crf: ") + option + " " + format_float(std_value) + " (working scale " +
                   format_float(position_scale) + ") is too small for a " + std::to_string(width) + "x" + std::to_string(height) +
                   " image: the permutohedral lattice's 16-bit coordinates would overflow");
+}
+
+// What one mean-field update reads and writes; a kernel is null when its weight is 0.
+struct UpdateArgs {
+  const CrfKernel* gaussian;
+  const float* gaussian_rows;  // its blurred vertex rows
+  float gaussian_weight;
+  const CrfKernel* bilateral;
+  const float* bilateral_rows;
+  float bilateral_weight;
+  const float* unary;  // p^, stride floats per pixel
+  float* q;
+  int classes, stride;
+};
+
+// m = w_g norm^g_i slice_g(i) + w_b norm^b_i slice_b(i), in blocks of 8 classes. Returns max m.
+template <int kDim>
+inline void add_slice(const CrfKernel& kernel, const float* rows, float weight, int i, int stride, float* m) {
+  const float scale = weight * kernel.norm(i);
+  const std::int32_t* v = kernel.lattice().point_vertices(i);
+  const float* w = kernel.lattice().point_weights(i);
+  for (int k0 = 0; k0 < stride; k0 += kLanes) {
+    float acc[kLanes] = {};
+    for (int r = 0; r <= kDim; ++r) {
+      const float* row = rows + static_cast<std::int64_t>(v[r]) * stride + k0;
+      for (int l = 0; l < kLanes; ++l) acc[l] += w[r] * row[l];
+    }
+    for (int l = 0; l < kLanes; ++l) m[k0 + l] += scale * acc[l];
+  }
+}
+
+// Q_i = normalise(p^_i * exp(m - max m)); padded lanes have p^ = 0 and stay 0.
+inline void normalise(const UpdateArgs& a, int i, float* m) {
+  const int s = a.stride;
+  float peak = -std::numeric_limits<float>::infinity();
+  for (int k = 0; k < a.classes; ++k) peak = std::max(peak, m[k]);
+  const float* u = a.unary + static_cast<std::size_t>(i) * s;
+  float* qi = a.q + static_cast<std::size_t>(i) * s;
+  float sums[kLanes] = {};
+  for (int k0 = 0; k0 < s; k0 += kLanes)
+    for (int l = 0; l < kLanes; ++l) {
+      const float e = u[k0 + l] * fast_exp(m[k0 + l] - peak);
+      m[k0 + l] = e;
+      sums[l] += e;
+    }
+  float sum = 0;
+  for (int l = 0; l < kLanes; ++l) sum += sums[l];
+  const float inv = 1.0f / sum;
+  for (int k0 = 0; k0 < s; k0 += kLanes)
+    for (int l = 0; l < kLanes; ++l) qi[k0 + l] = m[k0 + l] * inv;
+}
+
+// Pixels [begin, end) of one mean-field update.
+DEEPLAB_SIMD_CLONES
+void update_rows(const UpdateArgs& a, int begin, int end) {
+  float m[kMaxClasses];
+  for (int i = begin; i < end; ++i) {
+    for (int k = 0; k < a.stride; ++k) m[k] = 0.0f;
+    if (a.gaussian) add_slice<kGaussianDim>(*a.gaussian, a.gaussian_rows, a.gaussian_weight, i, a.stride, m);
+    if (a.bilateral) add_slice<kBilateralDim>(*a.bilateral, a.bilateral_rows, a.bilateral_weight, i, a.stride, m);
+    normalise(a, i, m);
+  }
 }
 
 class CpuCrf final : public CrfBackend {
@@ -149,59 +212,15 @@ class CpuCrf final : public CrfBackend {
 
   // One mean-field update of every pixel from the blurred vertex rows of the kernels in use.
   void update(const float* vg, float wg, const float* vb, float wb) {
+    const UpdateArgs args{vg ? &gaussian_ : nullptr, vg, wg, vb ? &bilateral_ : nullptr, vb, wb,
+                          unary_.data(),       q_.data(), classes_, stride_};
     const int n = width_ * height_;
-#pragma omp parallel for num_threads(threads_) schedule(static)
-    for (int i = 0; i < n; ++i) {
-      float m[kMaxClasses];
-      const float peak = messages(i, vg, wg, vb, wb, m);
-      normalise(i, m, peak);
+#pragma omp parallel num_threads(threads_)
+    {
+      int begin, end;
+      thread_range(n, omp_get_thread_num(), omp_get_num_threads(), begin, end);
+      update_rows(args, begin, end);
     }
-  }
-
-  // m = w_g n^g_i slice_g(i) + w_b n^b_i slice_b(i), in blocks of 8 classes. Returns max m.
-  float messages(int i, const float* vg, float wg, const float* vb, float wb, float* m) const {
-    const int s = stride_;
-    const float sg = vg ? wg * gaussian_.norm(i) : 0.0f, sb = vb ? wb * bilateral_.norm(i) : 0.0f;
-    const std::int32_t* gv = vg ? gaussian_.lattice().point_vertices(i) : nullptr;
-    const float* gw = vg ? gaussian_.lattice().point_weights(i) : nullptr;
-    const std::int32_t* bv = vb ? bilateral_.lattice().point_vertices(i) : nullptr;
-    const float* bw = vb ? bilateral_.lattice().point_weights(i) : nullptr;
-    for (int k0 = 0; k0 < s; k0 += kLanes) {
-      float g[kLanes] = {}, b[kLanes] = {};
-      if (vg)
-        for (int r = 0; r <= kGaussianDim; ++r) {
-          const float* row = vg + static_cast<std::int64_t>(gv[r]) * s + k0;
-          for (int l = 0; l < kLanes; ++l) g[l] += gw[r] * row[l];
-        }
-      if (vb)
-        for (int r = 0; r <= kBilateralDim; ++r) {
-          const float* row = vb + static_cast<std::int64_t>(bv[r]) * s + k0;
-          for (int l = 0; l < kLanes; ++l) b[l] += bw[r] * row[l];
-        }
-      for (int l = 0; l < kLanes; ++l) m[k0 + l] = sg * g[l] + sb * b[l];
-    }
-    float peak = -std::numeric_limits<float>::infinity();
-    for (int k = 0; k < classes_; ++k) peak = std::max(peak, m[k]);
-    return peak;
-  }
-
-  // Q_i = normalise(p^_i * exp(m - max m)); padded lanes have p^ = 0 and stay 0.
-  void normalise(int i, float* m, float peak) {
-    const int s = stride_;
-    const float* u = unary_.data() + static_cast<std::size_t>(i) * s;
-    float* qi = q_.data() + static_cast<std::size_t>(i) * s;
-    float sums[kLanes] = {};
-    for (int k0 = 0; k0 < s; k0 += kLanes)
-      for (int l = 0; l < kLanes; ++l) {
-        const float e = u[k0 + l] * fast_exp(m[k0 + l] - peak);
-        m[k0 + l] = e;
-        sums[l] += e;
-      }
-    float sum = 0;
-    for (int l = 0; l < kLanes; ++l) sum += sums[l];
-    const float inv = 1.0f / sum;
-    for (int k0 = 0; k0 < s; k0 += kLanes)
-      for (int l = 0; l < kLanes; ++l) qi[k0 + l] = m[k0 + l] * inv;
   }
 
   const int threads_;

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <string>
 
+#include "crf/simd_clones.h"
 #include "deeplab/error.h"
 
 namespace deeplab::crf {
@@ -312,31 +313,54 @@ void PermutohedralLattice::find_neighbours(int threads) {
   }
 }
 
-// Vertex row v = sum over its points p of weight * scale[p] * in[p], in point order.
-void PermutohedralLattice::splat_vertex(const float* in, int stride, const float* point_scale, int v, float* row) const {
-  const std::int32_t begin = splat_start_[v], end = splat_start_[v + 1];
-  const auto weight = [&](std::int32_t e) {
-    return point_scale ? splat_weight_[e] * point_scale[splat_point_[e]] : splat_weight_[e];
-  };
-  if (stride % kLaneBlock) {
-    for (int k = 0; k < stride; ++k) row[k] = 0.0f;
-    for (std::int32_t e = begin; e < end; ++e) {
-      const float w = weight(e);
-      const float* src = in + static_cast<std::int64_t>(splat_point_[e]) * stride;
-      for (int k = 0; k < stride; ++k) row[k] += w * src[k];
+namespace {
+
+// Vertex rows [begin, end): row v = sum over its points p of weight * scale[p] * in[p], in point
+// order. `stride` is a multiple of kLaneBlock.
+DEEPLAB_SIMD_CLONES
+void splat_rows(const std::int32_t* start, const std::int32_t* point, const float* weight, const float* in, int stride,
+                const float* point_scale, int begin, int end, float* values) {
+  for (int v = begin; v < end; ++v) {
+    float* row = values + static_cast<std::int64_t>(v) * stride;
+    for (int k0 = 0; k0 < stride; k0 += kLaneBlock) {
+      float acc[kLaneBlock] = {};
+      for (std::int32_t e = start[v]; e < start[v + 1]; ++e) {
+        const float w = point_scale ? weight[e] * point_scale[point[e]] : weight[e];
+        const float* src = in + static_cast<std::int64_t>(point[e]) * stride + k0;
+        for (int l = 0; l < kLaneBlock; ++l) acc[l] += w * src[l];
+      }
+      for (int l = 0; l < kLaneBlock; ++l) row[k0 + l] = acc[l];
     }
-    return;
-  }
-  for (int k0 = 0; k0 < stride; k0 += kLaneBlock) {
-    float acc[kLaneBlock] = {};
-    for (std::int32_t e = begin; e < end; ++e) {
-      const float w = weight(e);
-      const float* src = in + static_cast<std::int64_t>(splat_point_[e]) * stride + k0;
-      for (int l = 0; l < kLaneBlock; ++l) acc[l] += w * src[l];
-    }
-    for (int l = 0; l < kLaneBlock; ++l) row[k0 + l] = acc[l];
   }
 }
+
+// The same for any stride (the normalisation's single channel).
+void splat_rows_any(const std::int32_t* start, const std::int32_t* point, const float* weight, const float* in,
+                    int stride, const float* point_scale, int begin, int end, float* values) {
+  for (int v = begin; v < end; ++v) {
+    float* row = values + static_cast<std::int64_t>(v) * stride;
+    for (int k = 0; k < stride; ++k) row[k] = 0.0f;
+    for (std::int32_t e = start[v]; e < start[v + 1]; ++e) {
+      const float w = point_scale ? weight[e] * point_scale[point[e]] : weight[e];
+      const float* src = in + static_cast<std::int64_t>(point[e]) * stride;
+      for (int k = 0; k < stride; ++k) row[k] += w * src[k];
+    }
+  }
+}
+
+// One blur direction over vertices [begin, end): out = self + (left + right) / 2.
+DEEPLAB_SIMD_CLONES
+void blur_rows(const float* in, const std::int32_t* neighbours, int stride, int begin, int end, float* out) {
+  for (int v = begin; v < end; ++v) {
+    const float* self = in + static_cast<std::int64_t>(v) * stride;
+    const float* a = in + static_cast<std::int64_t>(neighbours[2 * v]) * stride;
+    const float* b = in + static_cast<std::int64_t>(neighbours[2 * v + 1]) * stride;
+    float* __restrict o = out + static_cast<std::int64_t>(v) * stride;
+    for (int k = 0; k < stride; ++k) o[k] = self[k] + 0.5f * (a[k] + b[k]);
+  }
+}
+
+}  // namespace
 
 const float* PermutohedralLattice::splat_blur(const float* in, int stride, const float* point_scale) {
   const std::size_t rows = static_cast<std::size_t>(m_) + 1;
@@ -345,8 +369,17 @@ const float* PermutohedralLattice::splat_blur(const float* in, int stride, const
   std::fill_n(values_.data() + static_cast<std::size_t>(m_) * stride, stride, 0.0f);
   std::fill_n(scratch_.data() + static_cast<std::size_t>(m_) * stride, stride, 0.0f);
   float* values = values_.data();
-#pragma omp parallel for num_threads(threads_) schedule(static)
-  for (int v = 0; v < m_; ++v) splat_vertex(in, stride, point_scale, v, values + static_cast<std::int64_t>(v) * stride);
+#pragma omp parallel num_threads(threads_)
+  {
+    int begin, end;
+    thread_range(m_, omp_get_thread_num(), omp_get_num_threads(), begin, end);
+    if (stride % kLaneBlock == 0)
+      splat_rows(splat_start_.data(), splat_point_.data(), splat_weight_.data(), in, stride, point_scale, begin, end,
+                 values);
+    else
+      splat_rows_any(splat_start_.data(), splat_point_.data(), splat_weight_.data(), in, stride, point_scale, begin,
+                     end, values);
+  }
   blur(stride);
   return values_.data();
 }
@@ -358,13 +391,11 @@ void PermutohedralLattice::blur(int stride) {
     const float* in = values_.data();
     float* out = scratch_.data();
     const std::int32_t* nb = neighbours_.data() + static_cast<std::size_t>(j) * m_ * 2;
-#pragma omp parallel for num_threads(threads_) schedule(static)
-    for (int v = 0; v < m_; ++v) {
-      const float* self = in + static_cast<std::int64_t>(v) * stride;
-      const float* a = in + static_cast<std::int64_t>(nb[2 * v]) * stride;
-      const float* b = in + static_cast<std::int64_t>(nb[2 * v + 1]) * stride;
-      float* __restrict o = out + static_cast<std::int64_t>(v) * stride;
-      for (int k = 0; k < stride; ++k) o[k] = self[k] + 0.5f * (a[k] + b[k]);
+#pragma omp parallel num_threads(threads_)
+    {
+      int begin, end;
+      thread_range(m_, omp_get_thread_num(), omp_get_num_threads(), begin, end);
+      blur_rows(in, nb, stride, begin, end, out);
     }
     values_.swap(scratch_);
   }

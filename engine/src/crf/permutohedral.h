@@ -109,7 +109,6 @@ class PermutohedralLattice {
   void insert_vertices();
   void build_splat_lists(int threads);
   void find_neighbours(int threads);
-  void splat_vertex(const float* in, int stride, const float* point_scale, int v, float* row) const;
   void blur(int stride);
 
   int n_ = 0, d_ = 0, m_ = 0, threads_ = 1;
