@@ -1,11 +1,14 @@
 #include "deeplab/segmenter.h"
 
+#include <omp.h>
+
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 
 #include "cpu/kernel.h"
 #include "crf/crf_stage.h"
+#include "cuda/cuda_backend.h"
 #include "network_loader.h"
 #include "onnx/onnx_import.h"
 #include "postprocess/interpolate.h"
@@ -50,20 +53,27 @@ ResizeAttrs::Coord coordinate_mode(const std::string& name) {
 
 double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
-Device choose_device(Device requested) {
-  if (requested == Device::kCpu) return Device::kCpu;
-  std::string why;
-  const bool gpu = cuda_device_available(&why);
-  if (requested == Device::kCuda) {
-    if (!gpu) throw Error(ErrorCode::kDevice, "--device cuda: " + why);
-    // The CUDA inference backend is delivered separately; until then refuse rather than pretend.
-    throw Error(ErrorCode::kDevice, "--device cuda: the CUDA inference backend is not available in this build");
-  }
+void say_auto_is_cpu(const std::string& why) {
   static bool said_once = false;
   if (!said_once) {
-    std::fprintf(stderr, "deeplab: device auto -> cpu (%s)\n", gpu ? "CUDA backend not available in this build" : why.c_str());
+    std::fprintf(stderr, "deeplab: device auto -> cpu (%s)\n", why.c_str());
     said_once = true;
   }
+}
+
+// CUDA when asked for (or auto) and both a usable GPU and the CUDA backend (cuDNN) are there.
+Device choose_device(Device requested) {
+  if (requested == Device::kCpu) return Device::kCpu;
+  std::string no_gpu, not_built;
+  const bool gpu = cuda_device_available(&no_gpu);
+  const bool built = cuda_backend_built(&not_built);
+  if (requested == Device::kCuda) {
+    if (!gpu) throw Error(ErrorCode::kDevice, "--device cuda: " + no_gpu);
+    if (!built) throw Error(ErrorCode::kDevice, "--device cuda: " + not_built);
+    return Device::kCuda;
+  }
+  if (gpu && built) return Device::kCuda;
+  say_auto_is_cpu(gpu ? not_built : no_gpu);
   return Device::kCpu;
 }
 
@@ -81,6 +91,7 @@ class Segmenter::Impl {
   }
 
   const Segmentation& segment(const FrameView& frame, const SegmentRequest& request) {
+    if (cuda_) return segment_cuda(frame, request);
     const auto start = Clock::now();
     preprocessor_->run(frame, net_->data(net_->input_value()));
     times_.preprocess_ms = ms_since(start);
@@ -113,7 +124,7 @@ class Segmenter::Impl {
     validate_crf_options(crf);
     options_.crf = crf;
     crf_.reset();
-    if (crf.mode != CrfMode::kOff) crf_ = std::make_unique<crf::CrfStage>(crf, net_->threads());
+    if (crf.mode != CrfMode::kOff) crf_ = std::make_unique<crf::CrfStage>(crf, cpu_threads());
     result_.crf = CrfFrameReport{};
   }
 
@@ -146,10 +157,13 @@ class Segmenter::Impl {
       load.input_shape = manifest_.input.layout == TensorLayout::kNHWC ? std::vector<std::int64_t>{1, height, width, 3}
                                                                        : std::vector<std::int64_t>{1, 3, height, width};
     }
-    LoadedNetwork loaded = load_cpu_network(manifest_.file, load);
-    net_ = std::move(loaded.network);
-    final_resize_ = loaded.final_resize;
-    const Value& input = net_->graph().values[net_->input_value()];
+    if (device_ == Device::kCuda) load_cuda_network(load);
+    if (device_ == Device::kCpu) {
+      LoadedNetwork loaded = load_cpu_network(manifest_.file, load);
+      net_ = std::move(loaded.network);
+      final_resize_ = loaded.final_resize;
+    }
+    const Value& input = graph().values[graph().inputs[0]];
     if (!manifest_.input.name.empty() && input.name != manifest_.input.name)
       throw Error(ErrorCode::kManifestMismatch, manifest_.file + ": the model's input is '" + input.name +
                                                     "' but the manifest says '" + manifest_.input.name + "'");
@@ -160,16 +174,16 @@ class Segmenter::Impl {
                                                     " is not a 3-channel " + (nhwc ? "NHWC" : "NCHW") + " image");
     info_.input_height = static_cast<int>(input.shape[nhwc ? 1 : 2]);
     info_.input_width = static_cast<int>(input.shape[nhwc ? 2 : 3]);
-    const auto strides = net_->strides(net_->input_value());
+    const auto strides = value_strides(graph().inputs[0]);
     InputTensorLayout layout;
     layout.width = info_.input_width;
     layout.height = info_.input_height;
     layout.channel_stride = strides[channel_axis];
     layout.row_stride = strides[nhwc ? 1 : 2];
     layout.col_stride = strides[nhwc ? 2 : 3];
-    preprocessor_ = std::make_unique<Preprocessor>(manifest_.input, layout);
-    info_.node_count = static_cast<int>(net_->graph().nodes.size());
-    info_.arena_bytes = net_->arena_bytes();
+    if (net_) preprocessor_ = std::make_unique<Preprocessor>(manifest_.input, layout);  // CUDA pre-processes itself
+    info_.node_count = static_cast<int>(graph().nodes.size());
+    info_.arena_bytes = cuda_ ? cuda_->arena_bytes() : net_->arena_bytes();
     info_.final_resize_removed = final_resize_.removed;
     if (final_resize_.removed) info_.final_resize_mode = final_resize_.attrs.describe();
     if (final_resize_.removed && !manifest_.logits_upsampling.empty())
@@ -178,8 +192,8 @@ class Segmenter::Impl {
 
   // The output is NCHW logits (physically NHWC when channels-last) or NHWC logits.
   void describe_logits() {
-    const int out = net_->output_value();
-    const Value& v = net_->graph().values[out];
+    const int out = graph().outputs[0];
+    const Value& v = graph().values[out];
     if (v.shape.size() != 4 || v.shape[0] != 1)
       throw Error(ErrorCode::kUnsupported, manifest_.file + ": output '" + v.name + "' has shape " +
                                                shape_string(v.shape) + "; 4-D class scores are expected");
@@ -194,7 +208,7 @@ class Segmenter::Impl {
     if (!manifest_.classes.empty() && static_cast<int>(manifest_.classes.size()) != info_.num_classes)
       throw Error(ErrorCode::kManifestMismatch, manifest_.file + ": the model yields " + std::to_string(info_.num_classes) +
                                                     " classes, the manifest lists " + std::to_string(manifest_.classes.size()));
-    const auto strides = net_->strides(out);
+    const auto strides = value_strides(out);
     logits_are_nhwc_ = strides[c_axis] == 1 && strides[w_axis] == v.shape[c_axis];
     if (!logits_are_nhwc_) {
       nhwc_copy_.resize(static_cast<std::size_t>(v.element_count()));
@@ -244,7 +258,7 @@ class Segmenter::Impl {
     result_.width = width;
     result_.height = height;
     result_.class_map.assign(static_cast<std::size_t>(width) * height, 0);
-    scratch_.resize(std::max(scratch_.size(), resample_scratch_floats(class_geometry_, net_->threads())));
+    scratch_.resize(std::max(scratch_.size(), resample_scratch_floats(class_geometry_, cpu_threads())));
   }
 
   void prepare_probabilities(int width, int height) {
@@ -253,7 +267,7 @@ class Segmenter::Impl {
       prob_width_ = width;
       prob_height_ = height;
       result_.probabilities.assign(static_cast<std::size_t>(width) * height * info_.num_classes, 0.0f);
-      scratch_.resize(std::max(scratch_.size(), resample_scratch_floats(prob_geometry_, net_->threads())));
+      scratch_.resize(std::max(scratch_.size(), resample_scratch_floats(prob_geometry_, cpu_threads())));
     }
     result_.probabilities_width = width;
     result_.probabilities_height = height;
@@ -272,6 +286,55 @@ class Segmenter::Impl {
     times_.crf_ms = ms_since(crf_start);
   }
 
+  // ---- CUDA (cuda/cuda_backend.h): the pipeline runs there; this class only dispatches ----
+
+  // The optimised graph goes to the CUDA pipeline instead of a CpuNetwork. With device auto, a
+  // CUDA backend that fails to load falls back to the CPU, saying why once.
+  void load_cuda_network(const LoadOptions& load) {
+    try {
+      CudaBackendConfig config;
+      config.precision = options_.precision;
+      config.input = manifest_.input;
+      config.nhwc_input = manifest_.input.layout == TensorLayout::kNHWC;
+      config.geometry = [this](int width, int height) { return geometry_to(width, height); };
+      cuda_ = make_cuda_segmenter_backend(load_optimized_graph(manifest_.file, load, &final_resize_), config);
+    } catch (const Error& e) {
+      if (options_.device != Device::kAuto) throw;
+      say_auto_is_cpu(std::string("the CUDA backend failed to load: ") + e.what());
+      device_ = Device::kCpu;
+    }
+  }
+
+  // Frame -> class map on the GPU. The dense CRF still runs on the CPU, on the low-resolution logits
+  // brought back to the host, exactly as after the CPU network.
+  const Segmentation& segment_cuda(const FrameView& frame, const SegmentRequest& request) {
+    if (!crf_) {
+      cuda_->segment(frame, request, result_, times_);
+      times_.crf_ms = 0;
+      return result_;
+    }
+    const auto start = Clock::now();
+    const float* logits = cuda_->logits_to_host(frame, times_);
+    prepare_output(frame.width, frame.height);
+    run_crf(frame, logits);
+    const auto post_start = Clock::now();
+    if (request.probabilities_width > 0 && request.probabilities_height > 0) {
+      prepare_probabilities(request.probabilities_width, request.probabilities_height);
+      upsample_softmax(prob_geometry_, logits, result_.probabilities.data(), scratch_.data());
+    } else {
+      result_.probabilities_width = result_.probabilities_height = 0;
+    }
+    times_.postprocess_ms = ms_since(post_start);
+    times_.total_ms = ms_since(start);
+    return result_;
+  }
+
+  const Graph& graph() const { return cuda_ ? cuda_->graph() : net_->graph(); }
+  std::vector<std::int64_t> value_strides(int value) const { return cuda_ ? cuda_->strides(value) : net_->strides(value); }
+  // Threads of what runs on the CPU (post-processing, CRF): the CPU network's, else OpenMP's.
+  int cpu_threads() const { return net_ ? net_->threads() : omp_get_max_threads(); }
+
+  std::unique_ptr<CudaSegmenterBackend> cuda_;
   std::unique_ptr<CpuNetwork> net_;
   std::unique_ptr<Preprocessor> preprocessor_;
   std::unique_ptr<crf::CrfStage> crf_;

@@ -184,31 +184,40 @@ class Backend : public CudaSegmenterBackend {
     return logits_.data();
   }
 
+  // Tables and buffers for this frame size (kept until the size changes), and `result` sized for it
+  // (the Segmenter's CPU stages may have sized it for another).
   void prepare_frame(const FrameView& frame, Segmentation& result) {
-    if (frame.width == result.width && frame.height == result.height && !host_classes_.empty()) return;
-    const ResampleGeometry geo = config_.geometry(frame.width, frame.height);
-    check_geometry(geo);
-    post_.prepare(geo, stream_.get());
     const std::size_t pixels = static_cast<std::size_t>(frame.width) * frame.height;
-    classes_.allocate(pixels);
-    host_classes_.allocate(pixels);
-    result.width = frame.width;
-    result.height = frame.height;
-    result.class_map.assign(pixels, 0);
+    if (frame.width != frame_width_ || frame.height != frame_height_) {
+      frame_width_ = frame_height_ = -1;  // until the new tables are in place
+      const ResampleGeometry geo = config_.geometry(frame.width, frame.height);
+      check_geometry(geo);
+      post_.prepare(geo, stream_.get());
+      classes_.allocate(pixels);
+      host_classes_.allocate(pixels);
+      frame_width_ = frame.width;
+      frame_height_ = frame.height;
+    }
+    if (result.width != frame.width || result.height != frame.height || result.class_map.size() != pixels) {
+      result.width = frame.width;
+      result.height = frame.height;
+      result.class_map.assign(pixels, 0);
+    }
   }
 
   void prepare_probabilities(int width, int height, Segmentation& result) {
+    const std::size_t floats = static_cast<std::size_t>(width) * height * channels_;
     if (width != prob_width_ || height != prob_height_) {
+      prob_width_ = prob_height_ = -1;
       const ResampleGeometry geo = config_.geometry(width, height);
       check_geometry(geo);
       prob_post_.prepare(geo, stream_.get());
-      const std::size_t floats = static_cast<std::size_t>(width) * height * channels_;
       probs_.allocate(floats);
       host_probs_.allocate(floats);
-      result.probabilities.assign(floats, 0.0f);
       prob_width_ = width;
       prob_height_ = height;
     }
+    if (result.probabilities.size() != floats) result.probabilities.assign(floats, 0.0f);
     result.probabilities_width = width;
     result.probabilities_height = height;
   }
@@ -253,7 +262,7 @@ class Backend : public CudaSegmenterBackend {
   PinnedBuffer<std::uint8_t> host_classes_;
   DeviceBuffer<float> probs_;
   PinnedBuffer<float> host_probs_;
-  int prob_width_ = 0, prob_height_ = 0;
+  int frame_width_ = -1, frame_height_ = -1, prob_width_ = -1, prob_height_ = -1;
   std::vector<Event> events_;
 };
 
