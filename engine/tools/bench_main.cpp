@@ -1,14 +1,21 @@
-// deeplab-bench: per-stage timings of frame -> class map.
+// deeplab-bench: per-stage timings of frame -> class map (and the dense CRF's, with --crf).
 //   deeplab-bench --model NAME|PATH [--device D] [--size WxH] [--frame WxH] [--threads N] [--iters N]
-//                 [--warmup N] [--json]
-// --size is the network input size; --frame the frame size (default: the network input size).
+//                 [--warmup N] [--json] [--frames-from VIDEO] [--crf off|full|temporal ...]
+// --size is the network input size; --frame the frame size (default: the network input size, or
+// the video's size). What the frames are and what is measured: kFrameSourceHelp (--help).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <random>
+#include <memory>
+#include <numeric>
+#include <string>
 #include <vector>
 
+#include <opencv2/core.hpp>
+
+#include "bench_frames.h"
 #include "cli_args.h"
+#include "crf_args.h"
 #include "deeplab/segmenter.h"
 
 using namespace deeplab;
@@ -23,6 +30,9 @@ struct Series {
     return v.empty() ? 0 : v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
   }
   double min() const { return values.empty() ? 0 : *std::min_element(values.begin(), values.end()); }
+  double mean() const {
+    return values.empty() ? 0 : std::accumulate(values.begin(), values.end(), 0.0) / values.size();
+  }
 };
 
 std::string json_escape(const std::string& s) {
@@ -34,73 +44,134 @@ std::string json_escape(const std::string& s) {
   return out;
 }
 
+struct Measured {
+  Series pre, infer, post, crf, total;
+  std::vector<int> crf_iterations;
+  int crf_full_frames = 0;  // measured frames that ran full iterations (keyframes, scene cuts)
+  CrfFrameReport first;     // the stream's first frame after the reset
+  double first_crf_ms = 0;
+};
+
+Measured run_bench(Segmenter& segmenter, tools::FrameSource& stream, int warmup, int iters) {
+  for (int k = 0; k < warmup; ++k) segmenter.segment(stream.next());
+  segmenter.reset_stream();
+  Measured m;
+  m.first = segmenter.segment(stream.next()).crf;
+  m.first_crf_ms = segmenter.last_times().crf_ms;
+  for (int k = 0; k < iters; ++k) {
+    const CrfFrameReport report = segmenter.segment(stream.next()).crf;
+    const StageTimes& t = segmenter.last_times();
+    m.pre.values.push_back(t.preprocess_ms);
+    m.infer.values.push_back(t.infer_ms);
+    m.post.values.push_back(t.postprocess_ms);
+    m.crf.values.push_back(t.crf_ms);
+    m.total.values.push_back(t.total_ms);
+    m.crf_iterations.push_back(report.iterations);
+    if (report.iterations > 0 && !report.warm_started) ++m.crf_full_frames;
+  }
+  return m;
+}
+
+int median_int(std::vector<int> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+struct Setup {
+  std::string model;
+  SegmenterOptions options;
+  int frame_w = 0, frame_h = 0;
+  int iters = 20, warmup = 3;
+  bool json = false;
+  std::string frames_from;  // a video; empty: the synthetic stream
+};
+
+Setup parse(int argc, char** argv) {
+  tools::Args args(argc, argv,
+                   std::string("deeplab-bench --model NAME|PATH [--device cpu|cuda|auto] [--size WxH] [--frame WxH] "
+                               "[--threads N] [--iters N] [--warmup N] [--json] [--frames-from VIDEO] ") +
+                       tools::kCrfUsage + "\n" + tools::kFrameSourceHelp + tools::kCrfHelp);
+  Setup s;
+  s.model = args.required("--model");
+  s.options.device = device_from_string(args.value("--device", "auto"));
+  s.options.threads = args.integer("--threads", 0);
+  args.size("--size", s.options.input_width, s.options.input_height);
+  args.size("--frame", s.frame_w, s.frame_h);
+  s.iters = std::max(1, args.integer("--iters", 20));
+  s.warmup = std::max(0, args.integer("--warmup", 3));
+  s.json = args.flag("--json");
+  s.frames_from = args.value("--frames-from");
+  s.options.crf = tools::read_crf_options(args);
+  args.finish();
+  return s;
+}
+
+void print_json(const Setup& s, const Segmenter& segmenter, double load_ms, const Measured& m) {
+  const NetworkInfo& net = segmenter.network();
+  const CrfOptions& crf = s.options.crf;
+  std::printf("{\"runtime\":\"deeplab\",\"model\":\"%s\",\"device\":\"%s\",\"frames\":\"%s\","
+              "\"size\":[%d,%d],\"frame\":[%d,%d],\"logits\":[%d,%d],\"threads\":%d,\"iters\":%d,\"warmup\":%d,\"load_ms\":%.3f,"
+              "\"preprocess_ms_median\":%.3f,\"infer_ms_median\":%.3f,\"infer_ms_min\":%.3f,"
+              "\"postprocess_ms_median\":%.3f,\"total_ms_median\":%.3f,\"total_ms_min\":%.3f,"
+              "\"nodes\":%d,\"arena_bytes\":%zu,\"final_resize_removed\":%s,",
+              json_escape(segmenter.manifest().file).c_str(), device_name(segmenter.device()),
+              json_escape(s.frames_from.empty() ? "synthetic" : s.frames_from).c_str(), net.input_width,
+              net.input_height, s.frame_w, s.frame_h, net.logits_width, net.logits_height, s.options.threads, s.iters,
+              s.warmup, load_ms, m.pre.median(), m.infer.median(), m.infer.min(), m.post.median(), m.total.median(),
+              m.total.min(), net.node_count, net.arena_bytes, net.final_resize_removed ? "true" : "false");
+  std::printf("\"crf\":\"%s\",\"crf_scale\":%g,\"crf_iterations\":%d,\"crf_temporal_iterations\":%d,"
+              "\"crf_keyframe_interval\":%d,\"crf_ms_median\":%.3f,\"crf_ms_min\":%.3f,\"crf_ms_mean\":%.3f,"
+              "\"crf_iterations_median\":%d,\"crf_full_frames\":%d,\"crf_first_frame_ms\":%.3f,"
+              "\"crf_first_frame_iterations\":%d}\n",
+              crf_mode_name(crf.mode), crf.scale, crf.params.iterations, crf.temporal_iterations,
+              crf.keyframe_interval, m.crf.median(), m.crf.min(), m.crf.mean(), median_int(m.crf_iterations),
+              m.crf_full_frames, m.first_crf_ms, m.first.iterations);
+}
+
+void print_text(const Setup& s, const Segmenter& segmenter, double load_ms, const Measured& m) {
+  const NetworkInfo& net = segmenter.network();
+  std::printf("%s on %s: %s frames, input %dx%d, frame %dx%d, logits %dx%d, %d nodes, arena %.1f MiB, load %.0f ms\n",
+              segmenter.manifest().name.c_str(), device_name(segmenter.device()),
+              s.frames_from.empty() ? "synthetic" : s.frames_from.c_str(), net.input_width, net.input_height, s.frame_w,
+              s.frame_h, net.logits_width, net.logits_height, net.node_count, net.arena_bytes / 1048576.0, load_ms);
+  std::printf("median over %d frames: preprocess %.2f ms, network %.2f ms (min %.2f), upsample+argmax %.2f ms, "
+              "crf %.2f ms, total %.2f ms\n",
+              s.iters, m.pre.median(), m.infer.median(), m.infer.min(), m.post.median(), m.crf.median(),
+              m.total.median());
+  const CrfOptions& crf = s.options.crf;
+  if (crf.mode == CrfMode::kOff) return;
+  std::printf("crf %s at scale %g: median %.2f ms (min %.2f, mean %.2f), %d iterations per frame (median); "
+              "%d of %d frames ran full iterations; the stream's first frame: %s\n",
+              crf_mode_name(crf.mode), crf.scale, m.crf.median(), m.crf.min(), m.crf.mean(),
+              median_int(m.crf_iterations), m.crf_full_frames, s.iters, tools::describe_crf_report(m.first).c_str());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   try {
-    tools::Args args(argc, argv,
-                     "deeplab-bench --model NAME|PATH [--device cpu|cuda|auto] [--size WxH] [--frame WxH] "
-                     "[--threads N] [--iters N] [--warmup N] [--json]");
-    const std::string model = args.required("--model");
-    SegmenterOptions options;
-    options.device = device_from_string(args.value("--device", "auto"));
-    options.threads = args.integer("--threads", 0);
-    args.size("--size", options.input_width, options.input_height);
-    int frame_w = 0, frame_h = 0;
-    args.size("--frame", frame_w, frame_h);
-    const int iters = std::max(1, args.integer("--iters", 20));
-    const int warmup = std::max(0, args.integer("--warmup", 3));
-    const bool json = args.flag("--json");
-    args.finish();
-
-    const ModelManifest manifest = resolve_model(model);
+    Setup s = parse(argc, argv);
+    const ModelManifest manifest = resolve_model(s.model);
     const auto load_start = std::chrono::steady_clock::now();
-    Segmenter segmenter(manifest, options);
+    Segmenter segmenter(manifest, s.options);
     const double load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - load_start).count();
-    if (frame_w == 0) frame_w = segmenter.network().input_width, frame_h = segmenter.network().input_height;
-
-    // A deterministic synthetic RGB frame: smooth gradients plus noise.
-    std::vector<std::uint8_t> pixels(static_cast<std::size_t>(frame_w) * frame_h * 3);
-    std::mt19937 rng(7);
-    for (int y = 0; y < frame_h; ++y)
-      for (int x = 0; x < frame_w; ++x)
-        for (int c = 0; c < 3; ++c)
-          pixels[(static_cast<std::size_t>(y) * frame_w + x) * 3 + c] =
-              static_cast<std::uint8_t>((x * (c + 1) + y * (3 - c) + static_cast<int>(rng() % 32)) & 255);
-    const FrameView frame = FrameView::packed(PixelFormat::kRGB, pixels.data(), frame_w, frame_h, frame_w * 3);
-
-    Series pre, infer, post, total;
-    for (int k = 0; k < warmup + iters; ++k) {
-      segmenter.segment(frame);
-      if (k < warmup) continue;
-      const StageTimes& t = segmenter.last_times();
-      pre.values.push_back(t.preprocess_ms);
-      infer.values.push_back(t.infer_ms);
-      post.values.push_back(t.postprocess_ms);
-      total.values.push_back(t.total_ms);
-    }
-    const NetworkInfo& net = segmenter.network();
-    if (json) {
-      std::printf("{\"runtime\":\"deeplab\",\"model\":\"%s\",\"device\":\"%s\",\"size\":[%d,%d],\"frame\":[%d,%d],"
-                  "\"logits\":[%d,%d],\"threads\":%d,\"iters\":%d,\"warmup\":%d,\"load_ms\":%.3f,"
-                  "\"preprocess_ms_median\":%.3f,\"infer_ms_median\":%.3f,\"infer_ms_min\":%.3f,"
-                  "\"postprocess_ms_median\":%.3f,\"total_ms_median\":%.3f,\"total_ms_min\":%.3f,"
-                  "\"nodes\":%d,\"arena_bytes\":%zu,\"final_resize_removed\":%s}\n",
-                  json_escape(manifest.file).c_str(), device_name(segmenter.device()), net.input_width, net.input_height,
-                  frame_w, frame_h, net.logits_width, net.logits_height, options.threads, iters, warmup, load_ms,
-                  pre.median(), infer.median(), infer.min(), post.median(), total.median(), total.min(), net.node_count,
-                  net.arena_bytes, net.final_resize_removed ? "true" : "false");
+    std::unique_ptr<tools::FrameSource> frames;
+    if (!s.frames_from.empty()) {
+      frames = tools::load_video_frames(s.frames_from, s.warmup + 1 + s.iters, s.frame_w, s.frame_h);
     } else {
-      std::printf("%s on %s: input %dx%d, frame %dx%d, logits %dx%d, %d nodes, arena %.1f MiB, load %.0f ms\n",
-                  manifest.name.c_str(), device_name(segmenter.device()), net.input_width, net.input_height, frame_w,
-                  frame_h, net.logits_width, net.logits_height, net.node_count, net.arena_bytes / 1048576.0, load_ms);
-      std::printf("median over %d iters: preprocess %.2f ms, network %.2f ms (min %.2f), upsample+argmax %.2f ms, "
-                  "total %.2f ms\n",
-                  iters, pre.median(), infer.median(), infer.min(), post.median(), total.median());
+      if (s.frame_w == 0) s.frame_w = segmenter.network().input_width, s.frame_h = segmenter.network().input_height;
+      frames = tools::make_synthetic_stream(s.frame_w, s.frame_h);
     }
+    s.frame_w = frames->width(), s.frame_h = frames->height();
+    const Measured m = run_bench(segmenter, *frames, s.warmup, s.iters);
+    if (s.json) print_json(s, segmenter, load_ms, m);
+    else print_text(s, segmenter, load_ms, m);
     return 0;
   } catch (const Error& e) {
     std::fprintf(stderr, "deeplab-bench: %s\n", e.what());
+    return 2;
+  } catch (const cv::Exception& e) {
+    std::fprintf(stderr, "deeplab-bench: OpenCV: %s\n", e.what());
     return 2;
   }
 }
