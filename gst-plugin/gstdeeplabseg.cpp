@@ -6,10 +6,16 @@
 // built from the same model/device/precision/input-size/threads; stop() keeps it, so state cycling
 // (PLAYING -> NULL -> PLAYING) never reloads; finalize() releases it. set_info() sizes the buffer
 // pools for the negotiated frame size; transform_frame_ip() runs the model.
+//
+// Dense CRF (property `crf`, docs/crf.md): the crf-* properties can change in any state; the next
+// frame applies them with Segmenter::set_crf_options(), without a reload. The temporal CRF's state
+// (the previous frame's marginals) is dropped at FLUSH_STOP (seeks), at a new segment or stream, at a
+// caps change and at stop(): the next frame runs full iterations.
 #include "gstdeeplabseg.h"
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <memory>
@@ -25,6 +31,7 @@ GST_DEBUG_CATEGORY_STATIC(gst_deeplab_seg_debug);
 
 typedef enum { GST_DEEPLAB_DEVICE_AUTO, GST_DEEPLAB_DEVICE_CPU, GST_DEEPLAB_DEVICE_CUDA } GstDeeplabDevice;
 typedef enum { GST_DEEPLAB_PRECISION_FP32, GST_DEEPLAB_PRECISION_FP16 } GstDeeplabPrecision;
+typedef enum { GST_DEEPLAB_CRF_OFF, GST_DEEPLAB_CRF_FULL, GST_DEEPLAB_CRF_TEMPORAL } GstDeeplabCrfMode;
 
 enum {
   PROP_0,
@@ -36,6 +43,17 @@ enum {
   PROP_CLASSES,
   PROP_EMIT_PROBABILITIES,
   PROP_LATENCY,
+  PROP_CRF,
+  PROP_CRF_ITERATIONS,
+  PROP_CRF_TEMPORAL_ITERATIONS,
+  PROP_CRF_KEYFRAME_INTERVAL,
+  PROP_CRF_SCALE,
+  PROP_CRF_BILATERAL_WEIGHT,
+  PROP_CRF_BILATERAL_XY_STD,
+  PROP_CRF_BILATERAL_RGB_STD,
+  PROP_CRF_GAUSSIAN_WEIGHT,
+  PROP_CRF_GAUSSIAN_XY_STD,
+  PROP_CRF_SCENE_CUT_THRESHOLD,
 };
 
 #define DEFAULT_PROP_MODEL "deeplabv3-mnv2-voc"
@@ -46,6 +64,18 @@ enum {
 #define DEFAULT_PROP_CLASSES ""
 #define DEFAULT_PROP_EMIT_PROBABILITIES FALSE
 #define DEFAULT_PROP_LATENCY 0
+// The CRF's defaults are the engine's (DeepLab's released parameters): deeplab::CrfOptions.
+#define DEFAULT_PROP_CRF GST_DEEPLAB_CRF_OFF
+#define DEFAULT_PROP_CRF_ITERATIONS 10
+#define DEFAULT_PROP_CRF_TEMPORAL_ITERATIONS 2
+#define DEFAULT_PROP_CRF_KEYFRAME_INTERVAL 30
+#define DEFAULT_PROP_CRF_SCALE 1.0
+#define DEFAULT_PROP_CRF_BILATERAL_WEIGHT 4.0
+#define DEFAULT_PROP_CRF_BILATERAL_XY_STD 67.0
+#define DEFAULT_PROP_CRF_BILATERAL_RGB_STD 3.0
+#define DEFAULT_PROP_CRF_GAUSSIAN_WEIGHT 3.0
+#define DEFAULT_PROP_CRF_GAUSSIAN_XY_STD 1.0
+#define DEFAULT_PROP_CRF_SCENE_CUT_THRESHOLD 0.15
 
 namespace {
 
@@ -124,6 +154,36 @@ deeplab::Device engine_device(GstDeeplabDevice device) {
   }
 }
 
+deeplab::CrfMode engine_crf_mode(GstDeeplabCrfMode mode) {
+  switch (mode) {
+    case GST_DEEPLAB_CRF_FULL: return deeplab::CrfMode::kFull;
+    case GST_DEEPLAB_CRF_TEMPORAL: return deeplab::CrfMode::kTemporal;
+    default: return deeplab::CrfMode::kOff;
+  }
+}
+
+GstDeeplabCrfMode gst_crf_mode(deeplab::CrfMode mode) {
+  switch (mode) {
+    case deeplab::CrfMode::kFull: return GST_DEEPLAB_CRF_FULL;
+    case deeplab::CrfMode::kTemporal: return GST_DEEPLAB_CRF_TEMPORAL;
+    default: return GST_DEEPLAB_CRF_OFF;
+  }
+}
+
+// The properties' defaults are the engine's: a change there must show in gst-inspect too.
+constexpr deeplab::CrfOptions kEngineCrf{};
+static_assert(kEngineCrf.mode == deeplab::CrfMode::kOff && DEFAULT_PROP_CRF == GST_DEEPLAB_CRF_OFF);
+static_assert(kEngineCrf.params.iterations == DEFAULT_PROP_CRF_ITERATIONS);
+static_assert(kEngineCrf.temporal_iterations == DEFAULT_PROP_CRF_TEMPORAL_ITERATIONS);
+static_assert(kEngineCrf.keyframe_interval == DEFAULT_PROP_CRF_KEYFRAME_INTERVAL);
+static_assert(kEngineCrf.scale == static_cast<float>(DEFAULT_PROP_CRF_SCALE));
+static_assert(kEngineCrf.params.bilateral_weight == static_cast<float>(DEFAULT_PROP_CRF_BILATERAL_WEIGHT));
+static_assert(kEngineCrf.params.bilateral_xy_std == static_cast<float>(DEFAULT_PROP_CRF_BILATERAL_XY_STD));
+static_assert(kEngineCrf.params.bilateral_rgb_std == static_cast<float>(DEFAULT_PROP_CRF_BILATERAL_RGB_STD));
+static_assert(kEngineCrf.params.gaussian_weight == static_cast<float>(DEFAULT_PROP_CRF_GAUSSIAN_WEIGHT));
+static_assert(kEngineCrf.params.gaussian_xy_std == static_cast<float>(DEFAULT_PROP_CRF_GAUSSIAN_XY_STD));
+static_assert(kEngineCrf.scene_cut_threshold == static_cast<float>(DEFAULT_PROP_CRF_SCENE_CUT_THRESHOLD));
+
 deeplab::PixelFormat pixel_format_of(GstVideoFormat format) {
   return deeplab::pixel_format_from_string(gst_video_format_to_string(format));
 }
@@ -152,6 +212,8 @@ struct GstDeeplabSegPrivate {
   LatencyWindow latency;
   GstClockTime warmup_time = 0;
   GstClockTime reported_latency = GST_CLOCK_TIME_NONE;  // what the last LATENCY query answered
+  deeplab::CrfOptions crf;       // the crf* properties
+  guint crf_generation = 1;      // bumped by every set of a crf* property
 
   // The model and the per-stream state: start/stop/set_info and the streaming thread, which the
   // base class serialises; no lock is held while the model runs.
@@ -166,6 +228,10 @@ struct GstDeeplabSegPrivate {
   guint map_stride = 0;
   GstBufferPool* prob_pool = nullptr;
   gsize prob_size = 0;
+  guint crf_applied = 0;  // the crf_generation the Segmenter runs with
+  // Set by events (possibly from another thread: FLUSH_STOP comes from the seeking one), acted on
+  // by the streaming thread before the next frame: the temporal CRF starts afresh.
+  std::atomic<bool> crf_reset_pending{false};
 
   ~GstDeeplabSegPrivate() {
     drop_pool(&map_pool);
@@ -205,6 +271,21 @@ GType gst_deeplab_precision_get_type(void) {
   return type;
 }
 
+GType gst_deeplab_crf_mode_get_type(void) {
+  static const GType type = [] {
+    static const GEnumValue values[] = {
+        {GST_DEEPLAB_CRF_OFF, "No CRF: the class map is the network's argmax", "off"},
+        {GST_DEEPLAB_CRF_FULL, "Dense CRF on every frame, crf-iterations mean-field passes", "full"},
+        {GST_DEEPLAB_CRF_TEMPORAL,
+         "Dense CRF started from the previous frame's result, crf-temporal-iterations passes (full iterations on "
+         "the first frame, keyframes, scene cuts and after seeks or caps changes)",
+         "temporal"},
+        {0, nullptr, nullptr}};
+    return g_enum_register_static("GstDeeplabCrfMode", values);
+  }();
+  return type;
+}
+
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
     "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(GST_DEEPLAB_VIDEO_FORMATS)));
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
@@ -212,7 +293,8 @@ static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
 
 // ---- model ---------------------------------------------------------------------------------------
 
-static void gst_deeplab_seg_load(GstDeeplabSeg* self, const LoadSettings& want) {
+static void gst_deeplab_seg_load(GstDeeplabSeg* self, const LoadSettings& want, const deeplab::CrfOptions& crf,
+                                 guint crf_generation) {
   GstDeeplabSegPrivate& p = *self->priv;
   p.segmenter.reset();
   if (p.class_info) gst_deeplab_class_info_unref(p.class_info);
@@ -223,9 +305,11 @@ static void gst_deeplab_seg_load(GstDeeplabSeg* self, const LoadSettings& want) 
   options.precision = want.precision == GST_DEEPLAB_PRECISION_FP16 ? deeplab::Precision::kFp16 : deeplab::Precision::kFp32;
   parse_input_size(want.input_size, &options.input_width, &options.input_height);
   options.threads = static_cast<int>(want.threads);
+  options.crf = crf;
 
-  GST_INFO_OBJECT(self, "loading model '%s' (device %s, input-size '%s', threads %u)", want.model.c_str(),
-                  deeplab::device_name(options.device), want.input_size.c_str(), want.threads);
+  GST_INFO_OBJECT(self, "loading model '%s' (device %s, input-size '%s', threads %u, crf %s)", want.model.c_str(),
+                  deeplab::device_name(options.device), want.input_size.c_str(), want.threads,
+                  deeplab::crf_mode_name(crf.mode));
   const auto t0 = Clock::now();
   const deeplab::ModelManifest manifest = deeplab::resolve_model(want.model);
   auto segmenter = std::make_unique<deeplab::Segmenter>(manifest, options);
@@ -251,6 +335,7 @@ static void gst_deeplab_seg_load(GstDeeplabSeg* self, const LoadSettings& want) 
   segmenter->segment(deeplab::FrameView::packed(deeplab::PixelFormat::kRGB, grey.data(), net.input_width,
                                                 net.input_height, 3 * net.input_width));
   const GstClockTime warmup = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - w0).count();
+  segmenter->reset_stream();  // the grey frame is no frame of the stream
 
   GST_CAT_INFO_OBJECT(gst_deeplab_engine_debug, self,
                       "model %s (%s) on %s: input %dx%d, logits %dx%d, %d classes, %d nodes, arena %zu bytes, "
@@ -262,6 +347,7 @@ static void gst_deeplab_seg_load(GstDeeplabSeg* self, const LoadSettings& want) 
   p.segmenter = std::move(segmenter);
   p.class_info = info;
   p.loaded = want;
+  p.crf_applied = crf_generation;
   p.lut_generation = 0;  // re-apply `classes` to the new class names
   GST_OBJECT_LOCK(self);
   p.warmup_time = warmup;
@@ -296,9 +382,11 @@ static gboolean gst_deeplab_seg_start(GstBaseTransform* trans) {
   const LoadSettings want = p.settings;
   const std::string classes = p.classes;
   const guint generation = p.classes_generation;
+  const deeplab::CrfOptions crf = p.crf;
+  const guint crf_generation = p.crf_generation;
   GST_OBJECT_UNLOCK(self);
   try {
-    if (!p.segmenter || !(p.loaded == want)) gst_deeplab_seg_load(self, want);
+    if (!p.segmenter || !(p.loaded == want)) gst_deeplab_seg_load(self, want, crf, crf_generation);
     else GST_DEBUG_OBJECT(self, "model '%s' already loaded", want.model.c_str());
     const std::string unknown = gst_deeplab_seg_apply_classes(self, classes, generation);
     if (!unknown.empty()) {
@@ -322,9 +410,12 @@ static gboolean gst_deeplab_seg_start(GstBaseTransform* trans) {
 
 static gboolean gst_deeplab_seg_stop(GstBaseTransform* trans) {
   auto* self = GST_DEEPLAB_SEG(trans);
-  // The model stays loaded for the next start(); the per-stream pools go.
-  drop_pool(&self->priv->map_pool);
-  drop_pool(&self->priv->prob_pool);
+  // The model stays loaded for the next start(); the per-stream pools and CRF state go.
+  GstDeeplabSegPrivate& p = *self->priv;
+  drop_pool(&p.map_pool);
+  drop_pool(&p.prob_pool);
+  if (p.segmenter) p.segmenter->reset_stream();
+  p.crf_reset_pending = false;
   return TRUE;
 }
 
@@ -347,6 +438,7 @@ static gboolean gst_deeplab_seg_set_info(GstVideoFilter* filter, GstCaps*, GstVi
                       (nullptr));
     return FALSE;
   }
+  p.crf_reset_pending = true;  // new caps: the previous frames' CRF state does not carry over
   GST_DEBUG_OBJECT(self, "negotiated %s %ux%u", gst_video_format_to_string(GST_VIDEO_INFO_FORMAT(in_info)), width,
                    height);
   return TRUE;
@@ -401,6 +493,21 @@ static bool gst_deeplab_seg_attach(GstDeeplabSeg* self, GstBuffer* buffer, const
   return true;
 }
 
+// Hands changed crf* properties to the Segmenter. Values the engine rejects (the pspec ranges should
+// keep them out) leave the previous settings in place, with a warning.
+static void gst_deeplab_seg_apply_crf(GstDeeplabSeg* self, const deeplab::CrfOptions& crf, guint generation) {
+  GstDeeplabSegPrivate& p = *self->priv;
+  p.crf_applied = generation;
+  try {
+    p.segmenter->set_crf_options(crf);
+    GST_DEBUG_OBJECT(self, "crf %s applied (iterations %d, temporal %d, keyframes every %d, scale %.3g)",
+                     deeplab::crf_mode_name(crf.mode), crf.params.iterations, crf.temporal_iterations,
+                     crf.keyframe_interval, crf.scale);
+  } catch (const deeplab::Error& e) {
+    GST_ELEMENT_WARNING(self, RESOURCE, SETTINGS, ("CRF settings rejected, keeping the previous ones"), ("%s", e.what()));
+  }
+}
+
 static GstFlowReturn gst_deeplab_seg_transform_frame_ip(GstVideoFilter* filter, GstVideoFrame* frame) {
   auto* self = GST_DEEPLAB_SEG(filter);
   GstDeeplabSegPrivate& p = *self->priv;
@@ -413,10 +520,16 @@ static GstFlowReturn gst_deeplab_seg_transform_frame_ip(GstVideoFilter* filter, 
   const bool classes_changed = p.classes_generation != p.lut_generation;
   const std::string classes = classes_changed ? p.classes : std::string();
   const guint generation = p.classes_generation;
+  const bool crf_changed = p.crf_generation != p.crf_applied;
+  const deeplab::CrfOptions crf = p.crf;
+  const guint crf_generation = p.crf_generation;
   GST_OBJECT_UNLOCK(self);
 
   const auto t0 = Clock::now();
+  int crf_iterations = 0;
   try {
+    if (crf_changed) gst_deeplab_seg_apply_crf(self, crf, crf_generation);
+    if (p.crf_reset_pending.exchange(false)) p.segmenter->reset_stream();
     if (classes_changed) {
       const std::string unknown = gst_deeplab_seg_apply_classes(self, classes, generation);
       if (!unknown.empty())
@@ -430,6 +543,7 @@ static GstFlowReturn gst_deeplab_seg_transform_frame_ip(GstVideoFilter* filter, 
       request.probabilities_height = p.segmenter->network().input_height;
     }
     const deeplab::Segmentation& seg = p.segmenter->segment(frame_view(frame, p.format), request);
+    crf_iterations = seg.crf.iterations;
     if (!gst_deeplab_seg_attach(self, frame->buffer, seg)) {
       GST_ELEMENT_ERROR(self, RESOURCE, NO_SPACE_LEFT, ("Could not attach the class map"),
                         ("no block from the pool, or the buffer is not writable"));
@@ -444,10 +558,12 @@ static GstFlowReturn gst_deeplab_seg_transform_frame_ip(GstVideoFilter* filter, 
   }
   const GstClockTime took = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count();
   const deeplab::StageTimes& times = p.segmenter->last_times();
+  // `took` includes the CRF: a keyframe's full iterations count in the latency window like any frame.
   GST_CAT_LOG_OBJECT(gst_deeplab_engine_debug, self,
-                     "frame %dx%d: preprocess %.2f ms, network %.2f ms, postprocess %.2f ms, with meta %.2f ms",
+                     "frame %dx%d: preprocess %.2f ms, network %.2f ms, postprocess %.2f ms, crf %.2f ms "
+                     "(%d iterations), with meta %.2f ms",
                      GST_VIDEO_FRAME_WIDTH(frame), GST_VIDEO_FRAME_HEIGHT(frame), times.preprocess_ms,
-                     times.infer_ms, times.postprocess_ms, took / 1e6);
+                     times.infer_ms, times.postprocess_ms, times.crf_ms, crf_iterations, took / 1e6);
 
   // Ask the pipeline to re-query the latency when frames take clearly longer than reported.
   GST_OBJECT_LOCK(self);
@@ -486,6 +602,21 @@ static GstFlowReturn gst_deeplab_seg_transform_ip(GstBaseTransform* trans, GstBu
   return ret;
 }
 
+// A seek (FLUSH_STOP), a new segment or a new stream breaks the sequence of frames: the temporal
+// CRF must not start the next frame from the marginals of one that did not precede it.
+static gboolean gst_deeplab_seg_sink_event(GstBaseTransform* trans, GstEvent* event) {
+  switch (GST_EVENT_TYPE(event)) {
+    case GST_EVENT_FLUSH_STOP:
+    case GST_EVENT_SEGMENT:
+    case GST_EVENT_STREAM_START:
+      GST_DEBUG_OBJECT(trans, "%s: the temporal CRF starts afresh", GST_EVENT_TYPE_NAME(event));
+      GST_DEEPLAB_SEG(trans)->priv->crf_reset_pending = true;
+      break;
+    default: break;
+  }
+  return GST_BASE_TRANSFORM_CLASS(gst_deeplab_seg_parent_class)->sink_event(trans, event);
+}
+
 // LATENCY: upstream's plus the time a frame spends here (the `latency` property, or the longest of
 // the last 32 frames, or the warm-up run before any frame).
 static gboolean gst_deeplab_seg_query(GstBaseTransform* trans, GstPadDirection direction, GstQuery* query) {
@@ -510,6 +641,45 @@ static gboolean gst_deeplab_seg_query(GstBaseTransform* trans, GstPadDirection d
 }
 
 // ---- properties and class ------------------------------------------------------------------------
+
+// The crf* properties (false: `prop_id` is not one of them). Called with the object lock held.
+static bool gst_deeplab_seg_set_crf_property(deeplab::CrfOptions& crf, guint prop_id, const GValue* value) {
+  switch (prop_id) {
+    case PROP_CRF: crf.mode = engine_crf_mode(static_cast<GstDeeplabCrfMode>(g_value_get_enum(value))); return true;
+    case PROP_CRF_ITERATIONS: crf.params.iterations = static_cast<int>(g_value_get_uint(value)); return true;
+    case PROP_CRF_TEMPORAL_ITERATIONS: crf.temporal_iterations = static_cast<int>(g_value_get_uint(value)); return true;
+    case PROP_CRF_KEYFRAME_INTERVAL: crf.keyframe_interval = static_cast<int>(g_value_get_uint(value)); return true;
+    case PROP_CRF_SCALE: crf.scale = static_cast<float>(g_value_get_double(value)); return true;
+    case PROP_CRF_BILATERAL_WEIGHT: crf.params.bilateral_weight = static_cast<float>(g_value_get_double(value)); return true;
+    case PROP_CRF_BILATERAL_XY_STD: crf.params.bilateral_xy_std = static_cast<float>(g_value_get_double(value)); return true;
+    case PROP_CRF_BILATERAL_RGB_STD:
+      crf.params.bilateral_rgb_std = static_cast<float>(g_value_get_double(value));
+      return true;
+    case PROP_CRF_GAUSSIAN_WEIGHT: crf.params.gaussian_weight = static_cast<float>(g_value_get_double(value)); return true;
+    case PROP_CRF_GAUSSIAN_XY_STD: crf.params.gaussian_xy_std = static_cast<float>(g_value_get_double(value)); return true;
+    case PROP_CRF_SCENE_CUT_THRESHOLD:
+      crf.scene_cut_threshold = static_cast<float>(g_value_get_double(value));
+      return true;
+    default: return false;
+  }
+}
+
+static bool gst_deeplab_seg_get_crf_property(const deeplab::CrfOptions& crf, guint prop_id, GValue* value) {
+  switch (prop_id) {
+    case PROP_CRF: g_value_set_enum(value, gst_crf_mode(crf.mode)); return true;
+    case PROP_CRF_ITERATIONS: g_value_set_uint(value, static_cast<guint>(crf.params.iterations)); return true;
+    case PROP_CRF_TEMPORAL_ITERATIONS: g_value_set_uint(value, static_cast<guint>(crf.temporal_iterations)); return true;
+    case PROP_CRF_KEYFRAME_INTERVAL: g_value_set_uint(value, static_cast<guint>(crf.keyframe_interval)); return true;
+    case PROP_CRF_SCALE: g_value_set_double(value, crf.scale); return true;
+    case PROP_CRF_BILATERAL_WEIGHT: g_value_set_double(value, crf.params.bilateral_weight); return true;
+    case PROP_CRF_BILATERAL_XY_STD: g_value_set_double(value, crf.params.bilateral_xy_std); return true;
+    case PROP_CRF_BILATERAL_RGB_STD: g_value_set_double(value, crf.params.bilateral_rgb_std); return true;
+    case PROP_CRF_GAUSSIAN_WEIGHT: g_value_set_double(value, crf.params.gaussian_weight); return true;
+    case PROP_CRF_GAUSSIAN_XY_STD: g_value_set_double(value, crf.params.gaussian_xy_std); return true;
+    case PROP_CRF_SCENE_CUT_THRESHOLD: g_value_set_double(value, crf.scene_cut_threshold); return true;
+    default: return false;
+  }
+}
 
 static void gst_deeplab_seg_set_property(GObject* object, guint prop_id, const GValue* value, GParamSpec* pspec) {
   auto* self = GST_DEEPLAB_SEG(object);
@@ -537,7 +707,13 @@ static void gst_deeplab_seg_set_property(GObject* object, guint prop_id, const G
     }
     case PROP_EMIT_PROBABILITIES: p.emit_probabilities = g_value_get_boolean(value); break;
     case PROP_LATENCY: p.latency_property = g_value_get_uint64(value); break;
-    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
+    default:
+      if (!gst_deeplab_seg_set_crf_property(p.crf, prop_id, value)) {
+        G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+        break;
+      }
+      ++p.crf_generation;
+      break;
   }
   GST_OBJECT_UNLOCK(self);
 }
@@ -555,7 +731,9 @@ static void gst_deeplab_seg_get_property(GObject* object, guint prop_id, GValue*
     case PROP_CLASSES: g_value_set_string(value, p.classes.c_str()); break;
     case PROP_EMIT_PROBABILITIES: g_value_set_boolean(value, p.emit_probabilities); break;
     case PROP_LATENCY: g_value_set_uint64(value, p.latency_property); break;
-    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
+    default:
+      if (!gst_deeplab_seg_get_crf_property(p.crf, prop_id, value)) G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+      break;
   }
   GST_OBJECT_UNLOCK(self);
 }
@@ -571,6 +749,74 @@ static void gst_deeplab_seg_init(GstDeeplabSeg* self) {
   self->priv = new GstDeeplabSegPrivate();
   gst_base_transform_set_in_place(GST_BASE_TRANSFORM(self), TRUE);
   gst_base_transform_set_qos_enabled(GST_BASE_TRANSFORM(self), TRUE);
+}
+
+// The dense CRF's properties (docs/crf.md). Stds are in pixels of the frame (and 0..255 colour units);
+// with crf-scale < 1 the CRF runs on a smaller image and the engine scales the position stds with it.
+static void gst_deeplab_seg_install_crf_properties(GObjectClass* gobject_class, GParamFlags flags) {
+  g_object_class_install_property(
+      gobject_class, PROP_CRF,
+      g_param_spec_enum("crf", "Dense CRF",
+                        "Fully connected CRF after the network (DeepLab v1/v2): off, full (every frame from the "
+                        "network's probabilities) or temporal (each frame starts from the previous one's result). "
+                        "Can change while playing",
+                        GST_TYPE_DEEPLAB_CRF_MODE, DEFAULT_PROP_CRF, flags));
+  g_object_class_install_property(
+      gobject_class, PROP_CRF_ITERATIONS,
+      g_param_spec_uint("crf-iterations", "CRF iterations",
+                        "Mean-field iterations of a full CRF run: every frame with crf=full; with crf=temporal the "
+                        "first frame, keyframes, scene cuts and frames after a seek or caps change",
+                        1, 1000, DEFAULT_PROP_CRF_ITERATIONS, flags));
+  g_object_class_install_property(
+      gobject_class, PROP_CRF_TEMPORAL_ITERATIONS,
+      g_param_spec_uint("crf-temporal-iterations", "CRF temporal iterations",
+                        "crf=temporal: mean-field iterations of a frame started from the previous frame's result", 1,
+                        1000, DEFAULT_PROP_CRF_TEMPORAL_ITERATIONS, flags));
+  g_object_class_install_property(
+      gobject_class, PROP_CRF_KEYFRAME_INTERVAL,
+      g_param_spec_uint("crf-keyframe-interval", "CRF keyframe interval",
+                        "crf=temporal: run full iterations every N frames (0: never, only on the first frame and "
+                        "scene cuts)",
+                        0, G_MAXINT, DEFAULT_PROP_CRF_KEYFRAME_INTERVAL, flags));
+  g_object_class_install_property(
+      gobject_class, PROP_CRF_SCALE,
+      g_param_spec_double("crf-scale", "CRF scale",
+                          "The CRF's working resolution as a fraction of the frame's (0.5: a quarter of the pixels, "
+                          "the result upsampled to the frame)",
+                          0.01, 1.0, DEFAULT_PROP_CRF_SCALE, flags));
+  g_object_class_install_property(
+      gobject_class, PROP_CRF_BILATERAL_WEIGHT,
+      g_param_spec_double("crf-bilateral-weight", "CRF bilateral weight",
+                          "Weight of the appearance kernel (position + colour): pixels alike in place and colour "
+                          "take the same class",
+                          0.0, 1000.0, DEFAULT_PROP_CRF_BILATERAL_WEIGHT, flags));
+  g_object_class_install_property(
+      gobject_class, PROP_CRF_BILATERAL_XY_STD,
+      g_param_spec_double("crf-bilateral-xy-std", "CRF bilateral position std",
+                          "Position standard deviation of the appearance kernel, in frame pixels", 0.01, 10000.0,
+                          DEFAULT_PROP_CRF_BILATERAL_XY_STD, flags));
+  g_object_class_install_property(
+      gobject_class, PROP_CRF_BILATERAL_RGB_STD,
+      g_param_spec_double("crf-bilateral-rgb-std", "CRF bilateral colour std",
+                          "Colour standard deviation of the appearance kernel, in 0..255 units per channel", 0.01,
+                          1000.0, DEFAULT_PROP_CRF_BILATERAL_RGB_STD, flags));
+  g_object_class_install_property(
+      gobject_class, PROP_CRF_GAUSSIAN_WEIGHT,
+      g_param_spec_double("crf-gaussian-weight", "CRF Gaussian weight",
+                          "Weight of the smoothness kernel (position only): removes small isolated regions", 0.0,
+                          1000.0, DEFAULT_PROP_CRF_GAUSSIAN_WEIGHT, flags));
+  g_object_class_install_property(
+      gobject_class, PROP_CRF_GAUSSIAN_XY_STD,
+      g_param_spec_double("crf-gaussian-xy-std", "CRF Gaussian position std",
+                          "Position standard deviation of the smoothness kernel, in frame pixels", 0.01, 10000.0,
+                          DEFAULT_PROP_CRF_GAUSSIAN_XY_STD, flags));
+  g_object_class_install_property(
+      gobject_class, PROP_CRF_SCENE_CUT_THRESHOLD,
+      g_param_spec_double("crf-scene-cut-threshold", "CRF scene-cut threshold",
+                          "crf=temporal: a frame whose mean absolute luma change from the previous frame (0..1 of "
+                          "full range, on a thumbnail) exceeds this is a scene cut and runs full iterations (0: "
+                          "every changed frame, 1: never)",
+                          0.0, 1.0, DEFAULT_PROP_CRF_SCENE_CUT_THRESHOLD, flags));
 }
 
 static void gst_deeplab_seg_class_init(GstDeeplabSegClass* klass) {
@@ -629,14 +875,16 @@ static void gst_deeplab_seg_class_init(GstDeeplabSegClass* klass) {
                           "Processing latency to report in LATENCY queries, in ns (0: measured, the longest of the "
                           "last 32 frames)",
                           0, G_MAXUINT64, DEFAULT_PROP_LATENCY, playing));
+  gst_deeplab_seg_install_crf_properties(gobject_class, playing);
 
   gst_element_class_set_static_metadata(
       element_class, "DeepLab segmentation", "Filter/Analyzer/Video",
       "Segments every frame with a DeepLab model (CPU engine) and attaches a GstDeeplabSegMeta: a class map at the "
       "frame's resolution (GRAY8, value = class id), the class names and palette, and optionally per-class "
-      "probabilities. The frame itself passes through unchanged. Example:\n"
-      "  gst-launch-1.0 filesrc location=video.mp4 ! decodebin ! videoconvert ! deeplabseg ! deeplaboverlay ! "
-      "videoconvert ! autovideosink",
+      "probabilities; optionally refined by a dense CRF (crf=full|temporal). The frame itself passes through "
+      "unchanged. Example:\n"
+      "  gst-launch-1.0 filesrc location=video.mp4 ! decodebin ! videoconvert ! deeplabseg crf=temporal ! "
+      "deeplaboverlay ! videoconvert ! autovideosink",
       "gst-deeplab developers");
   gst_element_class_add_static_pad_template(element_class, &sink_template);
   gst_element_class_add_static_pad_template(element_class, &src_template);
@@ -644,10 +892,12 @@ static void gst_deeplab_seg_class_init(GstDeeplabSegClass* klass) {
   trans_class->start = GST_DEBUG_FUNCPTR(gst_deeplab_seg_start);
   trans_class->stop = GST_DEBUG_FUNCPTR(gst_deeplab_seg_stop);
   trans_class->query = GST_DEBUG_FUNCPTR(gst_deeplab_seg_query);
+  trans_class->sink_event = GST_DEBUG_FUNCPTR(gst_deeplab_seg_sink_event);
   trans_class->transform_ip = GST_DEBUG_FUNCPTR(gst_deeplab_seg_transform_ip);
   filter_class->set_info = GST_DEBUG_FUNCPTR(gst_deeplab_seg_set_info);
   filter_class->transform_frame_ip = GST_DEBUG_FUNCPTR(gst_deeplab_seg_transform_frame_ip);
 
   gst_type_mark_as_plugin_api(GST_TYPE_DEEPLAB_DEVICE, static_cast<GstPluginAPIFlags>(0));
   gst_type_mark_as_plugin_api(GST_TYPE_DEEPLAB_PRECISION, static_cast<GstPluginAPIFlags>(0));
+  gst_type_mark_as_plugin_api(GST_TYPE_DEEPLAB_CRF_MODE, static_cast<GstPluginAPIFlags>(0));
 }
