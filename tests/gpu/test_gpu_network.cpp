@@ -144,15 +144,21 @@ TEST_F(GpuNetwork, CasesFp16StayCloseToTheCpuBackend) {
   }
 }
 
-// The forward is replayed from a CUDA graph, gives the same results as direct launches, and the
-// same results every run (nothing left over from the previous frame).
+// The forward is replayed from a CUDA graph, gives the same results as direct launches (the same
+// algorithms, through a shared cache), and the same results every run (nothing left over from the
+// previous frame).
 TEST_F(GpuNetwork, GraphReplayEqualsDirectLaunchesRunAfterRun) {
   const NetCase& c = net_cases().back();  // mini_deeplab
   const Graph g = load_case_graph(c);
   for (Precision p : {Precision::kFp32, Precision::kFp16}) {
-    CudaNetwork graph_net(g, options(p, true), stream());
+    ConvAlgorithmCache shared;
+    CudaNetworkOptions with_graph = options(p, true), direct = options(p, false);
+    with_graph.shared_algorithms = direct.shared_algorithms = &shared;
+    CudaNetwork graph_net(g, with_graph, stream());
     EXPECT_TRUE(graph_net.graph_captured()) << "the forward was not captured (see stderr)";
-    CudaNetwork direct_net(g, options(p, false), stream());
+    const int searches = static_cast<int>(shared.size());
+    CudaNetwork direct_net(g, direct, stream());
+    EXPECT_EQ(static_cast<int>(shared.size()), searches) << "the second network searched again";
     EXPECT_FALSE(direct_net.graph_captured());
     const std::vector<float> a = case_input(c, 1), b = case_input(c, 2);
     const std::vector<float> first = run_gpu(graph_net, a);

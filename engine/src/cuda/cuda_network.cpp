@@ -63,6 +63,7 @@ CudaNetwork::CudaNetwork(Graph graph, const CudaNetworkOptions& options, cudaStr
     : graph_(std::move(graph)),
       type_(options.precision == Precision::kFp16 ? TensorType::kHalf : TensorType::kFloat),
       stream_(stream) {
+  if (options.shared_algorithms) algorithms_ = options.shared_algorithms;
   // The legacy default stream cannot be captured into a graph, and would serialise with everything.
   if (!stream_) throw Error(ErrorCode::kInternal, "CudaNetwork needs a stream of its own, not the default stream");
   if (graph_.inputs.empty() || graph_.outputs.empty() || graph_.values[graph_.outputs[0]].is_constant)
@@ -164,12 +165,15 @@ void CudaNetwork::choose_algorithms(const CudaNetworkOptions& options) {
   std::size_t free_bytes = 0, total_bytes = 0;
   DEEPLAB_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
   DeviceBuffer<std::uint8_t> find_workspace(std::min(options.find_workspace_bytes, free_bytes / 4));
+  std::size_t workspace = 0;
   for (auto& step : steps_)
-    if (CudaConv* conv = step->conv())
-      conv->choose_algorithm(cudnn_.get(), stream_, algorithms_, find_workspace.data(), find_workspace.bytes());
+    if (CudaConv* conv = step->conv()) {
+      conv->choose_algorithm(cudnn_.get(), stream_, *algorithms_, find_workspace.data(), find_workspace.bytes());
+      workspace = std::max(workspace, conv->algorithm().workspace_bytes);
+    }
   DEEPLAB_CUDA_CHECK(cudaStreamSynchronize(stream_));
   find_workspace.release();
-  workspace_.allocate(algorithms_.max_workspace_bytes());
+  workspace_.allocate(workspace);
 }
 
 void CudaNetwork::enqueue_steps() {

@@ -32,6 +32,9 @@ struct CudaNetworkOptions {
   // Scratch the algorithm search may use per convolution (the chosen algorithms' own workspace is
   // sized afterwards, to the largest they need).
   std::size_t find_workspace_bytes = std::size_t{512} << 20;
+  // Algorithm choices shared with other networks (same GPU): equal conv keys are not searched
+  // again and run the same algorithm. nullptr: the network keeps its own. Must outlive the network.
+  ConvAlgorithmCache* shared_algorithms = nullptr;
 };
 
 class CudaNetwork {
@@ -62,7 +65,7 @@ class CudaNetwork {
   std::size_t arena_bytes() const { return plan_.arena_bytes; }
   std::size_t workspace_bytes() const { return workspace_.size(); }
   std::size_t parameter_bytes() const { return parameter_bytes_; }
-  const ConvAlgorithmCache& algorithms() const { return algorithms_; }
+  const ConvAlgorithmCache& algorithms() const { return *algorithms_; }
   const MemoryPlan& memory_plan() const { return plan_; }
   // One line per conv: node, shape, algorithm, epilogue (for logs and the tests' failure messages).
   std::string describe_convolutions() const;
@@ -102,7 +105,8 @@ class CudaNetwork {
   const float* output_ = nullptr;
   std::unique_ptr<Context> context_;
   std::vector<std::unique_ptr<Step>> steps_;
-  ConvAlgorithmCache algorithms_;
+  ConvAlgorithmCache own_algorithms_;
+  ConvAlgorithmCache* algorithms_ = &own_algorithms_;
   struct GraphExec;
   std::unique_ptr<GraphExec> graph_exec_;
   // DEEPLAB_PROFILE=1: per-step GPU time (events between steps, direct launches), printed at destruction.
