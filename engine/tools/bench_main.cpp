@@ -1,6 +1,6 @@
 // deeplab-bench: per-stage timings of frame -> class map (and the dense CRF's, with --crf).
-//   deeplab-bench --model NAME|PATH [--device D] [--size WxH] [--frame WxH] [--threads N] [--iters N]
-//                 [--warmup N] [--json] [--frames-from VIDEO] [--crf off|full|temporal ...]
+//   deeplab-bench --model NAME|PATH [--device D] [--precision fp32|fp16] [--size WxH] [--frame WxH]
+//                 [--threads N] [--iters N] [--warmup N] [--json] [--frames-from VIDEO] [--crf off|full|temporal ...]
 // --size is the network input size; --frame the frame size (default: the network input size, or
 // the video's size). What the frames are and what is measured: kFrameSourceHelp (--help).
 #include <algorithm>
@@ -46,6 +46,7 @@ std::string json_escape(const std::string& s) {
 
 struct Measured {
   Series pre, infer, post, crf, total;
+  Series upload, download;  // CUDA: frame to the device, class map back (0 on the CPU)
   std::vector<int> crf_iterations;
   int crf_full_frames = 0;  // measured frames that ran full iterations (keyframes, scene cuts)
   CrfFrameReport first;     // the stream's first frame after the reset
@@ -62,6 +63,8 @@ Measured run_bench(Segmenter& segmenter, tools::FrameSource& stream, int warmup,
     const CrfFrameReport report = segmenter.segment(stream.next()).crf;
     const StageTimes& t = segmenter.last_times();
     m.pre.values.push_back(t.preprocess_ms);
+    m.upload.values.push_back(t.upload_ms);
+    m.download.values.push_back(t.download_ms);
     m.infer.values.push_back(t.infer_ms);
     m.post.values.push_back(t.postprocess_ms);
     m.crf.values.push_back(t.crf_ms);
@@ -88,12 +91,14 @@ struct Setup {
 
 Setup parse(int argc, char** argv) {
   tools::Args args(argc, argv,
-                   std::string("deeplab-bench --model NAME|PATH [--device cpu|cuda|auto] [--size WxH] [--frame WxH] "
-                               "[--threads N] [--iters N] [--warmup N] [--json] [--frames-from VIDEO] ") +
+                   std::string("deeplab-bench --model NAME|PATH [--device cpu|cuda|auto] [--precision fp32|fp16] "
+                               "[--size WxH] [--frame WxH] [--threads N] [--iters N] [--warmup N] [--json] "
+                               "[--frames-from VIDEO] ") +
                        tools::kCrfUsage + "\n" + tools::kFrameSourceHelp + tools::kCrfHelp);
   Setup s;
   s.model = args.required("--model");
   s.options.device = device_from_string(args.value("--device", "auto"));
+  s.options.precision = precision_from_string(args.value("--precision", "fp32"));
   s.options.threads = args.integer("--threads", 0);
   args.size("--size", s.options.input_width, s.options.input_height);
   args.size("--frame", s.frame_w, s.frame_h);
@@ -119,6 +124,10 @@ void print_json(const Setup& s, const Segmenter& segmenter, double load_ms, cons
               net.input_height, s.frame_w, s.frame_h, net.logits_width, net.logits_height, s.options.threads, s.iters,
               s.warmup, load_ms, m.pre.median(), m.infer.median(), m.infer.min(), m.post.median(), m.total.median(),
               m.total.min(), net.node_count, net.arena_bytes, net.final_resize_removed ? "true" : "false");
+  // CUDA's stages around the network (0 on the CPU, which runs fp32 whatever was asked).
+  std::printf("\"precision\":\"%s\",\"upload_ms_median\":%.3f,\"download_ms_median\":%.3f,",
+              segmenter.device() == Device::kCuda && s.options.precision == Precision::kFp16 ? "fp16" : "fp32",
+              m.upload.median(), m.download.median());
   std::printf("\"crf\":\"%s\",\"crf_scale\":%g,\"crf_iterations\":%d,\"crf_temporal_iterations\":%d,"
               "\"crf_keyframe_interval\":%d,\"crf_ms_median\":%.3f,\"crf_ms_min\":%.3f,\"crf_ms_mean\":%.3f,"
               "\"crf_iterations_median\":%d,\"crf_full_frames\":%d,\"crf_first_frame_ms\":%.3f,"
@@ -138,6 +147,9 @@ void print_text(const Setup& s, const Segmenter& segmenter, double load_ms, cons
               "crf %.2f ms, total %.2f ms\n",
               s.iters, m.pre.median(), m.infer.median(), m.infer.min(), m.post.median(), m.crf.median(),
               m.total.median());
+  if (segmenter.device() == Device::kCuda)
+    std::printf("cuda %s: upload %.3f ms, download %.3f ms (medians)\n",
+                s.options.precision == Precision::kFp16 ? "fp16" : "fp32", m.upload.median(), m.download.median());
   const CrfOptions& crf = s.options.crf;
   if (crf.mode == CrfMode::kOff) return;
   std::printf("crf %s at scale %g: median %.2f ms (min %.2f, mean %.2f), %d iterations per frame (median); "
