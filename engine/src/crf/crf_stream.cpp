@@ -2,6 +2,8 @@
 // previous frame's converged Q and runs options.temporal_iterations passes; the first frame, a
 // size or class-count change, reset(), a scene cut and every keyframe_interval-th frame start from
 // the network's probabilities and run params.iterations (docs/crf.md, "Temporal reuse").
+#include <omp.h>
+
 #include <chrono>
 #include <utility>
 #include <vector>
@@ -12,9 +14,19 @@
 
 namespace deeplab {
 
+namespace {
+
+// A warm-started frame begins from normalise((1 - b) Q_prev + b max(p, 1e-8)). The previous Q is
+// nearly saturated after a full run, and a saturated Q is a fixed point that a few passes never
+// leave: without the blend the labels freeze and lag motion (docs/crf.md, "Blend or not").
+constexpr float kWarmStartBlend = 0.75f;
+
+}  // namespace
+
 class CrfStream::Impl {
  public:
-  Impl(const CrfOptions& options, Device device, int threads) : options_(options), crf_(device, threads) {
+  Impl(const CrfOptions& options, Device device, int threads)
+      : options_(options), crf_(device, threads), threads_(threads > 0 ? threads : omp_get_num_procs()) {
     validate_crf_options(options_);
   }
 
@@ -63,13 +75,29 @@ class CrfStream::Impl {
       frames_since_full_ = 0;
     } else {
       // q_ still holds the previous frame's converged Q: the warm start.
+      blend_in(probabilities, num_classes);
       run(image, probabilities, num_classes, options_.temporal_iterations, true);
       ++frames_since_full_;
     }
     std::swap(thumbnail_, previous_thumbnail_);
   }
 
+  void blend_in(const float* probabilities, int num_classes) {
+    const int pixels = static_cast<int>(q_.size() / num_classes);
+    const float keep = 1.0f - kWarmStartBlend;
+#pragma omp parallel for num_threads(threads_) schedule(static)
+    for (int i = 0; i < pixels; ++i) {
+      float* q = q_.data() + static_cast<std::size_t>(i) * num_classes;
+      const float* p = probabilities + static_cast<std::size_t>(i) * num_classes;
+      float sum = 0;
+      for (int k = 0; k < num_classes; ++k) sum += q[k] = keep * q[k] + kWarmStartBlend * (p[k] > 1e-8f ? p[k] : 1e-8f);
+      const float inv = 1.0f / sum;
+      for (int k = 0; k < num_classes; ++k) q[k] *= inv;
+    }
+  }
+
   DenseCrf crf_;
+  const int threads_;
   std::vector<float> q_;
   crf::LumaThumbnail thumbnail_, previous_thumbnail_;
   int width_ = 0, height_ = 0, classes_ = 0;
