@@ -1,0 +1,207 @@
+// deeplab-crf-bench: CPU time of the dense CRF alone (no network), full and temporal mode.
+//   deeplab-crf-bench (--image PATH | --images DIR) [--size WxH] [--classes N] [--iterations N]
+//                     [--temporal-iterations N] [--frames N] [--threads N] [--json]
+// Frames are the image (every frame the same) or the first --frames images of DIR in file-name
+// order (e.g. consecutive CamVid frames), resized to --size;
+// the class probabilities are a smooth random field (the CRF's cost does not depend on them).
+// Reports per-frame medians: full mode (--iterations from the unary), the lattice build alone
+// (1 iteration minus one iteration's share), and temporal mode's warm-started frames; each as wall
+// time and as process CPU time (on a machine shared with other work, CPU time / threads is the
+// better estimate of what an idle machine's wall time would be).
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <ctime>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "cli_args.h"
+#include "deeplab/crf.h"
+#include "deeplab/error.h"
+
+using namespace deeplab;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double cpu_ms_now() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return t.tv_sec * 1e3 + t.tv_nsec * 1e-6;
+}
+
+// Wall and process CPU milliseconds of one call.
+struct Timing {
+  double wall = 0, cpu = 0;
+};
+template <class F>
+Timing timing(F&& fn) {
+  const auto start = Clock::now();
+  const double cpu = cpu_ms_now();
+  fn();
+  return {std::chrono::duration<double, std::milli>(Clock::now() - start).count(), cpu_ms_now() - cpu};
+}
+
+struct Series {
+  std::vector<double> wall, cpu;
+  void add(const Timing& t) {
+    wall.push_back(t.wall);
+    cpu.push_back(t.cpu);
+  }
+};
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
+// RGB frames at the benchmark size.
+std::vector<cv::Mat> load_frames(const std::string& image, const std::string& dir, int w, int h, int count) {
+  std::vector<cv::Mat> frames;
+  const auto add = [&](const std::string& path) {
+    const cv::Mat bgr = cv::imread(path, cv::IMREAD_COLOR);
+    if (bgr.empty()) throw Error(ErrorCode::kIo, "cannot read the image " + path);
+    cv::Mat rgb, sized;
+    cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
+    cv::resize(rgb, sized, cv::Size(w, h), 0, 0, cv::INTER_AREA);
+    frames.push_back(sized);
+  };
+  if (!image.empty()) {
+    for (int k = 0; k < count; ++k) add(image);
+    return frames;
+  }
+  std::vector<std::string> files;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec))
+    if (entry.is_regular_file()) files.push_back(entry.path().string());
+  if (ec || files.empty()) throw Error(ErrorCode::kIo, "--images: no images in " + dir);
+  std::sort(files.begin(), files.end());
+  for (int k = 0; k < count && k < static_cast<int>(files.size()); ++k) add(files[k]);
+  return frames;
+}
+
+// Softmax of bilinearly interpolated random logits on a coarse grid: smooth regions, soft edges.
+std::vector<float> smooth_probabilities(int w, int h, int classes, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, 2.5f);
+  const int gw = 9, gh = 7;
+  std::vector<float> grid(static_cast<std::size_t>(gw) * gh * classes);
+  for (float& v : grid) v = dist(rng);
+  std::vector<float> p(static_cast<std::size_t>(w) * h * classes);
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      const float gx = static_cast<float>(x) * (gw - 1) / std::max(1, w - 1), gy = static_cast<float>(y) * (gh - 1) / std::max(1, h - 1);
+      const int x0 = std::min(static_cast<int>(gx), gw - 2), y0 = std::min(static_cast<int>(gy), gh - 2);
+      const float fx = gx - x0, fy = gy - y0;
+      float* out = p.data() + (static_cast<std::size_t>(y) * w + x) * classes;
+      float peak = -1e30f, sum = 0;
+      for (int c = 0; c < classes; ++c) {
+        const auto at = [&](int xx, int yy) { return grid[(static_cast<std::size_t>(yy) * gw + xx) * classes + c]; };
+        out[c] = (1 - fy) * ((1 - fx) * at(x0, y0) + fx * at(x0 + 1, y0)) + fy * ((1 - fx) * at(x0, y0 + 1) + fx * at(x0 + 1, y0 + 1));
+        peak = std::max(peak, out[c]);
+      }
+      for (int c = 0; c < classes; ++c) sum += out[c] = std::exp(out[c] - peak);
+      for (int c = 0; c < classes; ++c) out[c] /= sum;
+    }
+  return p;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    tools::Args args(argc, argv,
+                     "deeplab-crf-bench (--image PATH | --images DIR) [--size WxH] [--classes N] [--iterations N] "
+                     "[--temporal-iterations N] [--frames N] [--threads N] [--json]");
+    const std::string image = args.value("--image"), dir = args.value("--images");
+    int w = 480, h = 360;
+    args.size("--size", w, h);
+    const int classes = args.integer("--classes", 21);
+    const int iterations = args.integer("--iterations", 10);
+    const int temporal_iterations = args.integer("--temporal-iterations", 2);
+    const int frame_count = std::max(2, args.integer("--frames", 10));
+    const int threads = args.integer("--threads", 0);
+    const bool json = args.flag("--json");
+    args.finish();
+    if (image.empty() == dir.empty()) throw Error(ErrorCode::kInvalidArgument, "give one of --image or --images");
+
+    const std::vector<cv::Mat> frames = load_frames(image, dir, w, h, frame_count);
+    std::vector<std::vector<float>> probabilities;
+    for (std::size_t k = 0; k < frames.size(); ++k) probabilities.push_back(smooth_probabilities(w, h, classes, 100 + static_cast<unsigned>(k)));
+    const auto crf_image = [&](std::size_t k) {
+      return CrfImage{frames[k].data, w, h, static_cast<int>(frames[k].step[0])};
+    };
+
+    CrfOptions options;
+    options.params.iterations = iterations;
+    options.temporal_iterations = temporal_iterations;
+    DenseCrf crf(Device::kCpu, threads);
+    std::vector<float> q(static_cast<std::size_t>(w) * h * classes);
+    const auto timed = [&](std::size_t k, int iters) {
+      return timing([&] { crf.infer(crf_image(k), probabilities[k].data(), classes, options.params, iters, false, q.data()); });
+    };
+    timed(0, iterations);  // warm-up: buffers sized
+    Series full, one, none;
+    for (std::size_t k = 0; k < frames.size(); ++k) {
+      full.add(timed(k, iterations));
+      one.add(timed(k, 1));
+      none.add(timed(k, 0));
+    }
+    const auto per_iteration = [&](const std::vector<double>& f, const std::vector<double>& o) {
+      return (median(f) - median(o)) / std::max(1, iterations - 1);
+    };
+    const double iteration_wall = per_iteration(full.wall, one.wall), iteration_cpu = per_iteration(full.cpu, one.cpu);
+
+    options.mode = CrfMode::kTemporal;
+    options.keyframe_interval = 0;
+    options.scene_cut_threshold = 1.0f;  // every frame after the first warm-starts
+    CrfStream stream(options, Device::kCpu, threads);
+    Series warm;
+    for (int pass = 0; pass < 2; ++pass)
+      for (std::size_t k = 0; k < frames.size(); ++k) {
+        const Timing t = timing([&] { stream.process(crf_image(k), probabilities[k].data(), classes); });
+        if (pass == 1 && stream.last_report().warm_started) warm.add(t);
+      }
+
+    const char* source = image.empty() ? dir.c_str() : image.c_str();
+    if (json) {
+      std::printf("{\"size\": \"%dx%d\", \"classes\": %d, \"threads\": %d, \"source\": \"%s\", \"frames\": %zu, "
+                  "\"iterations\": %d, \"temporal_iterations\": %d, "
+                  "\"full_ms_median\": %.2f, \"full_cpu_ms_median\": %.2f, "
+                  "\"ms_per_iteration\": %.2f, \"cpu_ms_per_iteration\": %.2f, "
+                  "\"setup_ms\": %.2f, \"setup_cpu_ms\": %.2f, \"inputs_ms\": %.2f, "
+                  "\"temporal_ms_median\": %.2f, \"temporal_cpu_ms_median\": %.2f, "
+                  "\"temporal_over_full\": %.3f, \"temporal_over_full_cpu\": %.3f}\n",
+                  w, h, classes, threads, source, frames.size(), iterations, temporal_iterations, median(full.wall),
+                  median(full.cpu), iteration_wall, iteration_cpu, median(one.wall) - iteration_wall,
+                  median(one.cpu) - iteration_cpu, median(none.wall), median(warm.wall), median(warm.cpu),
+                  median(warm.wall) / median(full.wall), median(warm.cpu) / median(full.cpu));
+    } else {
+      std::printf("dense CRF, CPU, %dx%d, %d classes, threads %d (0 = all), %zu frames of %s\n", w, h, classes, threads,
+                  frames.size(), source);
+      std::printf("                                      wall ms    CPU ms (medians per frame)\n");
+      std::printf("  full (%2d iterations)              %8.1f  %8.1f\n", iterations, median(full.wall), median(full.cpu));
+      std::printf("    per iteration                    %8.1f  %8.1f\n", iteration_wall, iteration_cpu);
+      std::printf("    inputs + lattices                %8.1f  %8.1f\n", median(one.wall) - iteration_wall,
+                  median(one.cpu) - iteration_cpu);
+      std::printf("  temporal, warm frame (%d iter.)    %8.1f  %8.1f   (%.2f / %.2f of full)\n", temporal_iterations,
+                  median(warm.wall), median(warm.cpu), median(warm.wall) / median(full.wall),
+                  median(warm.cpu) / median(full.cpu));
+    }
+    return 0;
+  } catch (const Error& e) {
+    std::fprintf(stderr, "deeplab-crf-bench: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "deeplab-crf-bench: %s\n", e.what());
+    return 1;
+  }
+}
