@@ -12,14 +12,13 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 #include <ctime>
+#include <filesystem>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 #include <random>
 #include <string>
 #include <vector>
-
-#include <opencv2/imgcodecs.hpp>
-#include <opencv2/imgproc.hpp>
 
 #include "cli_args.h"
 #include "deeplab/crf.h"
@@ -98,14 +97,16 @@ std::vector<float> smooth_probabilities(int w, int h, int classes, unsigned seed
   std::vector<float> p(static_cast<std::size_t>(w) * h * classes);
   for (int y = 0; y < h; ++y)
     for (int x = 0; x < w; ++x) {
-      const float gx = static_cast<float>(x) * (gw - 1) / std::max(1, w - 1), gy = static_cast<float>(y) * (gh - 1) / std::max(1, h - 1);
+      const float gx = static_cast<float>(x) * (gw - 1) / std::max(1, w - 1),
+                  gy = static_cast<float>(y) * (gh - 1) / std::max(1, h - 1);
       const int x0 = std::min(static_cast<int>(gx), gw - 2), y0 = std::min(static_cast<int>(gy), gh - 2);
       const float fx = gx - x0, fy = gy - y0;
       float* out = p.data() + (static_cast<std::size_t>(y) * w + x) * classes;
       float peak = -1e30f, sum = 0;
       for (int c = 0; c < classes; ++c) {
         const auto at = [&](int xx, int yy) { return grid[(static_cast<std::size_t>(yy) * gw + xx) * classes + c]; };
-        out[c] = (1 - fy) * ((1 - fx) * at(x0, y0) + fx * at(x0 + 1, y0)) + fy * ((1 - fx) * at(x0, y0 + 1) + fx * at(x0 + 1, y0 + 1));
+        out[c] = (1 - fy) * ((1 - fx) * at(x0, y0) + fx * at(x0 + 1, y0)) +
+                 fy * ((1 - fx) * at(x0, y0 + 1) + fx * at(x0 + 1, y0 + 1));
         peak = std::max(peak, out[c]);
       }
       for (int c = 0; c < classes; ++c) sum += out[c] = std::exp(out[c] - peak);
@@ -135,7 +136,8 @@ int main(int argc, char** argv) {
 
     const std::vector<cv::Mat> frames = load_frames(image, dir, w, h, frame_count);
     std::vector<std::vector<float>> probabilities;
-    for (std::size_t k = 0; k < frames.size(); ++k) probabilities.push_back(smooth_probabilities(w, h, classes, 100 + static_cast<unsigned>(k)));
+    for (std::size_t k = 0; k < frames.size(); ++k)
+      probabilities.push_back(smooth_probabilities(w, h, classes, 100 + static_cast<unsigned>(k)));
     const auto crf_image = [&](std::size_t k) {
       return CrfImage{frames[k].data, w, h, static_cast<int>(frames[k].step[0])};
     };
@@ -146,7 +148,8 @@ int main(int argc, char** argv) {
     DenseCrf crf(Device::kCpu, threads);
     std::vector<float> q(static_cast<std::size_t>(w) * h * classes);
     const auto timed = [&](std::size_t k, int iters) {
-      return timing([&] { crf.infer(crf_image(k), probabilities[k].data(), classes, options.params, iters, false, q.data()); });
+      return timing(
+          [&] { crf.infer(crf_image(k), probabilities[k].data(), classes, options.params, iters, false, q.data()); });
     };
     timed(0, iterations);  // warm-up: buffers sized
     Series full, one, none;
@@ -173,22 +176,24 @@ int main(int argc, char** argv) {
 
     const char* source = image.empty() ? dir.c_str() : image.c_str();
     if (json) {
-      std::printf("{\"size\": \"%dx%d\", \"classes\": %d, \"threads\": %d, \"source\": \"%s\", \"frames\": %zu, "
-                  "\"iterations\": %d, \"temporal_iterations\": %d, "
-                  "\"full_ms_median\": %.2f, \"full_cpu_ms_median\": %.2f, "
-                  "\"ms_per_iteration\": %.2f, \"cpu_ms_per_iteration\": %.2f, "
-                  "\"setup_ms\": %.2f, \"setup_cpu_ms\": %.2f, \"inputs_ms\": %.2f, "
-                  "\"temporal_ms_median\": %.2f, \"temporal_cpu_ms_median\": %.2f, "
-                  "\"temporal_over_full\": %.3f, \"temporal_over_full_cpu\": %.3f}\n",
-                  w, h, classes, threads, source, frames.size(), iterations, temporal_iterations, median(full.wall),
-                  median(full.cpu), iteration_wall, iteration_cpu, median(one.wall) - iteration_wall,
-                  median(one.cpu) - iteration_cpu, median(none.wall), median(warm.wall), median(warm.cpu),
-                  median(warm.wall) / median(full.wall), median(warm.cpu) / median(full.cpu));
+      std::printf(
+          "{\"size\": \"%dx%d\", \"classes\": %d, \"threads\": %d, \"source\": \"%s\", \"frames\": %zu, "
+          "\"iterations\": %d, \"temporal_iterations\": %d, "
+          "\"full_ms_median\": %.2f, \"full_cpu_ms_median\": %.2f, "
+          "\"ms_per_iteration\": %.2f, \"cpu_ms_per_iteration\": %.2f, "
+          "\"setup_ms\": %.2f, \"setup_cpu_ms\": %.2f, \"inputs_ms\": %.2f, "
+          "\"temporal_ms_median\": %.2f, \"temporal_cpu_ms_median\": %.2f, "
+          "\"temporal_over_full\": %.3f, \"temporal_over_full_cpu\": %.3f}\n",
+          w, h, classes, threads, source, frames.size(), iterations, temporal_iterations, median(full.wall),
+          median(full.cpu), iteration_wall, iteration_cpu, median(one.wall) - iteration_wall,
+          median(one.cpu) - iteration_cpu, median(none.wall), median(warm.wall), median(warm.cpu),
+          median(warm.wall) / median(full.wall), median(warm.cpu) / median(full.cpu));
     } else {
       std::printf("dense CRF, CPU, %dx%d, %d classes, threads %d (0 = all), %zu frames of %s\n", w, h, classes, threads,
                   frames.size(), source);
       std::printf("                                      wall ms    CPU ms (medians per frame)\n");
-      std::printf("  full (%2d iterations)              %8.1f  %8.1f\n", iterations, median(full.wall), median(full.cpu));
+      std::printf("  full (%2d iterations)              %8.1f  %8.1f\n", iterations, median(full.wall),
+                  median(full.cpu));
       std::printf("    per iteration                    %8.1f  %8.1f\n", iteration_wall, iteration_cpu);
       std::printf("    inputs + lattices                %8.1f  %8.1f\n", median(one.wall) - iteration_wall,
                   median(one.cpu) - iteration_cpu);

@@ -135,7 +135,9 @@ TEST(Crf, SmoothsLabelNoiseOnAUniformImage) {
   DenseCrf crf(Device::kCpu, 1);
   crf.infer(im.view(), p.data(), classes, CrfParams{}, 10, false, q.data());
   const auto before = labels(p, classes), after = labels(q, classes);
-  const auto wrong = [&](const std::vector<int>& l) { return std::count_if(l.begin(), l.end(), [](int v) { return v != 0; }); };
+  const auto wrong = [&](const std::vector<int>& l) {
+    return std::count_if(l.begin(), l.end(), [](int v) { return v != 0; });
+  };
   std::printf("[crf] uniform image, noisy unary: %ld -> %ld wrong labels of %d\n", static_cast<long>(wrong(before)),
               static_cast<long>(wrong(after)), n);
   EXPECT_GT(wrong(before), n / 5);
@@ -218,7 +220,8 @@ TEST(Crf, FastExpIsAccurate) {
 }
 
 TEST(Crf, ModeNames) {
-  for (CrfMode m : {CrfMode::kOff, CrfMode::kFull, CrfMode::kTemporal}) EXPECT_EQ(crf_mode_from_string(crf_mode_name(m)), m);
+  for (CrfMode m : {CrfMode::kOff, CrfMode::kFull, CrfMode::kTemporal})
+    EXPECT_EQ(crf_mode_from_string(crf_mode_name(m)), m);
   ErrorCode code{};
   const std::string message = error_message([] { crf_mode_from_string("fast"); }, &code);
   EXPECT_EQ(code, ErrorCode::kInvalidArgument);
@@ -269,9 +272,18 @@ TEST(Crf, BadArgumentsAreRejectedByName) {
     std::function<void()> call;
   };
   const Bad cases[] = {
-      {"null rgb", [&] { crf.infer(CrfImage{nullptr, 8, 6, 24}, p.data(), 3, params, 1, false, q.data()); }},
-      {"size", [&] { crf.infer(CrfImage{im.rgb.data(), 0, 6, 24}, p.data(), 3, params, 1, false, q.data()); }},
-      {"stride", [&] { crf.infer(CrfImage{im.rgb.data(), 8, 6, 20}, p.data(), 3, params, 1, false, q.data()); }},
+      {"null rgb",
+       [&] {
+         crf.infer(CrfImage{nullptr, 8, 6, 24}, p.data(), 3, params, 1, false, q.data());
+       }},
+      {"size",
+       [&] {
+         crf.infer(CrfImage{im.rgb.data(), 0, 6, 24}, p.data(), 3, params, 1, false, q.data());
+       }},
+      {"stride",
+       [&] {
+         crf.infer(CrfImage{im.rgb.data(), 8, 6, 20}, p.data(), 3, params, 1, false, q.data());
+       }},
       {"probabilities", [&] { crf.infer(im.view(), nullptr, 3, params, 1, false, q.data()); }},
       {"q (the output)", [&] { crf.infer(im.view(), p.data(), 3, params, 1, false, nullptr); }},
       {"num_classes", [&] { crf.infer(im.view(), p.data(), 0, params, 1, false, q.data()); }},

@@ -280,38 +280,39 @@ TEST(CrfLattice, FilterMatchesExactGaussianSums) {
       {12, 9, 5, 3.0f, 20.0f, "bilateral 3/20", 0.008, 0.06, 0.012, 0.12},
   };
   for (KernelNormalisation normalisation : {KernelNormalisation::kRow, KernelNormalisation::kSymmetric})
-  for (const Case& k : cases) {
-    const bool row = normalisation == KernelNormalisation::kRow;
-    double worst_mean = 0, worst_single = 0, norm_lo = 1e9, norm_hi = 0;
-    int vertices = 0;
-    for (unsigned seed = 1; seed <= 11; ++seed) {
-      const int n = k.w * k.h, classes = 4;
-      const auto rgb = structured_image(k.w, k.h, seed);
-      const auto f = k.dim == 2 ? features_gaussian(k.w, k.h, k.xy) : features_bilateral(rgb, k.w, k.h, k.xy, k.col);
-      const auto p = noisy_probabilities(k.w, k.h, classes, seed + 100);
-      LatticeFilter lattice(f, n, k.dim, classes, normalisation);
-      const ExactKernel exact(f, n, k.dim, normalisation);
-      const std::vector<double> q(p.begin(), p.end());
-      const auto got = lattice(q), ref = exact.filter(q, classes);
-      double mean = 0;
-      for (std::size_t e = 0; e < q.size(); ++e) {
-        const double diff = std::fabs(got[e] - ref[e]);
-        mean += diff / q.size();
-        worst_single = std::max(worst_single, diff);
+    for (const Case& k : cases) {
+      const bool row = normalisation == KernelNormalisation::kRow;
+      double worst_mean = 0, worst_single = 0, norm_lo = 1e9, norm_hi = 0;
+      int vertices = 0;
+      for (unsigned seed = 1; seed <= 11; ++seed) {
+        const int n = k.w * k.h, classes = 4;
+        const auto rgb = structured_image(k.w, k.h, seed);
+        const auto f = k.dim == 2 ? features_gaussian(k.w, k.h, k.xy) : features_bilateral(rgb, k.w, k.h, k.xy, k.col);
+        const auto p = noisy_probabilities(k.w, k.h, classes, seed + 100);
+        LatticeFilter lattice(f, n, k.dim, classes, normalisation);
+        const ExactKernel exact(f, n, k.dim, normalisation);
+        const std::vector<double> q(p.begin(), p.end());
+        const auto got = lattice(q), ref = exact.filter(q, classes);
+        double mean = 0;
+        for (std::size_t e = 0; e < q.size(); ++e) {
+          const double diff = std::fabs(got[e] - ref[e]);
+          mean += diff / q.size();
+          worst_single = std::max(worst_single, diff);
+        }
+        worst_mean = std::max(worst_mean, mean);
+        for (int i = 0; i < n; ++i) {
+          norm_lo = std::min(norm_lo, lattice.kernel.norm(i) / exact.norm[i]);
+          norm_hi = std::max(norm_hi, lattice.kernel.norm(i) / exact.norm[i]);
+        }
+        vertices = std::max(vertices, lattice.kernel.lattice().vertices());
       }
-      worst_mean = std::max(worst_mean, mean);
-      for (int i = 0; i < n; ++i) {
-        norm_lo = std::min(norm_lo, lattice.kernel.norm(i) / exact.norm[i]);
-        norm_hi = std::max(norm_hi, lattice.kernel.norm(i) / exact.norm[i]);
-      }
-      vertices = std::max(vertices, lattice.kernel.lattice().vertices());
+      std::printf(
+          "[crf] %-9s %-26s %dx%d: up to %d vertices; |lattice - exact| mean <= %.4f, max %.4f; "
+          "lattice/exact normaliser %.2f..%.2f\n",
+          row ? "row" : "symmetric", k.name, k.w, k.h, vertices, worst_mean, worst_single, norm_lo, norm_hi);
+      EXPECT_LE(worst_mean, row ? k.row_mean : k.symmetric_mean) << k.name;
+      EXPECT_LE(worst_single, row ? k.row_single : k.symmetric_single) << k.name;
     }
-    std::printf("[crf] %-9s %-26s %dx%d: up to %d vertices; |lattice - exact| mean <= %.4f, max %.4f; "
-                "lattice/exact normaliser %.2f..%.2f\n",
-                row ? "row" : "symmetric", k.name, k.w, k.h, vertices, worst_mean, worst_single, norm_lo, norm_hi);
-    EXPECT_LE(worst_mean, row ? k.row_mean : k.symmetric_mean) << k.name;
-    EXPECT_LE(worst_single, row ? k.row_single : k.symmetric_single) << k.name;
-  }
 }
 
 // Whole mean field (10 iterations) against the exact-kernel mean field. Labels near a tie between
@@ -324,8 +325,10 @@ TEST(CrfLattice, MeanFieldMatchesBruteForce) {
   local.bilateral_xy_std = 5.0f;
   local.bilateral_rgb_std = 13.0f;
   local.gaussian_xy_std = 2.0f;
-  const CrfCase setups[] = {{12, 9, 3, deeplab, "DeepLab defaults"}, {20, 15, 5, deeplab, "DeepLab defaults"},
-                            {20, 15, 4, local, "local (5/13, 2)"}, {12, 9, 5, local, "local (5/13, 2)"}};
+  const CrfCase setups[] = {{12, 9, 3, deeplab, "DeepLab defaults"},
+                            {20, 15, 5, deeplab, "DeepLab defaults"},
+                            {20, 15, 4, local, "local (5/13, 2)"},
+                            {12, 9, 5, local, "local (5/13, 2)"}};
   for (const CrfCase& s : setups) {
     const int n = s.w * s.h;
     double agreement = 0, worst_agreement = 1, mean_q = 0;
@@ -338,22 +341,26 @@ TEST(CrfLattice, MeanFieldMatchesBruteForce) {
       std::vector<float> q(p.size());
       crf.infer(CrfImage{rgb.data(), s.w, s.h, 3 * s.w}, p.data(), s.classes, s.params, 10, false, q.data());
       const ExactKernel g(features_gaussian(s.w, s.h, s.params.gaussian_xy_std), n, 2);
-      const ExactKernel b(features_bilateral(rgb, s.w, s.h, s.params.bilateral_xy_std, s.params.bilateral_rgb_std), n, 5);
+      const ExactKernel b(features_bilateral(rgb, s.w, s.h, s.params.bilateral_xy_std, s.params.bilateral_rgb_std), n,
+                          5);
       const auto ref = reference_mean_field([&](const std::vector<double>& v) { return g.filter(v, s.classes); },
                                             [&](const std::vector<double>& v) { return b.filter(v, s.classes); }, n, p,
                                             s.classes, s.params, 10);
       int agree = 0;
       for (int i = 0; i < n; ++i) {
-        for (int c = 0; c < s.classes; ++c) mean_q += std::fabs(q[i * s.classes + c] - ref[i * s.classes + c]) / (static_cast<double>(n) * s.classes * seeds);
+        for (int c = 0; c < s.classes; ++c)
+          mean_q +=
+              std::fabs(q[i * s.classes + c] - ref[i * s.classes + c]) / (static_cast<double>(n) * s.classes * seeds);
         agree += argmax(&q[i * s.classes], s.classes) == argmax(&ref[i * s.classes], s.classes);
         changed += argmax(&p[i * s.classes], s.classes) != argmax(&ref[i * s.classes], s.classes);
       }
       agreement += static_cast<double>(agree) / n / seeds;
       worst_agreement = std::min(worst_agreement, static_cast<double>(agree) / n);
     }
-    std::printf("[crf] mean field vs brute force, %-17s %dx%d, %d classes: labels agree %.1f%% (worst image %.1f%%), "
-                "mean |dQ| %.4f; the exact CRF changed %.0f%% of the labels\n",
-                s.name, s.w, s.h, s.classes, 100 * agreement, 100 * worst_agreement, mean_q, 100.0 * changed / (n * seeds));
+    std::printf(
+        "[crf] mean field vs brute force, %-17s %dx%d, %d classes: labels agree %.1f%% (worst image %.1f%%), "
+        "mean |dQ| %.4f; the exact CRF changed %.0f%% of the labels\n",
+        s.name, s.w, s.h, s.classes, 100 * agreement, 100 * worst_agreement, mean_q, 100.0 * changed / (n * seeds));
     EXPECT_GE(agreement, 0.95) << s.name;
     EXPECT_GE(worst_agreement, 0.75) << s.name;
     EXPECT_LE(mean_q, 0.05) << s.name;

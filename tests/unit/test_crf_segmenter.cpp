@@ -9,12 +9,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
-#include <string>
-#include <vector>
-
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <string>
+#include <vector>
 
 #include "deeplab/error.h"
 #include "deeplab/manifest.h"
@@ -117,16 +116,16 @@ TEST_F(CrfSegmenterTest, HalfScale) {
   ASSERT_EQ(b.width, still.cols);
   ASSERT_EQ(b.height, still.rows);
   const double differ = share_differing(a, b.class_map);
-  std::printf("[crf] person.jpg at 320x212: CRF at scale 0.5 vs 1: %.2f%% of the labels differ; %.0f vs %.0f ms\n", 100 * differ,
-              half.last_times().crf_ms, full.last_times().crf_ms);
+  std::printf("[crf] person.jpg at 320x212: CRF at scale 0.5 vs 1: %.2f%% of the labels differ; %.0f vs %.0f ms\n",
+              100 * differ, half.last_times().crf_ms, full.last_times().crf_ms);
   EXPECT_LT(differ, 0.05);
   EXPECT_GT(share_of(b.class_map, 15), 0.02);
 }
 
 // Label changes between consecutive frames of a scene moving right by `dx` px a frame, after
 // moving the earlier map along (columns near the borders left out).
-static double motion_compensated_changes(const std::vector<std::uint8_t>& earlier, const std::vector<std::uint8_t>& later, int w,
-                                  int h, int dx) {
+static double motion_compensated_changes(const std::vector<std::uint8_t>& earlier,
+                                         const std::vector<std::uint8_t>& later, int w, int h, int dx) {
   std::size_t changed = 0, total = 0;
   for (int y = 0; y < h; ++y)
     for (int x = 8; x < w - 8; ++x, ++total)
@@ -163,9 +162,10 @@ TEST_F(CrfSegmenterTest, TemporalAcrossFrames) {
     previous_temporal = t;
     previous_full = c;
   }
-  std::printf("[crf] horses 384x288 moving %d px/frame: labels changing between frames (motion compensated) %.2f%% "
-              "temporal, %.2f%% full; temporal vs full differ on up to %.2f%%\n",
-              dx, 100 * temporal_changes, 100 * full_changes, 100 * worst_differ);
+  std::printf(
+      "[crf] horses 384x288 moving %d px/frame: labels changing between frames (motion compensated) %.2f%% "
+      "temporal, %.2f%% full; temporal vs full differ on up to %.2f%%\n",
+      dx, 100 * temporal_changes, 100 * full_changes, 100 * worst_differ);
   EXPECT_LE(temporal_changes, full_changes);
   EXPECT_LT(worst_differ, 0.15);
 

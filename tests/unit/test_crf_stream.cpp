@@ -25,9 +25,11 @@ std::vector<std::uint8_t> scene(int w, int h, int shift, float brightness = 1.0f
     for (int x = 0; x < w; ++x) {
       const int sx = x - shift;
       const bool disc = (sx - w / 2) * (sx - w / 2) + (y - h / 2) * (y - h / 2) < h * h / 9;
-      const float c[3] = {disc ? 220.0f : 60.0f + 80.0f * x / w, disc ? 180.0f : 90.0f, disc ? 40.0f : 150.0f - 60.0f * y / h};
+      const float c[3] = {disc ? 220.0f : 60.0f + 80.0f * x / w, disc ? 180.0f : 90.0f,
+                          disc ? 40.0f : 150.0f - 60.0f * y / h};
       for (int k = 0; k < 3; ++k)
-        rgb[(static_cast<std::size_t>(y) * w + x) * 3 + k] = static_cast<std::uint8_t>(std::min(255.0f, c[k] * brightness));
+        rgb[(static_cast<std::size_t>(y) * w + x) * 3 + k] =
+            static_cast<std::uint8_t>(std::min(255.0f, c[k] * brightness));
     }
   return rgb;
 }
@@ -103,7 +105,10 @@ TEST(CrfStream, OffModeReturnsTheNormalisedProbabilities) {
 // class-count changes start again.
 TEST(CrfStream, WhichFramesRunFullIterations) {
   CrfStream s(temporal_options(), Device::kCpu, 1);
-  struct Expect { int iterations; bool warm, cut, key; };
+  struct Expect {
+    int iterations;
+    bool warm, cut, key;
+  };
   const auto check = [&](const Frame& f, Expect e, const char* what) {
     const CrfFrameReport& r = run(s, f);
     EXPECT_EQ(r.iterations, e.iterations) << what;
@@ -173,10 +178,12 @@ TEST(CrfStream, WarmStartKeepsTheConvergedResultOnAStaticScene) {
     changed = std::max(changed, std::fabs(static_cast<double>(q[k]) - f.p[k]));
   }
   for (std::size_t i = 0; i < expected.size() / 3; ++i)
-    differ += std::max_element(q + 3 * i, q + 3 * i + 3) - q != std::max_element(&expected[3 * i], &expected[3 * i] + 3) - &expected[0];
-  std::printf("[crf] static scene: warm-started vs full CRF: labels differ on %d pixels, Q max |diff| %.3g (vs the "
-              "unary: %.3g)\n",
-              differ, worst, changed);
+    differ += std::max_element(q + 3 * i, q + 3 * i + 3) - q !=
+              std::max_element(&expected[3 * i], &expected[3 * i] + 3) - &expected[0];
+  std::printf(
+      "[crf] static scene: warm-started vs full CRF: labels differ on %d pixels, Q max |diff| %.3g (vs the "
+      "unary: %.3g)\n",
+      differ, worst, changed);
   EXPECT_EQ(differ, 0);
   EXPECT_LT(worst, 0.05);
   EXPECT_GT(changed, 0.1) << "the CRF did nothing";
@@ -201,7 +208,8 @@ TEST(CrfStream, WarmStartFollowsMotion) {
       differ += std::max_element(q + 3 * i, q + 3 * i + 3) - q != std::max_element(r + 3 * i, r + 3 * i + 3) - r;
     worst = std::max(worst, differ / (64.0 * 40.0));
   }
-  std::printf("[crf] disc moving 3 px/frame for 8 frames: temporal vs full labels differ on up to %.2f%%\n", 100 * worst);
+  std::printf("[crf] disc moving 3 px/frame for 8 frames: temporal vs full labels differ on up to %.2f%%\n",
+              100 * worst);
   EXPECT_LT(worst, 0.02);
 }
 

@@ -51,8 +51,8 @@ void check_lattice_range(const char* option, float std_value, float position_sca
   if (PermutohedralLattice::max_lattice_coordinate(max_feature, dim) <= 32000.0) return;
   throw Error(ErrorCode::kInvalidArgument,
               std::string("crf: ") + option + " " + format_float(std_value) + " (working scale " +
-                  format_float(position_scale) + ") is too small for a " + std::to_string(width) + "x" + std::to_string(height) +
-                  " image: the permutohedral lattice's 16-bit coordinates would overflow");
+                  format_float(position_scale) + ") is too small for a " + std::to_string(width) + "x" +
+                  std::to_string(height) + " image: the permutohedral lattice's 16-bit coordinates would overflow");
 }
 
 // What one mean-field update reads and writes; a kernel is null when its weight is 0.
@@ -68,7 +68,7 @@ struct UpdateArgs {
   int classes, stride;
 };
 
-// m = w_g norm^g_i slice_g(i) + w_b norm^b_i slice_b(i), in blocks of 8 classes. Returns max m.
+// m += weight * norm_i * slice(i): one kernel's messages to pixel i, in blocks of 8 classes.
 template <int kDim>
 inline void add_slice(const CrfKernel& kernel, const float* rows, float weight, int i, int stride, float* m) {
   const float scale = weight * kernel.norm(i);
@@ -212,8 +212,16 @@ class CpuCrf final : public CrfBackend {
 
   // One mean-field update of every pixel from the blurred vertex rows of the kernels in use.
   void update(const float* vg, float wg, const float* vb, float wb) {
-    const UpdateArgs args{vg ? &gaussian_ : nullptr, vg, wg, vb ? &bilateral_ : nullptr, vb, wb,
-                          unary_.data(),       q_.data(), classes_, stride_};
+    const UpdateArgs args{vg ? &gaussian_ : nullptr,
+                          vg,
+                          wg,
+                          vb ? &bilateral_ : nullptr,
+                          vb,
+                          wb,
+                          unary_.data(),
+                          q_.data(),
+                          classes_,
+                          stride_};
     const int n = width_ * height_;
 #pragma omp parallel num_threads(threads_)
     {

@@ -65,9 +65,10 @@ class CrfStream::Impl {
 
   void temporal(const CrfImage& image, const float* probabilities, int num_classes, bool same_shape) {
     crf::make_luma_thumbnail(image, thumbnail_);
-    const bool cut = same_shape && crf::thumbnail_difference(thumbnail_, previous_thumbnail_) > options_.scene_cut_threshold;
-    const bool keyframe = same_shape && !cut && options_.keyframe_interval > 0 &&
-                          frames_since_full_ + 1 >= options_.keyframe_interval;
+    const bool cut =
+        same_shape && crf::thumbnail_difference(thumbnail_, previous_thumbnail_) > options_.scene_cut_threshold;
+    const bool keyframe =
+        same_shape && !cut && options_.keyframe_interval > 0 && frames_since_full_ + 1 >= options_.keyframe_interval;
     if (!same_shape || cut || keyframe) {
       run(image, probabilities, num_classes, options_.params.iterations, false);
       report_.scene_cut = cut;

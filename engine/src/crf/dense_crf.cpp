@@ -58,12 +58,9 @@ CrfMode crf_mode_from_string(const std::string& name) {
 
 const char* crf_mode_name(CrfMode mode) {
   switch (mode) {
-    case CrfMode::kOff:
-      return "off";
-    case CrfMode::kFull:
-      return "full";
-    case CrfMode::kTemporal:
-      return "temporal";
+    case CrfMode::kOff: return "off";
+    case CrfMode::kFull: return "full";
+    case CrfMode::kTemporal: return "temporal";
   }
   return "?";
 }

@@ -35,7 +35,8 @@ inline LatticeKey pack_key(const int* coords, int d) {
 // and rounded to float as densecrf does.
 void embedding_scale(int d, float* scale) {
   const double inv_std_dev = std::sqrt(2.0 / 3.0) * (d + 1);
-  for (int i = 0; i < d; ++i) scale[i] = static_cast<float>(inv_std_dev / std::sqrt(static_cast<double>((i + 1) * (i + 2))));
+  for (int i = 0; i < d; ++i)
+    scale[i] = static_cast<float>(inv_std_dev / std::sqrt(static_cast<double>((i + 1) * (i + 2))));
 }
 
 // Nearest integer, ties to even (as rintf in the default rounding mode), for |x| < 2^22: adding
@@ -62,8 +63,10 @@ void VertexTable::reset(std::size_t expected_vertices) {
   keys_.clear();
   std::size_t capacity = 64;
   while (capacity < 2 * expected_vertices) capacity *= 2;
-  if (slots_.size() < capacity) slots_.assign(capacity, -1);
-  else std::fill(slots_.begin(), slots_.end(), -1);
+  if (slots_.size() < capacity)
+    slots_.assign(capacity, -1);
+  else
+    std::fill(slots_.begin(), slots_.end(), -1);
   mask_ = slots_.size() - 1;
   shift_ = 64;
   for (std::size_t s = slots_.size(); s > 1; s >>= 1) --shift_;
@@ -129,8 +132,9 @@ void PermutohedralLattice::vertex_coordinates(int v, int* coords) const { unpack
 
 void PermutohedralLattice::build(const float* features, int count, int dim, int threads) {
   if (dim < 1 || dim > kMaxLatticeDim)
-    throw Error(ErrorCode::kInvalidArgument, "permutohedral lattice: " + std::to_string(dim) + " feature dimensions (1.." +
-                                                 std::to_string(kMaxLatticeDim) + " supported)");
+    throw Error(ErrorCode::kInvalidArgument, "permutohedral lattice: " + std::to_string(dim) +
+                                                 " feature dimensions (1.." + std::to_string(kMaxLatticeDim) +
+                                                 " supported)");
   if (count < 1) throw Error(ErrorCode::kInvalidArgument, "permutohedral lattice: no points");
   n_ = count;
   d_ = dim;
@@ -271,7 +275,8 @@ void PermutohedralLattice::build_splat_lists(int threads) {
     const int t = omp_get_thread_num(), count = omp_get_num_threads();
     const auto first_vertex = [&](int k) {
       const std::int64_t target = static_cast<std::int64_t>(entries) * k / count;
-      return static_cast<int>(std::lower_bound(splat_start_.begin(), splat_start_.end() - 1, target) - splat_start_.begin());
+      return static_cast<int>(std::lower_bound(splat_start_.begin(), splat_start_.end() - 1, target) -
+                              splat_start_.begin());
     };
     const int lo = first_vertex(t), hi = t + 1 == count ? m_ : first_vertex(t + 1);
     for (int i = 0; i < n_; ++i) {

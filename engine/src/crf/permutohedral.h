@@ -121,8 +121,8 @@ class PermutohedralLattice {
   std::vector<std::int32_t> cursor_;         // m: fill positions while building the CSR
   std::vector<std::int32_t> splat_point_;
   std::vector<float> splat_weight_;
-  std::vector<std::int32_t> neighbours_;     // (d+1) x m x 2: the two neighbours along direction j, m = none
-  std::vector<float> values_, scratch_;      // vertex rows, ping-pong for the blur
+  std::vector<std::int32_t> neighbours_;  // (d+1) x m x 2: the two neighbours along direction j, m = none
+  std::vector<float> values_, scratch_;   // vertex rows, ping-pong for the blur
 };
 
 }  // namespace deeplab::crf
