@@ -10,8 +10,8 @@
 namespace deeplab::crf {
 
 // Up to 32 x 32 cells (fewer for images smaller than that), each the mean BT.601 luma of its
-// pixels in 0..1; at most 512 rows and columns are sampled, so that a thumbnail costs about
-// the same at any size.
+// pixels in 0..1; every (size / 512)-th row and column is sampled (512 to 1023 of each), so that
+// a thumbnail costs about the same at any size.
 struct LumaThumbnail {
   static constexpr int kCells = 32;
   int cells_x = 0, cells_y = 0;
