@@ -13,6 +13,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "deeplab/error.h"
@@ -216,4 +217,22 @@ TEST_F(CrfSegmenterTest, YuvFramesGoThroughTheCrf) {
   std::printf("[crf] eagle.jpg at 384x256, I420 vs BGR through the CRF: %.2f%% of the labels differ\n", 100 * differ);
   EXPECT_LT(differ, 0.02);
   EXPECT_GT(share_of(from_yuv.class_map, 3), 0.02);
+}
+
+// Degenerate sizes: a 1x1 frame, and a working size that rounds down to 1x1.
+TEST_F(CrfSegmenterTest, TinyFramesAndWorkingSizes) {
+  const cv::Mat still = load_still("dog.jpg");
+  for (auto [w, h, scale] : {std::tuple{1, 1, 1.0f}, std::tuple{9, 7, 0.1f}, std::tuple{33, 2, 0.5f}}) {
+    cv::Mat small;
+    cv::resize(still, small, cv::Size(w, h), 0, 0, cv::INTER_AREA);
+    Segmenter s(crf_model_manifest(), crf_options(CrfMode::kTemporal, scale));
+    for (int k = 0; k < 2; ++k) {
+      const Segmentation& seg = s.segment(bgr_frame(small));
+      ASSERT_EQ(seg.width, w);
+      ASSERT_EQ(seg.height, h);
+      ASSERT_EQ(seg.class_map.size(), static_cast<std::size_t>(w) * h);
+      EXPECT_EQ(seg.crf.warm_started, k == 1) << w << "x" << h;
+      for (std::uint8_t c : seg.class_map) ASSERT_LT(c, 21);
+    }
+  }
 }
