@@ -1,0 +1,126 @@
+// deeplab-eval: accuracy against labelled images, or temporal stability of a video, in the
+// evaluation classes of a class map (engine/tools/eval/class_map.h).
+//   deeplab-eval [--model M] --images DIR --labels DIR --class-map FILE [--sequence] [--limit N] ...
+//   deeplab-eval [--model M] --video FILE --class-map FILE [--max-frames N] ...
+// Exit status: 0 done, 2 bad usage or configuration (options, class map, model), 1 a failure while
+// evaluating (unreadable image or video, missing label, label size mismatch).
+#include <opencv2/core.hpp>
+
+#include <cstdio>
+#include <string>
+
+#include "cli_args.h"
+#include "crf_args.h"
+#include "deeplab/error.h"
+#include "deeplab/segmenter.h"
+#include "eval/class_map.h"
+#include "eval/dataset.h"
+#include "eval/report.h"
+#include "eval/runner.h"
+
+using namespace deeplab;
+
+namespace {
+
+constexpr int kExitRuntime = 1;
+constexpr int kExitUsage = 2;
+
+const std::string kUsage = std::string(
+    "deeplab-eval [--model NAME|PATH] --class-map FILE (--images DIR --labels DIR [--sequence] [--limit N] | "
+    "--video FILE [--max-frames N]) [--json] [--overlay-dir DIR] [--size WxH] [--threads N] "
+    "[--device cpu|cuda|auto] ") + tools::kCrfUsage + "\n"
+    "  --model        model manifest name or path, or an .onnx file (deeplabv3-mnv2-voc)\n"
+    "  --class-map    YAML mapping dataset labels and model classes onto evaluation classes\n"
+    "  --images/--labels  image folder and label PNGs (value = label id) with the same file names;\n"
+    "                 reports per-class IoU, mIoU and pixel accuracy\n"
+    "  --sequence     feed the images in file-name order as one stream (temporal CRF state carries over);\n"
+    "                 otherwise each image starts a new stream\n"
+    "  --limit N      only the first N images\n"
+    "  --video FILE   no labels: flicker and temporal consistency (TC) over the first --max-frames frames\n"
+    "  --json         one JSON object on stdout\n"
+    "  --overlay-dir  write each prediction as an overlay (evaluation classes) into DIR\n" + tools::kCrfHelp;
+
+struct Setup {
+  eval::RunInfo info;
+  SegmenterOptions options;
+  bool json = false;
+  int limit = 0;
+  std::string overlay_dir;
+};
+
+Setup read_setup(tools::Args& args) {
+  Setup s;
+  s.info.model = args.value("--model", "deeplabv3-mnv2-voc");
+  s.info.class_map_path = args.required("--class-map");
+  s.info.images_dir = args.value("--images");
+  s.info.labels_dir = args.value("--labels");
+  s.info.video = args.value("--video");
+  s.info.sequence = args.flag("--sequence");
+  s.info.max_frames = args.integer("--max-frames", 0);
+  s.limit = args.integer("--limit", 0);
+  s.json = args.flag("--json");
+  s.overlay_dir = args.value("--overlay-dir");
+  s.options.device = device_from_string(args.value("--device", "auto"));
+  s.options.threads = args.integer("--threads", 0);
+  args.size("--size", s.options.input_width, s.options.input_height);
+  s.options.crf = tools::read_crf_options(args);
+  args.finish();
+  const bool images = !s.info.images_dir.empty() || !s.info.labels_dir.empty();
+  const bool video = !s.info.video.empty();
+  if (images == video)
+    throw Error(ErrorCode::kInvalidArgument, "give either --images and --labels, or --video\nusage: " + kUsage);
+  if (images && (s.info.images_dir.empty() || s.info.labels_dir.empty()))
+    throw Error(ErrorCode::kInvalidArgument, "--images and --labels go together");
+  if (video && (s.info.sequence || s.limit))
+    throw Error(ErrorCode::kInvalidArgument, "--sequence and --limit are for --images; a video is one stream (--max-frames)");
+  if (images && s.info.max_frames)
+    throw Error(ErrorCode::kInvalidArgument, "--max-frames is for --video; use --limit with --images");
+  if (s.limit < 0 || s.info.max_frames < 0 || s.options.threads < 0)
+    throw Error(ErrorCode::kInvalidArgument, "--limit, --max-frames and --threads must not be negative");
+  return s;
+}
+
+int run(int argc, char** argv, int& failure_code) {
+  tools::Args args(argc, argv, kUsage);
+  Setup s = read_setup(args);
+  const ModelManifest manifest = resolve_model(s.info.model);
+  const eval::ClassMap map = eval::load_class_map(s.info.class_map_path, static_cast<int>(manifest.classes.size()));
+  Segmenter segmenter(manifest, s.options);
+  s.info.device = device_name(segmenter.device());
+  s.info.threads = s.options.threads;
+  s.info.input_width = segmenter.network().input_width;
+  s.info.input_height = segmenter.network().input_height;
+  s.info.crf = s.options.crf;
+
+  failure_code = kExitRuntime;  // from here on, what fails is the data, not the command line
+  if (!s.info.video.empty()) {
+    const eval::VideoRun run = eval::evaluate_video(segmenter, map, s.info.video, s.info.max_frames, s.overlay_dir);
+    if (s.json) std::printf("%s\n", eval::video_run_json(s.info, map, run).c_str());
+    else eval::print_video_run(stdout, s.info, map, run);
+    return 0;
+  }
+  const auto images = eval::list_labelled_images(s.info.images_dir, s.info.labels_dir, s.limit);
+  eval::ImageRunOptions options;
+  options.sequence = s.info.sequence;
+  options.overlay_dir = s.overlay_dir;
+  const eval::ImageRun run = eval::evaluate_images(segmenter, map, images, options);
+  if (s.json) std::printf("%s\n", eval::image_run_json(s.info, map, run).c_str());
+  else eval::print_image_run(stdout, s.info, map, run);
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int failure_code = kExitUsage;
+  try {
+    return run(argc, argv, failure_code);
+  } catch (const Error& e) {
+    std::fprintf(stderr, "deeplab-eval: %s\n", e.what());
+  } catch (const cv::Exception& e) {
+    std::fprintf(stderr, "deeplab-eval: OpenCV: %s\n", e.what());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "deeplab-eval: %s\n", e.what());
+  }
+  return failure_code;
+}
