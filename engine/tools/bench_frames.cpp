@@ -22,7 +22,10 @@ const char* const kFrameSourceHelp =
     "iterations on its first frame), that first frame is reported on its own (crf_first_frame_*), and the\n"
     "medians are over the --iters frames after it. In temporal mode those include keyframes\n"
     "(--crf-keyframe-interval) and scene cuts, which run full iterations: crf_ms_mean is the cost per frame\n"
-    "averaged over them, crf_full_frames their count.\n";
+    "averaged over them, crf_full_frames their count.\n"
+    "The CRF's time depends on the picture: the synthetic pattern's per-pixel noise is a worst case for its\n"
+    "colour (bilateral) filtering (at 480x360, 4-6x the CRF time of the shared person clip); for CRF figures\n"
+    "that stand for real video, use --frames-from.\n";
 
 namespace {
 
