@@ -75,20 +75,23 @@ inline void add_slice(const CrfKernel& kernel, const float* rows, float weight, 
   const std::int32_t* v = kernel.lattice().point_vertices(i);
   const float* w = kernel.lattice().point_weights(i);
   for (int k0 = 0; k0 < stride; k0 += kLanes) {
-    float acc[kLanes] = {};
-    for (int r = 0; r <= kDim; ++r) {
-      const float* row = rows + static_cast<std::int64_t>(v[r]) * stride + k0;
-      for (int l = 0; l < kLanes; ++l) acc[l] += w[r] * row[l];
-    }
-    for (int l = 0; l < kLanes; ++l) m[k0 + l] += scale * acc[l];
+    Lanes acc = {};
+    for (int r = 0; r <= kDim; ++r) acc += w[r] * load_lanes(rows + static_cast<std::int64_t>(v[r]) * stride + k0);
+    store_lanes(m + k0, load_lanes(m + k0) + scale * acc);
   }
 }
 
 // Q_i = normalise(p^_i * exp(m - max m)); padded lanes have p^ = 0 and stay 0.
 inline void normalise(const UpdateArgs& a, int i, float* m) {
-  const int s = a.stride;
-  float peak = -std::numeric_limits<float>::infinity();
-  for (int k = 0; k < a.classes; ++k) peak = std::max(peak, m[k]);
+  const int s = a.stride, full_blocks = a.classes / kLanes * kLanes;
+  Lanes top = load_lanes(m);
+  for (int k0 = kLanes; k0 < full_blocks; k0 += kLanes) {
+    const Lanes x = load_lanes(m + k0);
+    top = x > top ? x : top;
+  }
+  float peak = full_blocks > 0 ? top[0] : m[0];
+  for (int l = 1; l < (full_blocks > 0 ? kLanes : 0); ++l) peak = std::max(peak, top[l]);
+  for (int k = full_blocks; k < a.classes; ++k) peak = std::max(peak, m[k]);
   const float* u = a.unary + static_cast<std::size_t>(i) * s;
   float* qi = a.q + static_cast<std::size_t>(i) * s;
   float sums[kLanes] = {};
@@ -101,16 +104,15 @@ inline void normalise(const UpdateArgs& a, int i, float* m) {
   float sum = 0;
   for (int l = 0; l < kLanes; ++l) sum += sums[l];
   const float inv = 1.0f / sum;
-  for (int k0 = 0; k0 < s; k0 += kLanes)
-    for (int l = 0; l < kLanes; ++l) qi[k0 + l] = m[k0 + l] * inv;
+  for (int k0 = 0; k0 < s; k0 += kLanes) store_lanes(qi + k0, load_lanes(m + k0) * inv);
 }
 
 // Pixels [begin, end) of one mean-field update.
 DEEPLAB_SIMD_CLONES
 void update_rows(const UpdateArgs& a, int begin, int end) {
-  float m[kMaxClasses];
+  alignas(32) float m[kMaxClasses];
   for (int i = begin; i < end; ++i) {
-    for (int k = 0; k < a.stride; ++k) m[k] = 0.0f;
+    for (int k0 = 0; k0 < a.stride; k0 += kLanes) store_lanes(m + k0, Lanes{});
     if (a.gaussian) add_slice<kGaussianDim>(*a.gaussian, a.gaussian_rows, a.gaussian_weight, i, a.stride, m);
     if (a.bilateral) add_slice<kBilateralDim>(*a.bilateral, a.bilateral_rows, a.bilateral_weight, i, a.stride, m);
     normalise(a, i, m);

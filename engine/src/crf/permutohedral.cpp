@@ -328,13 +328,12 @@ void splat_rows(const std::int32_t* start, const std::int32_t* point, const floa
   for (int v = begin; v < end; ++v) {
     float* row = values + static_cast<std::int64_t>(v) * stride;
     for (int k0 = 0; k0 < stride; k0 += kLaneBlock) {
-      float acc[kLaneBlock] = {};
+      Lanes acc = {};
       for (std::int32_t e = start[v]; e < start[v + 1]; ++e) {
         const float w = point_scale ? weight[e] * point_scale[point[e]] : weight[e];
-        const float* src = in + static_cast<std::int64_t>(point[e]) * stride + k0;
-        for (int l = 0; l < kLaneBlock; ++l) acc[l] += w * src[l];
+        acc += w * load_lanes(in + static_cast<std::int64_t>(point[e]) * stride + k0);
       }
-      for (int l = 0; l < kLaneBlock; ++l) row[k0 + l] = acc[l];
+      store_lanes(row + k0, acc);
     }
   }
 }
@@ -360,8 +359,11 @@ void blur_rows(const float* in, const std::int32_t* neighbours, int stride, int 
     const float* self = in + static_cast<std::int64_t>(v) * stride;
     const float* a = in + static_cast<std::int64_t>(neighbours[2 * v]) * stride;
     const float* b = in + static_cast<std::int64_t>(neighbours[2 * v + 1]) * stride;
-    float* __restrict o = out + static_cast<std::int64_t>(v) * stride;
-    for (int k = 0; k < stride; ++k) o[k] = self[k] + 0.5f * (a[k] + b[k]);
+    float* o = out + static_cast<std::int64_t>(v) * stride;
+    int k = 0;
+    for (; k + kLaneBlock <= stride; k += kLaneBlock)
+      store_lanes(o + k, load_lanes(self + k) + 0.5f * (load_lanes(a + k) + load_lanes(b + k)));
+    for (; k < stride; ++k) o[k] = self[k] + 0.5f * (a[k] + b[k]);
   }
 }
 
