@@ -171,14 +171,14 @@ int embed_point(const float* f, const float* scale, LatticeKey& base, std::uint3
   }
   // Rank of each coordinate's remainder (0 = largest; ties: the earlier coordinate ranks lower),
   // then back onto the hyperplane.
-  for (int a = 0; a < D; ++a) {
-    const float da = elevated[a] - static_cast<float>(rem0[a]);
+  float rest[D + 1];
+  for (int k = 0; k <= D; ++k) rest[k] = elevated[k] - static_cast<float>(rem0[k]);
+  for (int a = 0; a < D; ++a)
     for (int b = a + 1; b <= D; ++b) {
-      const int less = da < elevated[b] - static_cast<float>(rem0[b]);
+      const int less = rest[a] < rest[b];
       rank[a] += less;
       rank[b] += 1 - less;
     }
-  }
   int worst = 0;
   for (int k = 0; k <= D; ++k) {
     rank[k] += sum;
