@@ -194,7 +194,7 @@ class CpuCrf final : public CrfBackend {
     features_.resize(static_cast<std::size_t>(n) * kGaussianDim);
     gaussian_features(width_, height_, xy_std, features_.data(), threads_);
     gaussian_width_ = -1;  // invalid until built (build may throw)
-    gaussian_.build(features_.data(), n, kGaussianDim, threads_);
+    gaussian_.build(features_.data(), n, kGaussianDim, threads_, width_);
     gaussian_width_ = width_;
     gaussian_height_ = height_;
     gaussian_std_ = xy_std;
@@ -209,7 +209,7 @@ class CpuCrf final : public CrfBackend {
     const int n = width_ * height_;
     features_.resize(static_cast<std::size_t>(n) * kBilateralDim);
     bilateral_features(image, xy_std, rgb_std, features_.data(), threads_);
-    bilateral_.build(features_.data(), n, kBilateralDim, threads_);
+    bilateral_.build(features_.data(), n, kBilateralDim, threads_, width_);
   }
 
   // One mean-field update of every pixel from the blurred vertex rows of the kernels in use.

@@ -32,9 +32,9 @@ void bilateral_features(const CrfImage& image, float xy_std, float rgb_std, floa
 }
 
 // K1_i = sum_j k_ij: the lattice filters a vector of ones (each point's own weight included).
-void CrfKernel::build(const float* features, int count, int dim, int threads) {
+void CrfKernel::build(const float* features, int count, int dim, int threads, int row_length) {
   threads_ = threads > 0 ? threads : omp_get_num_procs();
-  lattice_.build(features, count, dim, threads_);
+  lattice_.build(features, count, dim, threads_, row_length);
   ones_.assign(count, 1.0f);
   norm_.resize(count);
   const float* blurred = lattice_.splat_blur(ones_.data(), 1, nullptr);

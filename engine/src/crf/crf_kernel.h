@@ -33,8 +33,9 @@ enum class KernelNormalisation { kSymmetric, kRow };
 class CrfKernel {
  public:
   explicit CrfKernel(KernelNormalisation normalisation = KernelNormalisation::kRow) : normalisation_(normalisation) {}
-  // Builds the lattice and the normalisation for `count` points of `dim` features.
-  void build(const float* features, int count, int dim, int threads);
+  // Builds the lattice and the normalisation for `count` points of `dim` features (an image's
+  // pixels in raster order, `row_length` per row, when row_length > 0).
+  void build(const float* features, int count, int dim, int threads, int row_length = 0);
 
   // Splats (n_j) Q_j and blurs: the vertex rows that slice_point() reads (stride floats per row).
   const float* splat_blur(const float* q, int stride) {

@@ -130,7 +130,7 @@ double PermutohedralLattice::max_lattice_coordinate(const float* max_feature, in
 
 void PermutohedralLattice::vertex_coordinates(int v, int* coords) const { unpack_key(table_.key(v), d_, coords); }
 
-void PermutohedralLattice::build(const float* features, int count, int dim, int threads) {
+void PermutohedralLattice::build(const float* features, int count, int dim, int threads, int row_length) {
   if (dim < 1 || dim > kMaxLatticeDim)
     throw Error(ErrorCode::kInvalidArgument, "permutohedral lattice: " + std::to_string(dim) +
                                                  " feature dimensions (1.." + std::to_string(kMaxLatticeDim) +
@@ -140,7 +140,7 @@ void PermutohedralLattice::build(const float* features, int count, int dim, int 
   d_ = dim;
   threads_ = threads > 0 ? threads : omp_get_num_procs();
   embed(features, threads_);
-  insert_vertices();
+  insert_vertices(row_length);
   build_splat_lists(threads_);
   find_neighbours(threads_);
 }
@@ -239,15 +239,22 @@ void PermutohedralLattice::embed(const float* features, int threads) {
 
 // Serial: the hash table assigns vertex ids in order of first use, so vertices of neighbouring
 // pixels get nearby ids (locality for the blur). A point whose simplex equals the previous
-// point's (common in smooth regions) reuses its vertices without hashing.
-void PermutohedralLattice::insert_vertices() {
+// point's or the one a row above (common in smooth regions) reuses its vertices without hashing.
+void PermutohedralLattice::insert_vertices(int row_length) {
   const int d = d_;
   table_.reset(std::max<std::size_t>(static_cast<std::size_t>(m_), static_cast<std::size_t>(n_) / 2));
   offsets_.resize(static_cast<std::size_t>(n_) * (d + 1));
+  const auto same_simplex = [&](int a, int b) {
+    return simplex_base_[a] == simplex_base_[b] && simplex_rank_[a] == simplex_rank_[b];
+  };
   for (int i = 0; i < n_; ++i) {
     std::int32_t* off = offsets_.data() + static_cast<std::size_t>(i) * (d + 1);
-    if (i > 0 && simplex_base_[i] == simplex_base_[i - 1] && simplex_rank_[i] == simplex_rank_[i - 1]) {
-      for (int r = 0; r <= d; ++r) off[r] = off[r - (d + 1)];
+    const int earlier = i > 0 && same_simplex(i, i - 1)                                        ? i - 1
+                        : row_length > 0 && i >= row_length && same_simplex(i, i - row_length) ? i - row_length
+                                                                                               : -1;
+    if (earlier >= 0) {
+      const std::int32_t* from = offsets_.data() + static_cast<std::size_t>(earlier) * (d + 1);
+      for (int r = 0; r <= d; ++r) off[r] = from[r];
       continue;
     }
     int rem0[kMaxLatticeDim];

@@ -59,8 +59,10 @@ class PermutohedralLattice {
   // `features`: count x dim floats, point-major, already divided by the kernel's standard
   // deviations. Throws Error(kInvalidArgument) if the lattice coordinates leave the int16 range
   // (a standard deviation far too small for the image); callers check that with
-  // max_lattice_coordinate() first to name the option at fault.
-  void build(const float* features, int count, int dim, int threads);
+  // max_lattice_coordinate() first to name the option at fault. `row_length`: the points are an
+  // image's pixels in raster order with this many per row (0: no such structure); only speeds up
+  // the build (a pixel whose simplex equals the one above reuses its vertices).
+  void build(const float* features, int count, int dim, int threads, int row_length = 0);
 
   int points() const { return n_; }
   int dim() const { return d_; }
@@ -106,7 +108,7 @@ class PermutohedralLattice {
 
  private:
   void embed(const float* features, int threads);
-  void insert_vertices();
+  void insert_vertices(int row_length);
   void build_splat_lists(int threads);
   void find_neighbours(int threads);
   void blur(int stride);
