@@ -75,7 +75,7 @@ def check_images(report, args):
 
 
 def check_video(report, args):
-    for key in ("flicker", "tc", "frames", "pairs", "per_class", "crf", "crf_ms_mean"):
+    for key in ("flicker", "tc", "tc_pixel_agreement", "frames", "pairs", "per_class", "crf", "crf_ms_mean"):
         if key not in report:
             fail(f"JSON has no '{key}'")
     if args.count is not None and (report["frames"] != args.count or report["pairs"] != args.count - 1):

@@ -152,6 +152,9 @@ std::string video_run_json(const RunInfo& info, const ClassMap& map, const Video
   j.key("height").integer(static_cast<std::uint64_t>(run.height));
   j.key("flicker").num(run.stability.flicker());
   j.key("tc").num(run.stability.tc());
+  // The share of pixels whose label at t matches the warped label at t+1: unlike the mIoU above, not
+  // swayed by a rare class that appears in a few pixels of a few frames.
+  j.key("tc_pixel_agreement").num(run.stability.matrix().pixel_accuracy());
   j.key("per_class").open('[');
   const ConfusionMatrix& m = run.stability.matrix();
   for (int c = 0; c < m.num_classes(); ++c) {
@@ -192,8 +195,9 @@ void print_video_run(std::FILE* out, const RunInfo& info, const ClassMap& map, c
   for (int c = 0; c < m.num_classes(); ++c)
     std::fprintf(out, "  %-16s %10.2f %14llu\n", map.classes[c].c_str(), percent(m.iou(c)),
                  static_cast<unsigned long long>(run.predicted_pixels[c]));
-  std::fprintf(out, "flicker %.3f %% of pixels change label per frame; TC (mIoU, t vs flow-warped t+1) %.2f %% over %d pairs\n",
-               percent(run.stability.flicker()), percent(run.stability.tc()), run.stability.pairs());
+  std::fprintf(out, "flicker %.3f %% of pixels change label per frame; TC (mIoU, t vs flow-warped t+1) %.2f %% over %d pairs "
+               "(pixel agreement %.3f %%)\n", percent(run.stability.flicker()), percent(run.stability.tc()),
+               run.stability.pairs(), percent(run.stability.matrix().pixel_accuracy()));
   std::fprintf(out, "%.1f ms/frame (network + post-processing + CRF)\n", run.frames ? run.total_ms_sum / run.frames : 0);
   print_crf_line(out, info, run.crf);
 }
