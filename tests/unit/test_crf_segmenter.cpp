@@ -64,6 +64,7 @@ double share_of(const std::vector<std::uint8_t>& map, int cls) {
 
 SegmenterOptions crf_options(CrfMode mode, float scale = 1.0f) {
   SegmenterOptions o;
+  o.device = Device::kCpu;  // the CPU CRF and network, also on a machine with a GPU
   o.threads = 1;
   o.crf.mode = mode;
   o.crf.scale = scale;

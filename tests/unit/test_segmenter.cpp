@@ -214,6 +214,7 @@ class SegmenterTest : public ::testing::Test {
   static void SetUpTestSuite() {
     ASSERT_TRUE(fs::exists(kModel)) << kModel;
     SegmenterOptions fast;
+    fast.device = Device::kCpu;  // these tests check the CPU path (bit-exactness, allocations), also on GPU machines
     fast.threads = 1;
     removed_ = std::make_unique<Segmenter>(model_manifest(), fast);
     SegmenterOptions keep = fast;
@@ -433,6 +434,7 @@ TEST_F(SegmenterTest, NoAllocationsPerFrame) {
   // With the dense CRF, full and temporal (its lattice buffers keep their capacity between frames).
   for (CrfMode mode : {CrfMode::kFull, CrfMode::kTemporal}) {
     SegmenterOptions with_crf;
+    with_crf.device = Device::kCpu;
     with_crf.threads = 1;
     with_crf.crf.mode = mode;
     with_crf.crf.scale = 0.5f;
@@ -471,6 +473,7 @@ TEST_F(SegmenterTest, AlternatingSizesAreDeterministic) {
 // every time, across size changes.
 TEST(Segmenter, MultiThreadedIsDeterministic) {
   SegmenterOptions two;
+  two.device = Device::kCpu;
   two.threads = 2;
   Segmenter s(model_manifest(), two);
   const cv::Mat a = resized(load_still("horses.jpg"), 320, 212), b = resized(load_still("eagle.jpg"), 257, 257);
