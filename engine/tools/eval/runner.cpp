@@ -24,11 +24,13 @@ class EvalOverlay {
     std::filesystem::create_directories(dir_, ec);
     if (ec) throw Error(ErrorCode::kIo, dir_ + ": cannot create the overlay folder (" + ec.message() + ")");
     legend_.classes = map.classes;
-    // Saturated colours that read well over street scenes; VOC's car grey does not.
+    // A few classes (car / person / background): saturated colours that read well over street
+    // scenes, which VOC's car grey does not. Many classes: the VOC palette, as the other tools draw.
     static const std::array<std::uint8_t, 3> kColours[] = {
         {0, 0, 0}, {20, 110, 255}, {255, 40, 40}, {40, 220, 60}, {255, 200, 0}, {200, 40, 255}, {0, 220, 220}};
     legend_.palette = voc_palette(static_cast<int>(map.classes.size()));
-    for (std::size_t c = 0; c < legend_.palette.size() && c < std::size(kColours); ++c) legend_.palette[c] = kColours[c];
+    if (map.classes.size() <= std::size(kColours))
+      std::copy(kColours, kColours + map.classes.size(), legend_.palette.begin());
   }
 
   void write(const cv::Mat& bgr, const cv::Mat& labels, const std::string& name) {
