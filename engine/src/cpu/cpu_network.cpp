@@ -26,38 +26,14 @@ class CpuNetwork::Access : public TensorAccess {
   explicit Access(CpuNetwork& net) : net_(net) {}
   float* data(int value) override { return net_.data(value); }
   std::vector<std::int64_t> strides(int value) const override { return net_.strides(value); }
-  bool same_storage(int a, int b) const override { return net_.storage_root_[a] == net_.storage_root_[b]; }
+  bool same_storage(int a, int b) const override { return net_.plan_.storage_root[a] == net_.plan_.storage_root[b]; }
 
  private:
   CpuNetwork& net_;
 };
 
 namespace {
-
-constexpr std::size_t kAlign = 64;
-
-std::size_t value_bytes(const Value& v) {
-  return (static_cast<std::size_t>(v.element_count()) * sizeof(float) + kAlign - 1) / kAlign * kAlign;
-}
-
-// Does this node's output share its input's storage? Layout-only transposes and reshapes of plain
-// tensors do; so may a conv's output with its residual (the fused sum accumulates in place).
-int alias_source(const Graph& g, const Node& n) {
-  const Value& in = g.values[n.inputs[0]];
-  const Value& out = g.values[n.outputs[0]];
-  if (n.op == "Transpose") {
-    const auto perm = attr_ints(g, n, "perm");
-    if ((in.layout == Layout::kChannelsLast && out.layout == Layout::kPlain && is_to_nhwc(perm)) ||
-        (in.layout == Layout::kPlain && out.layout == Layout::kChannelsLast && is_to_nchw(perm)))
-      return n.inputs[0];
-  }
-  if ((n.op == "Reshape" || n.op == "Flatten" || n.op == "Squeeze" || n.op == "Unsqueeze") && !in.is_constant &&
-      (in.layout == Layout::kPlain || physical_strides(in) == plain_strides(in.shape)))
-    return n.inputs[0];
-  if (n.op == "Reorder" && physical_strides(in) == physical_strides(out)) return n.inputs[0];
-  return -1;
-}
-
+constexpr std::size_t kAlign = 64;  // arena buffers start on cache lines (and AVX-512 vectors)
 }  // namespace
 
 CpuNetwork::CpuNetwork(Graph graph, int threads) : graph_(std::move(graph)) {
@@ -82,80 +58,15 @@ CpuNetwork::~CpuNetwork() {
 }
 
 void CpuNetwork::plan_memory() {
-  const Graph& g = graph_;
-  const int nv = static_cast<int>(g.values.size());
-  storage_root_.resize(nv);
-  for (int v = 0; v < nv; ++v) storage_root_[v] = v;
-  // Aliases first (in node order, so chains resolve to the first storage).
-  for (const Node& n : g.nodes) {
-    const int src = alias_source(g, n);
-    if (src >= 0) storage_root_[n.outputs[0]] = storage_root_[src];
-  }
-  // Lifetimes per root: [first definition, last use] in node indices; the input from -1,
-  // outputs to the end.
-  const int end = static_cast<int>(g.nodes.size());
-  std::vector<int> first(nv, end + 1), last(nv, -2);
-  auto touch = [&](int value, int at) {
-    if (value < 0 || g.values[value].is_constant) return;
-    const int r = storage_root_[value];
-    first[r] = std::min(first[r], at);
-    last[r] = std::max(last[r], at);
-  };
-  touch(g.inputs[0], -1);
-  for (int k = 0; k < end; ++k) {
-    const Node& n = g.nodes[k];
-    for (int in : n.inputs) touch(in, k);
-    if (n.residual >= 0) touch(n.residual, k);
-    for (int out : n.outputs) touch(out, k);
-  }
-  for (int o : g.outputs) touch(o, end);
-  // A conv's fused residual sum can accumulate in place when the residual dies at that conv and
-  // does not share storage with the conv's own input.
-  for (int k = 0; k < end; ++k) {
-    const Node& n = g.nodes[k];
-    if (n.residual < 0) continue;
-    const int r = storage_root_[n.residual], out = n.outputs[0];
-    if (last[r] != k || r == storage_root_[n.inputs[0]] || storage_root_[out] != out || r == storage_root_[g.inputs[0]])
-      continue;
-    storage_root_[out] = r;
-    last[r] = std::max(last[r], last[out]);
-    first[out] = end + 1;
-    last[out] = -2;
-    // Values aliasing the output follow it.
-    for (int v = 0; v < nv; ++v)
-      if (storage_root_[v] == out) storage_root_[v] = r;
-  }
-  // Greedy placement: largest first, lowest offset that overlaps no live buffer in time.
-  struct Placed { std::size_t offset, size; int first, last; };
-  std::vector<int> roots;
-  for (int v = 0; v < nv; ++v)
-    if (storage_root_[v] == v && last[v] >= first[v]) roots.push_back(v);
-  std::sort(roots.begin(), roots.end(), [&](int a, int b) { return value_bytes(g.values[a]) > value_bytes(g.values[b]); });
-  std::vector<Placed> placed;
-  offset_.assign(nv, 0);
-  for (int v : roots) {
-    const std::size_t size = value_bytes(g.values[v]);
-    std::vector<std::pair<std::size_t, std::size_t>> busy;
-    for (const Placed& p : placed)
-      if (!(p.last < first[v] || last[v] < p.first)) busy.emplace_back(p.offset, p.offset + p.size);
-    std::sort(busy.begin(), busy.end());
-    std::size_t offset = 0;
-    for (auto [b, e] : busy) {
-      if (offset + size <= b) break;
-      offset = std::max(offset, e);
-    }
-    offset_[v] = offset;
-    placed.push_back({offset, size, first[v], last[v]});
-    arena_bytes_ = std::max(arena_bytes_, offset + size);
-  }
-  arena_ = static_cast<float*>(std::aligned_alloc(kAlign, std::max<std::size_t>(arena_bytes_, kAlign)));
-  if (!arena_) throw Error(ErrorCode::kInternal, "cannot allocate " + std::to_string(arena_bytes_) + " bytes of activations");
+  plan_ = deeplab::plan_memory(graph_, sizeof(float), kAlign);
+  arena_ = static_cast<float*>(std::aligned_alloc(kAlign, std::max<std::size_t>(plan_.arena_bytes, kAlign)));
+  if (!arena_) throw Error(ErrorCode::kInternal, "cannot allocate " + std::to_string(plan_.arena_bytes) + " bytes of activations");
 }
 
 float* CpuNetwork::data(int value) {
   const Value& v = graph_.values[value];
   if (v.is_constant) return v.f.empty() ? nullptr : const_cast<float*>(v.f.data());
-  return reinterpret_cast<float*>(reinterpret_cast<char*>(arena_) + offset_[storage_root_[value]]);
+  return reinterpret_cast<float*>(reinterpret_cast<char*>(arena_) + plan_.offset[plan_.storage_root[value]]);
 }
 
 std::vector<std::int64_t> CpuNetwork::strides(int value) const { return physical_strides(graph_.values[value]); }

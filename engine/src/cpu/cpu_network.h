@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "graph/graph.h"
+#include "graph/memory_plan.h"
 
 namespace deeplab {
 
@@ -23,7 +24,7 @@ class CpuNetwork {
   int output_value() const { return graph_.outputs[0]; }
   float* data(int value);
   std::vector<std::int64_t> strides(int value) const;
-  std::size_t arena_bytes() const { return arena_bytes_; }
+  std::size_t arena_bytes() const { return plan_.arena_bytes; }
   int threads() const { return threads_; }
 
   // Logical (row-major) copies in and out, for tests and tools; not the per-frame path.
@@ -38,9 +39,7 @@ class CpuNetwork {
 
   Graph graph_;
   int threads_ = 1;
-  std::vector<int> storage_root_;        // value -> value whose storage it uses
-  std::vector<std::size_t> offset_;      // root value -> byte offset in the arena
-  std::size_t arena_bytes_ = 0;
+  MemoryPlan plan_;  // where each value lives in arena_ (graph/memory_plan.h)
   float* arena_ = nullptr;
   std::vector<float> dnnl_scratchpad_;
   struct Dnnl;
