@@ -96,7 +96,7 @@ class HostEmulator {
     switch (classify_node(g_, n)) {
       case NodeKernel::kConv: conv(n); break;
       case NodeKernel::kUnary: {
-        const ActivationParams a = activation_params(unary_activation(g_, n));
+        const ActivationParams a = activation_params(activation_of(g_, n));
         const float* src = data(n.inputs[0]);
         float* dst = data(n.outputs[0]);
         const std::int64_t count = g_.values[n.outputs[0]].element_count();

@@ -24,29 +24,6 @@ float apply_activation(float x, const Activation& a) {
   return x;
 }
 
-Activation activation_of(const Graph& g, const Node& n) {
-  Activation a;
-  if (n.op == "Relu") a.kind = Activation::kRelu;
-  else if (n.op == "Sigmoid") a.kind = Activation::kSigmoid;
-  else if (n.op == "HardSwish") a.kind = Activation::kHardSwish;
-  else if (n.op == "HardSigmoid") {
-    a.kind = Activation::kHardSigmoid;
-    a.alpha = attr_float(g, n, "alpha", 0.2f);
-    a.beta = attr_float(g, n, "beta", 0.5f);
-  } else if (n.op == "Clip") {
-    a.kind = Activation::kClip;
-    a.alpha = attr_float(g, n, "min", -INFINITY);
-    a.beta = attr_float(g, n, "max", INFINITY);
-    for (std::size_t k = 1; k < 3 && k < n.inputs.size(); ++k) {
-      if (n.inputs[k] < 0) continue;
-      const Value& v = g.values[n.inputs[k]];
-      if (!v.is_constant || v.f.empty())
-        throw Error(ErrorCode::kUnsupported, g.source + ": " + g.describe(n) + ": Clip bounds must be constant");
-      (k == 1 ? a.alpha : a.beta) = v.f[0];
-    }
-  }
-  return a;
-}
 
 class UnaryKernel : public CpuKernel {
  public:
@@ -184,6 +161,30 @@ class BatchNormKernel : public CpuKernel {
 };
 
 }  // namespace
+
+Activation activation_of(const Graph& g, const Node& n) {
+  Activation a;
+  if (n.op == "Relu") a.kind = Activation::kRelu;
+  else if (n.op == "Sigmoid") a.kind = Activation::kSigmoid;
+  else if (n.op == "HardSwish") a.kind = Activation::kHardSwish;
+  else if (n.op == "HardSigmoid") {
+    a.kind = Activation::kHardSigmoid;
+    a.alpha = attr_float(g, n, "alpha", 0.2f);
+    a.beta = attr_float(g, n, "beta", 0.5f);
+  } else if (n.op == "Clip") {
+    a.kind = Activation::kClip;
+    a.alpha = attr_float(g, n, "min", -INFINITY);
+    a.beta = attr_float(g, n, "max", INFINITY);
+    for (std::size_t k = 1; k < 3 && k < n.inputs.size(); ++k) {
+      if (n.inputs[k] < 0) continue;
+      const Value& v = g.values[n.inputs[k]];
+      if (!v.is_constant || v.f.empty())
+        throw Error(ErrorCode::kUnsupported, g.source + ": " + g.describe(n) + ": Clip bounds must be constant");
+      (k == 1 ? a.alpha : a.beta) = v.f[0];
+    }
+  }
+  return a;
+}
 
 std::unique_ptr<CpuKernel> make_elementwise_kernel(const Graph& g, const Node& n, TensorAccess& t, CpuContext&) {
   const std::string& op = n.op;

@@ -44,6 +44,9 @@ class CpuKernel {
 
 std::vector<std::int64_t> physical_strides(const Value& v);
 std::vector<std::int64_t> plain_strides(const std::vector<std::int64_t>& shape);  // row-major
+// The activation a standalone elementwise node (Relu, Sigmoid, HardSwish, HardSigmoid, Clip) applies;
+// Clip's bounds from attributes before opset 11, from constant inputs after. Kind kNone for other ops.
+Activation activation_of(const Graph& g, const Node& n);
 
 std::unique_ptr<CpuKernel> make_conv_kernel(const Graph& g, const Node& n, TensorAccess& t, CpuContext& ctx);
 std::unique_ptr<CpuKernel> make_pool_kernel(const Graph& g, const Node& n, TensorAccess& t, CpuContext& ctx);

@@ -1,5 +1,6 @@
 #include "cuda/cuda_steps.h"
 
+#include "cpu/kernel.h"  // activation_of
 #include "cuda/net_kernels.cuh"
 #include "cuda/step_params.h"
 #include "deeplab/error.h"
@@ -45,7 +46,7 @@ class ConvStep : public Step {
 class UnaryStep : public Step {
  public:
   UnaryStep(const Node& n, StepContext& ctx)
-      : act_(activation_params(unary_activation(ctx.graph(), n))), type_(ctx.type()), src_(ctx.data(n.inputs[0])),
+      : act_(activation_params(activation_of(ctx.graph(), n))), type_(ctx.type()), src_(ctx.data(n.inputs[0])),
         dst_(ctx.data(n.outputs[0])), count_(ctx.graph().values[n.outputs[0]].element_count()) {
     label = n.op;
   }

@@ -69,31 +69,6 @@ const char* node_kernel_name(NodeKernel kernel) {
   return "?";
 }
 
-Activation unary_activation(const Graph& g, const Node& n) {
-  Activation a;
-  if (n.op == "Relu") a.kind = Activation::kRelu;
-  else if (n.op == "Sigmoid") a.kind = Activation::kSigmoid;
-  else if (n.op == "HardSwish") a.kind = Activation::kHardSwish;
-  else if (n.op == "HardSigmoid") {
-    a.kind = Activation::kHardSigmoid;
-    a.alpha = attr_float(g, n, "alpha", 0.2f);
-    a.beta = attr_float(g, n, "beta", 0.5f);
-  } else if (n.op == "Clip") {
-    a.kind = Activation::kClip;
-    a.alpha = attr_float(g, n, "min", -INFINITY);
-    a.beta = attr_float(g, n, "max", INFINITY);
-    for (std::size_t k = 1; k < 3 && k < n.inputs.size(); ++k) {
-      if (n.inputs[k] < 0) continue;
-      const Value& v = g.values[n.inputs[k]];
-      if (!v.is_constant || v.f.empty()) unsupported(g, n, "Clip bounds must be constant");
-      (k == 1 ? a.alpha : a.beta) = v.f[0];
-    }
-  } else {
-    unsupported(g, n, "not an elementwise activation");
-  }
-  return a;
-}
-
 NodeKernel classify_node(const Graph& g, const Node& n) {
   if (n.inputs.empty() || n.outputs.empty() || n.inputs[0] < 0 || n.outputs[0] < 0)
     throw Error(ErrorCode::kModelCorrupt, g.source + ": " + g.describe(n) + ": missing input or output");
@@ -116,7 +91,7 @@ NodeKernel classify_node(const Graph& g, const Node& n) {
     return NodeKernel::kResize;
   }
   if (is_unary(op)) {
-    unary_activation(g, n);
+    activation_of(g, n);  // refuses non-constant Clip bounds at load
     require_ranks(g, n);
     return NodeKernel::kUnary;
   }

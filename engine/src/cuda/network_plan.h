@@ -31,8 +31,4 @@ const char* node_kernel_name(NodeKernel kernel);
 // ...), so that a network the GPU cannot run fails when it is loaded, never when it runs.
 NodeKernel classify_node(const Graph& g, const Node& n);
 
-// The activation a standalone elementwise node applies (kUnary), read as the CPU backend reads it
-// (Clip's bounds from attributes before opset 11, from constant inputs after).
-Activation unary_activation(const Graph& g, const Node& n);
-
 }  // namespace deeplab::cuda
