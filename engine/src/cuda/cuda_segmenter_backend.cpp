@@ -66,18 +66,8 @@ class Backend : public CudaSegmenterBackend {
     const bool probabilities = request.probabilities_width > 0 && request.probabilities_height > 0;
     if (probabilities) prepare_probabilities(request.probabilities_width, request.probabilities_height, result);
     const cudaStream_t stream = stream_.get();
-    const auto staging = Clock::now();
-    const FrameView pinned = stage(frame);
-    const double staging_ms = ms_since(staging);
-
-    events_[0].record(stream);
-    device_frame_.upload(pinned, stream);
-    events_[1].record(stream);
-    pre_.run(device_frame_.view(), net_.input(), stream);
-    events_[2].record(stream);
-    net_.run();
-    events_[3].record(stream);
-    const float* logits = logits_nhwc(stream);
+    double staging_ms = 0;
+    const float* logits = enqueue_network(frame, staging_ms);
     post_.run(logits, classes_.data(), stream);
     if (probabilities) prob_post_.run_softmax(logits, probs_.data(), stream);
     events_[4].record(stream);
@@ -105,17 +95,8 @@ class Backend : public CudaSegmenterBackend {
     const auto wall = Clock::now();
     validate_frame(frame);
     const cudaStream_t stream = stream_.get();
-    const auto staging = Clock::now();
-    const FrameView pinned = stage(frame);
-    const double staging_ms = ms_since(staging);
-    events_[0].record(stream);
-    device_frame_.upload(pinned, stream);
-    events_[1].record(stream);
-    pre_.run(device_frame_.view(), net_.input(), stream);
-    events_[2].record(stream);
-    net_.run();
-    events_[3].record(stream);
-    const float* logits = logits_nhwc(stream);
+    double staging_ms = 0;
+    const float* logits = enqueue_network(frame, staging_ms);
     host_logits_.reserve(logits_count_);
     DEEPLAB_CUDA_CHECK(cudaMemcpyAsync(host_logits_.data(), logits, logits_count_ * sizeof(float),
                                        cudaMemcpyDeviceToHost, stream));
@@ -142,6 +123,23 @@ class Backend : public CudaSegmenterBackend {
   }
 
  private:
+  // Stages the frame in pinned memory and enqueues upload, pre-processing and the network, with
+  // events 0..3 around them; returns the NHWC logits on the device (nothing has synchronised yet).
+  const float* enqueue_network(const FrameView& frame, double& staging_ms) {
+    const cudaStream_t stream = stream_.get();
+    const auto staging = Clock::now();
+    const FrameView pinned = stage(frame);
+    staging_ms = ms_since(staging);
+    events_[0].record(stream);
+    device_frame_.upload(pinned, stream);
+    events_[1].record(stream);
+    pre_.run(device_frame_.view(), net_.input(), stream);
+    events_[2].record(stream);
+    net_.run();
+    events_[3].record(stream);
+    return logits_nhwc(stream);
+  }
+
   static constexpr int kEvents = 6;
 
   // The post-processing reads dense NHWC float logits; other layouts are copied into that first.
