@@ -230,6 +230,62 @@ TEST(CrfLattice, PointsAreBarycentricCombinationsOfTheirSimplex) {
   }
 }
 
+// The embedding runs 8 points at a time in vector code and the last n % 8 one by one: a point
+// must get the same simplex and weights either way (bit for bit). Shifting the points by one
+// moves every point between a block lane and, for some, the scalar tail.
+TEST(CrfLattice, EmbeddingIsTheSameInVectorBlocksAndOneByOne) {
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> uni(0.0f, 40.0f);
+  for (int d : {1, 2, 3, 5, 7}) {
+    const int n = 8 * 37 + 5;
+    std::vector<float> f(static_cast<std::size_t>(n + 1) * d);
+    for (float& v : f) v = uni(rng);
+    crf::PermutohedralLattice whole, shifted;
+    whole.build(f.data() + d, n, d, 1);  // points 1..n at positions 0..n-1
+    shifted.build(f.data(), n + 1, d, 1);  // the same points at positions 1..n
+    int mismatches = 0;
+    for (int p = 0; p < n; ++p)
+      for (int r = 0; r <= d; ++r) {
+        int a[crf::kMaxLatticeDim], b[crf::kMaxLatticeDim];
+        whole.vertex_coordinates(whole.point_vertices(p)[r], a);
+        shifted.vertex_coordinates(shifted.point_vertices(p + 1)[r], b);
+        const bool same_key = std::equal(a, a + d, b);
+        const bool same_weight = whole.point_weights(p)[r] == shifted.point_weights(p + 1)[r];
+        mismatches += !same_key || !same_weight;
+      }
+    EXPECT_EQ(mismatches, 0) << "d=" << d;
+  }
+}
+
+// The blur's neighbour table is looked up from one side only and mirrored: against a brute-force
+// search over all vertex pairs, every vertex's neighbour on both sides of every direction is
+// exactly the vertex at key +- u_j, or none when there is no such vertex.
+TEST(CrfLattice, NeighboursAreExactlyTheVerticesOneStepAway) {
+  const int w = 19, h = 13;
+  const auto rgb = structured_image(w, h, 5);
+  for (int d : {2, 5}) {
+    const auto f = d == 2 ? features_gaussian(w, h, 3.0f) : features_bilateral(rgb, w, h, 6.0f, 12.0f);
+    crf::PermutohedralLattice lattice;
+    lattice.build(f.data(), w * h, d, 2, w);
+    const int m = lattice.vertices();
+    std::vector<std::vector<int>> keys(m, std::vector<int>(d));
+    for (int v = 0; v < m; ++v) lattice.vertex_coordinates(v, keys[v].data());
+    int wrong = 0, links = 0;
+    for (int v = 0; v < m; ++v)
+      for (int j = 0; j <= d; ++j)
+        for (int side = 0; side < 2; ++side) {
+          std::vector<int> want(keys[v]);
+          for (int k = 0; k < d; ++k) want[k] += (side == 0 ? 1 : -1) * (k == j ? d : -1);
+          const int expected = static_cast<int>(std::find(keys.begin(), keys.end(), want) - keys.begin());
+          wrong += lattice.neighbour(j, v, side) != expected;
+          links += expected < m;
+        }
+    std::printf("[crf] d=%d: %d vertices, %d neighbour links\n", d, m, links);
+    EXPECT_EQ(wrong, 0) << "d=" << d;
+    EXPECT_GT(links, m) << "d=" << d;  // not a lattice of isolated vertices
+  }
+}
+
 // Symmetric normalisation: splat and slice are each other's transpose and each direction's blur is a
 // symmetric matrix, but
 // on a sparse lattice the d+1 blurs do not commute, so K is only nearly symmetric (densecrf

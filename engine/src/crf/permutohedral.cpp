@@ -201,13 +201,83 @@ int embed_point(const float* f, const float* scale, LatticeKey& base, std::uint3
   return worst;
 }
 
+typedef std::int32_t IntLanes __attribute__((vector_size(32)));
+
+// embed_point for the 8 points at `f` (d features each), in vector code across the points: the
+// same float operations in the same order, so the same results bit for bit (the scatter into the
+// barycentric weights, whose index depends on the point, stays per point). Returns max |rem0|.
+DEEPLAB_SIMD_CLONES
+int embed_block(const float* f, int d, const float* scale, LatticeKey* base, std::uint32_t* ranks, float* weights) {
+  const float down = 1.0f / static_cast<float>(d + 1);
+  Lanes elevated[kMaxLatticeDim + 1], sm = {};
+  for (int j = d; j > 0; --j) {
+    Lanes feature;
+    for (int p = 0; p < kLaneBlock; ++p) feature[p] = f[p * d + j - 1];
+    const Lanes cf = feature * scale[j - 1];
+    elevated[j] = sm - static_cast<float>(j) * cf;
+    sm += cf;
+  }
+  elevated[0] = sm;
+  IntLanes rem0[kMaxLatticeDim + 1], rank[kMaxLatticeDim + 1], sum = {};
+  Lanes rest[kMaxLatticeDim + 1];
+  for (int k = 0; k <= d; ++k) {
+    const Lanes rounded = (elevated[k] * down + 12582912.0f) - 12582912.0f;
+    const IntLanes v = __builtin_convertvector(rounded, IntLanes);
+    rem0[k] = v * (d + 1);
+    sum += v;
+    rank[k] = IntLanes{};
+  }
+  for (int k = 0; k <= d; ++k) rest[k] = elevated[k] - __builtin_convertvector(rem0[k], Lanes);
+  for (int a = 0; a < d; ++a)
+    for (int b = a + 1; b <= d; ++b) {
+      const IntLanes less = rest[a] < rest[b];  // -1 where true
+      rank[a] -= less;
+      rank[b] += 1 + less;
+    }
+  for (int k = 0; k <= d; ++k) {
+    rank[k] += sum;
+    const IntLanes wrap = (rank[k] > d) - (rank[k] < 0);  // masks are -1: +1 below 0, -1 above d
+    rank[k] += wrap * (d + 1);
+    rem0[k] += wrap * (d + 1);
+  }
+  Lanes contribution[kMaxLatticeDim + 1];
+  for (int k = 0; k <= d; ++k) contribution[k] = (elevated[k] - __builtin_convertvector(rem0[k], Lanes)) * down;
+  int worst = 0;
+  for (int p = 0; p < kLaneBlock; ++p) {
+    float bary[kMaxLatticeDim + 2] = {};
+    int coords[kMaxLatticeDim];
+    std::uint32_t packed = 0;
+    for (int k = 0; k <= d; ++k) {
+      const int r = rank[k][p];
+      bary[d - r] += contribution[k][p];
+      bary[d - r + 1] -= contribution[k][p];
+      packed |= static_cast<std::uint32_t>(r) << (4 * k);
+    }
+    bary[0] += 1.0f + bary[d + 1];
+    for (int k = 0; k < d; ++k) {
+      coords[k] = rem0[k][p];
+      worst = std::max(worst, std::abs(coords[k]));
+    }
+    base[p] = pack_key(coords, d);
+    ranks[p] = packed;
+    for (int r = 0; r <= d; ++r) weights[p * (d + 1) + r] = bary[r];
+  }
+  return worst;
+}
+
+// Blocks of 8 points in vector code, the rest one by one.
 template <int D>
 int embed_all(const float* features, int n, int threads, LatticeKey* base, std::uint32_t* ranks, float* weights) {
   float scale[D];
   embedding_scale(D, scale);
+  const int blocks = n / kLaneBlock;
   int worst = 0;
 #pragma omp parallel for num_threads(threads) schedule(static) reduction(max : worst)
-  for (int i = 0; i < n; ++i)
+  for (int b = 0; b < blocks; ++b) {
+    const std::size_t i = static_cast<std::size_t>(b) * kLaneBlock;
+    worst = std::max(worst, embed_block(features + i * D, D, scale, base + i, ranks + i, weights + i * (D + 1)));
+  }
+  for (int i = blocks * kLaneBlock; i < n; ++i)
     worst = std::max(worst, embed_point<D>(features + static_cast<std::size_t>(i) * D, scale, base[i], ranks[i],
                                            weights + static_cast<std::size_t>(i) * (D + 1)));
   return worst;
@@ -299,28 +369,26 @@ void PermutohedralLattice::build_splat_lists(int threads) {
   }
 }
 
-// Neighbours along lattice direction j: the key +- the direction vector (d on coordinate j, -1 on
-// the others; for j = d all coordinates -1, coordinate d being implicit). Absent vertices -> m.
+// Neighbours along lattice direction j: the key +- the direction vector u_j (d on coordinate j,
+// -1 on the others; for j = d all coordinates -1, coordinate d being implicit). Absent -> m.
+// Only the + side is looked up: if w = v + u_j exists, v is w's - neighbour, so each pair is
+// found once, from its lower end (half the hash lookups; the lookups are most of the build).
+// Entry (j, w, 1) is written only by v = w - u_j, so threads never write the same entry.
 void PermutohedralLattice::find_neighbours(int threads) {
   const int d = d_, m = m_;
-  neighbours_.resize(static_cast<std::size_t>(d + 1) * m * 2);
+  neighbours_.assign(static_cast<std::size_t>(d + 1) * m * 2, m);
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (int v = 0; v < m; ++v) {
-    int key[kMaxLatticeDim], n1[kMaxLatticeDim], n2[kMaxLatticeDim];
+    int key[kMaxLatticeDim], plus[kMaxLatticeDim];
     unpack_key(table_.key(v), d, key);
     for (int j = 0; j <= d; ++j) {
-      for (int k = 0; k < d; ++k) {
-        n1[k] = key[k] - 1;
-        n2[k] = key[k] + 1;
-      }
-      if (j < d) {
-        n1[j] = key[j] + d;
-        n2[j] = key[j] - d;
-      }
-      const int a = table_.find(pack_key(n1, d)), b = table_.find(pack_key(n2, d));
-      std::int32_t* out = neighbours_.data() + (static_cast<std::size_t>(j) * m + v) * 2;
-      out[0] = a < 0 ? m : a;
-      out[1] = b < 0 ? m : b;
+      for (int k = 0; k < d; ++k) plus[k] = key[k] - 1;
+      if (j < d) plus[j] = key[j] + d;
+      const int w = table_.find(pack_key(plus, d));
+      if (w < 0) continue;
+      std::int32_t* direction = neighbours_.data() + static_cast<std::size_t>(j) * m * 2;
+      direction[2 * static_cast<std::size_t>(v)] = w;
+      direction[2 * static_cast<std::size_t>(w) + 1] = v;
     }
   }
 }

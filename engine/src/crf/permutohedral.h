@@ -76,6 +76,11 @@ class PermutohedralLattice {
 
   // The first d coordinates of vertex v (the last is minus their sum).
   void vertex_coordinates(int v, int* coords) const;
+  // The blur's neighbour of vertex v along direction j (0..d): side 0 = v + u_j, side 1 = v - u_j,
+  // u_j = d on coordinate j and -1 on the others (all -1 for j = d); vertices() when absent.
+  int neighbour(int j, int v, int side) const {
+    return neighbours_[(static_cast<std::size_t>(j) * m_ + v) * 2 + side];
+  }
 
   // The d+1 (vertex, barycentric weight) pairs of point i.
   const std::int32_t* point_vertices(int i) const { return offsets_.data() + static_cast<std::size_t>(i) * (d_ + 1); }
