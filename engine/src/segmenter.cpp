@@ -119,17 +119,20 @@ class Segmenter::Impl {
     return result_;
   }
 
-  // Validated before anything changes; the next frame starts the CRF from scratch.
+  // Validated before anything changes; the next frame starts the CRF from scratch. On CUDA the CRF
+  // runs on the device after the network when the build has the CUDA CRF, else on the CPU.
   void set_crf_options(const CrfOptions& crf) {
     validate_crf_options(crf);
     options_.crf = crf;
     crf_.reset();
-    if (crf.mode != CrfMode::kOff) crf_ = std::make_unique<crf::CrfStage>(crf, cpu_threads());
+    const bool on_device = cuda_ && cuda_->set_crf(crf);
+    if (crf.mode != CrfMode::kOff && !on_device) crf_ = std::make_unique<crf::CrfStage>(crf, cpu_threads());
     result_.crf = CrfFrameReport{};
   }
 
   void reset_stream() {
     if (crf_) crf_->reset();
+    if (cuda_) cuda_->reset_crf();
   }
 
   ModelManifest manifest_;
@@ -305,12 +308,12 @@ class Segmenter::Impl {
     }
   }
 
-  // Frame -> class map on the GPU. The dense CRF still runs on the CPU, on the low-resolution logits
-  // brought back to the host, exactly as after the CPU network.
+  // Frame -> class map on the GPU, the dense CRF included when it runs there. Without the CUDA CRF
+  // in the build, the CPU's runs on the low-resolution logits brought back to the host, exactly as
+  // after the CPU network.
   const Segmentation& segment_cuda(const FrameView& frame, const SegmentRequest& request) {
     if (!crf_) {
       cuda_->segment(frame, request, result_, times_);
-      times_.crf_ms = 0;
       return result_;
     }
     const auto start = Clock::now();

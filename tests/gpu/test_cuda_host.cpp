@@ -19,6 +19,7 @@
 #include "cuda/yuv_bt601.h"
 #include "deeplab/error.h"
 #include "gpu_cases.h"
+#include "kernel_emulation.h"
 #include "postprocess/interpolate.h"
 #include "preprocess/preprocess.h"
 
@@ -27,119 +28,6 @@ using namespace deeplab::cuda;
 using namespace deeplab::test;
 
 namespace {
-
-// ---- pre-processing, emulated ----
-
-template <PixelFormat F>
-void emulate_preprocess_format(const FrameView& f, const PreprocessTaps& t, const Normalisation& n,
-                               const InputTensorLayout& L, float* dst) {
-  for (int y = 0; y < L.height; ++y)
-    for (int x = 0; x < L.width; ++x) preprocess_pixel<F>(f, t, n, L, x, y, dst);
-}
-
-void emulate_preprocess(const FrameView& f, const InputSpec& spec, const InputTensorLayout& L, float* dst) {
-  std::vector<int> x0, x1, y0, y1;
-  std::vector<float> wx, wy;
-  make_taps(f.width, L.width, x0, x1, wx);
-  make_taps(f.height, L.height, y0, y1, wy);
-  const PreprocessTaps t{x0.data(), x1.data(), wx.data(), y0.data(), y1.data(), wy.data()};
-  const Normalisation n = make_normalisation(spec);
-  switch (f.format) {
-    case PixelFormat::kRGB: emulate_preprocess_format<PixelFormat::kRGB>(f, t, n, L, dst); break;
-    case PixelFormat::kBGR: emulate_preprocess_format<PixelFormat::kBGR>(f, t, n, L, dst); break;
-    case PixelFormat::kRGBA: emulate_preprocess_format<PixelFormat::kRGBA>(f, t, n, L, dst); break;
-    case PixelFormat::kBGRA: emulate_preprocess_format<PixelFormat::kBGRA>(f, t, n, L, dst); break;
-    case PixelFormat::kRGBx: emulate_preprocess_format<PixelFormat::kRGBx>(f, t, n, L, dst); break;
-    case PixelFormat::kBGRx: emulate_preprocess_format<PixelFormat::kBGRx>(f, t, n, L, dst); break;
-    case PixelFormat::kNV12: emulate_preprocess_format<PixelFormat::kNV12>(f, t, n, L, dst); break;
-    case PixelFormat::kI420: emulate_preprocess_format<PixelFormat::kI420>(f, t, n, L, dst); break;
-  }
-}
-
-// ---- post-processing, emulated ----
-
-// The view a kernel gets, over host copies of the tables.
-UpsampleView host_view(const ResampleGeometry& geo, const UpsamplePlan& plan, const float* logits) {
-  UpsampleView v;
-  v.logits = logits;
-  v.in_h = geo.in_h;
-  v.in_w = geo.in_w;
-  v.channels = geo.channels;
-  v.out_h = geo.rows.size();
-  v.out_w = geo.cols.size();
-  v.row0 = geo.rows.index0.data();
-  v.row1 = geo.rows.index1.data();
-  v.row_w1 = geo.rows.weight1.data();
-  v.col0 = geo.cols.index0.data();
-  v.col1 = geo.cols.index1.data();
-  v.col_w1 = geo.cols.weight1.data();
-  v.nearest = geo.mode == ResizeAttrs::kNearest;
-  v.span_begin = plan.span_begin.data();
-  v.span_count = plan.span_count.data();
-  v.block_width = plan.block_width;
-  return v;
-}
-
-// Runs `pixel_fn(v, staged, begin, x, y)` for every output pixel as the staged kernels do: per block
-// (column block b, row y), stage the span — which must hold every column the block reads — then
-// every thread.
-template <typename PixelFn>
-void emulate_staged(const UpsampleView& v, const UpsamplePlan& plan, PixelFn pixel_fn) {
-  std::vector<float> staged(static_cast<std::size_t>(plan.max_span) * v.channels);
-  const int blocks = static_cast<int>(plan.span_begin.size());
-  for (int y = 0; y < v.out_h; ++y)
-    for (int b = 0; b < blocks; ++b) {
-      const int begin = v.span_begin[b], count = v.span_count[b] * v.channels;
-      ASSERT_LE(count, static_cast<int>(staged.size()));
-      std::fill(staged.begin(), staged.end(), std::nanf(""));  // a column read but not staged shows
-      for (int j = 0; j < count; ++j) stage_element(v, y, begin, j, staged.data());
-      for (int t = 0; t < v.block_width; ++t) {
-        const int x = b * v.block_width + t;
-        if (x < v.out_w) pixel_fn(staged.data(), begin, x, y);
-      }
-    }
-}
-
-std::vector<std::uint8_t> emulate_argmax(const UpsampleView& v, const UpsamplePlan& plan, bool staged) {
-  std::vector<std::uint8_t> classes(static_cast<std::size_t>(v.out_h) * v.out_w, 0xEE);
-  if (staged) {
-    emulate_staged(v, plan, [&](const float* s, int begin, int x, int y) {
-      classes[static_cast<std::size_t>(y) * v.out_w + x] =
-          static_cast<std::uint8_t>(argmax_classes(staged_pixel(v, s, begin, x), v.channels));
-    });
-  } else {
-    for (int y = 0; y < v.out_h; ++y)
-      for (int x = 0; x < v.out_w; ++x) {
-        DirectPixel p;
-        p.v = v;
-        p.y = y;
-        p.x = x;
-        classes[static_cast<std::size_t>(y) * v.out_w + x] = static_cast<std::uint8_t>(argmax_classes(p, v.channels));
-      }
-  }
-  return classes;
-}
-
-std::vector<float> emulate_softmax(const UpsampleView& v, const UpsamplePlan& plan, bool staged) {
-  const std::int64_t plane = static_cast<std::int64_t>(v.out_h) * v.out_w;
-  std::vector<float> planes(static_cast<std::size_t>(plane) * v.channels, kSentinel);
-  if (staged) {
-    emulate_staged(v, plan, [&](const float* s, int begin, int x, int y) {
-      softmax_classes(staged_pixel(v, s, begin, x), v.channels, planes.data() + static_cast<std::int64_t>(y) * v.out_w + x,
-                      plane);
-    });
-  } else {
-    for (int y = 0; y < v.out_h; ++y)
-      for (int x = 0; x < v.out_w; ++x) {
-        DirectPixel p;
-        p.v = v;
-        p.y = y;
-        p.x = x;
-        softmax_classes(p, v.channels, planes.data() + static_cast<std::int64_t>(y) * v.out_w + x, plane);
-      }
-  }
-  return planes;
-}
 
 ResampleGeometry geometry(const UpsampleCase& k, const ResizeAttrs& a) {
   return make_resample_geometry(k.in_h, k.in_w, k.channels, k.out_h, k.out_w, static_cast<float>(k.out_h) / k.in_h,

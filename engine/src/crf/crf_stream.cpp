@@ -10,18 +10,10 @@
 
 #include "crf/crf_backend.h"
 #include "crf/scene_cut.h"
+#include "crf/temporal_schedule.h"
 #include "deeplab/crf.h"
 
 namespace deeplab {
-
-namespace {
-
-// A warm-started frame begins from normalise((1 - b) Q_prev + b max(p, 1e-8)). The previous Q is
-// nearly saturated after a full run, and a saturated Q is a fixed point that a few passes never
-// leave: without the blend the labels freeze and lag motion (docs/crf.md, "Blend or not").
-constexpr float kWarmStartBlend = 0.75f;
-
-}  // namespace
 
 class CrfStream::Impl {
  public:
@@ -65,33 +57,23 @@ class CrfStream::Impl {
 
   void temporal(const CrfImage& image, const float* probabilities, int num_classes, bool same_shape) {
     crf::make_luma_thumbnail(image, thumbnail_);
-    const bool cut =
-        same_shape && crf::thumbnail_difference(thumbnail_, previous_thumbnail_) > options_.scene_cut_threshold;
-    const bool keyframe =
-        same_shape && !cut && options_.keyframe_interval > 0 && frames_since_full_ + 1 >= options_.keyframe_interval;
-    if (!same_shape || cut || keyframe) {
-      run(image, probabilities, num_classes, options_.params.iterations, false);
-      report_.scene_cut = cut;
-      report_.keyframe = keyframe;
-      frames_since_full_ = 0;
-    } else {
-      // q_ still holds the previous frame's converged Q: the warm start.
-      blend_in(probabilities, num_classes);
-      run(image, probabilities, num_classes, options_.temporal_iterations, true);
-      ++frames_since_full_;
-    }
-    std::swap(thumbnail_, previous_thumbnail_);
+    const crf::TemporalStep step = schedule_.next(options_, same_shape, thumbnail_);
+    // q_ still holds the previous frame's converged Q: the warm start.
+    if (step.warm_start) blend_in(probabilities, num_classes);
+    run(image, probabilities, num_classes, step.iterations, step.warm_start);
+    report_.scene_cut = step.scene_cut;
+    report_.keyframe = step.keyframe;
   }
 
   void blend_in(const float* probabilities, int num_classes) {
     const int pixels = static_cast<int>(q_.size() / num_classes);
-    const float keep = 1.0f - kWarmStartBlend;
+    const float keep = 1.0f - crf::kWarmStartBlend;
 #pragma omp parallel for num_threads(threads_) schedule(static)
     for (int i = 0; i < pixels; ++i) {
       float* q = q_.data() + static_cast<std::size_t>(i) * num_classes;
       const float* p = probabilities + static_cast<std::size_t>(i) * num_classes;
       float sum = 0;
-      for (int k = 0; k < num_classes; ++k) sum += q[k] = keep * q[k] + kWarmStartBlend * (p[k] > 1e-8f ? p[k] : 1e-8f);
+      for (int k = 0; k < num_classes; ++k) sum += q[k] = keep * q[k] + crf::kWarmStartBlend * (p[k] > 1e-8f ? p[k] : 1e-8f);
       const float inv = 1.0f / sum;
       for (int k = 0; k < num_classes; ++k) q[k] *= inv;
     }
@@ -100,10 +82,10 @@ class CrfStream::Impl {
   DenseCrf crf_;
   const int threads_;
   std::vector<float> q_;
-  crf::LumaThumbnail thumbnail_, previous_thumbnail_;
+  crf::LumaThumbnail thumbnail_;
+  crf::TemporalSchedule schedule_;
   int width_ = 0, height_ = 0, classes_ = 0;
   bool have_state_ = false;
-  int frames_since_full_ = 0;
 };
 
 CrfStream::CrfStream(const CrfOptions& options, Device device, int threads)

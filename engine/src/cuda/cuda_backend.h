@@ -4,8 +4,9 @@
 //
 // Per frame: the host frame is copied into pinned staging memory and uploaded asynchronously, the
 // pre-processing kernel writes the network input, the network runs (CUDA graph replay), the
-// upsample+argmax kernel writes the class map on the device, and the class map (and softmax
-// probabilities, when asked) come back to the host. One stream; CUDA events time each stage.
+// upsample+argmax kernel (or, with the dense CRF, the CRF stage on the device) writes the class map
+// on the device, and the class map (and softmax probabilities, when asked) come back to the host.
+// One stream; CUDA events time each stage.
 #pragma once
 
 #include <functional>
@@ -13,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "deeplab/crf.h"
 #include "deeplab/device.h"
 #include "deeplab/manifest.h"
 #include "deeplab/segmenter.h"
@@ -39,6 +41,14 @@ class CudaSegmenterBackend {
   // size (or the probability size) changes.
   virtual void segment(const FrameView& frame, const SegmentRequest& request, Segmentation& result,
                        StageTimes& times) = 0;
+
+  // The dense CRF on the device after the network (cuda/crf/cuda_crf_stage.h), from the next frame:
+  // segment() then writes the CRF's class map, result.crf and times.crf_ms (the GPU time of the
+  // whole stage). kOff removes it. Returns false, and runs no CRF, when this build has no CUDA CRF:
+  // the caller then runs the CPU's on logits_to_host(). Validates like the Segmenter.
+  virtual bool set_crf(const CrfOptions& options) = 0;
+  // The next frame starts the device CRF's temporal state from scratch.
+  virtual void reset_crf() = 0;
 
   // Runs the frame through upload, pre-processing and the network only, and brings the
   // low-resolution logits (dense NHWC floats, logits_height x logits_width x classes) to the host:

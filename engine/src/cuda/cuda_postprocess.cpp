@@ -66,10 +66,10 @@ void CudaPostprocess::run(const float* logits, std::uint8_t* classes, cudaStream
   launch_upsample_argmax(v, plan_, classes, stream);
 }
 
-void CudaPostprocess::run_softmax(const float* logits, float* planes, cudaStream_t stream) const {
+void CudaPostprocess::run_softmax(const float* logits, float* planes, cudaStream_t stream, SoftmaxLayout layout) const {
   const UpsampleView v = view_for(logits);
   if (!planes) throw Error(ErrorCode::kInvalidArgument, "CUDA probabilities into a null buffer");
-  launch_upsample_softmax(v, plan_, planes, stream);
+  launch_upsample_softmax(v, plan_, planes, stream, layout);
 }
 
 }  // namespace deeplab::cuda

@@ -30,8 +30,10 @@ class CudaPostprocess {
   void prepare(const ResampleGeometry& geo, cudaStream_t stream, std::size_t max_shared_bytes = kDefaultStagingBytes);
   // Enqueues the class map (out_h x out_w uint8; at most 256 classes) of `logits` into `classes`.
   void run(const float* logits, std::uint8_t* classes, cudaStream_t stream) const;
-  // Enqueues channels planes of out_h x out_w probabilities into `planes`.
-  void run_softmax(const float* logits, float* planes, cudaStream_t stream) const;
+  // Enqueues channels planes of out_h x out_w probabilities into `planes` (kPixelMajor: out_h x
+  // out_w pixels of `channels` probabilities, as the CRF reads them).
+  void run_softmax(const float* logits, float* planes, cudaStream_t stream,
+                   SoftmaxLayout layout = SoftmaxLayout::kPlanes) const;
 
   bool prepared() const { return prepared_; }
   const UpsamplePlan& plan() const { return plan_; }

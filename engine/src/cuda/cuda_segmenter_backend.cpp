@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "cuda/cuda_backend.h"
+#include "crf/crf_stage.h"
 #include "cuda/cuda_check.h"
 #include "cuda/cuda_network.h"
 #include "cuda/cuda_postprocess.h"
@@ -13,9 +14,25 @@
 #include "cuda/frame_planes.h"
 #include "cuda/net_kernels.cuh"
 #include "deeplab/error.h"
+#if defined(DEEPLAB_HAVE_CUDA_CRF)
+#include "cuda/crf/cuda_crf_stage.h"
+#endif
 
 namespace deeplab {
 namespace {
+
+#if !defined(DEEPLAB_HAVE_CUDA_CRF)
+// Stands for cuda::CudaCrfStage in a build without it; set_crf() never makes one.
+struct NoCrfStage {
+  const CrfFrameReport& run(const FrameView&, const float*, std::uint8_t*, cudaStream_t) { return report; }
+  bool prepared_for(int, int) const { return true; }
+  void prepare(int, int, int, const ResampleGeometry&, cudaStream_t) {}
+  void reset() {}
+  const CrfOptions& options() const { return options_; }
+  CrfFrameReport report;
+  CrfOptions options_;
+};
+#endif
 
 using Clock = std::chrono::steady_clock;
 using namespace cuda;
@@ -68,13 +85,18 @@ class Backend : public CudaSegmenterBackend {
     const cudaStream_t stream = stream_.get();
     double staging_ms = 0;
     const float* logits = enqueue_network(frame, staging_ms);
-    post_.run(logits, classes_.data(), stream);
-    if (probabilities) prob_post_.run_softmax(logits, probs_.data(), stream);
+    if (crf_) {
+      result.crf = crf_->run(device_frame_.view(), logits, classes_.data(), stream);
+    } else {
+      post_.run(logits, classes_.data(), stream);
+    }
     events_[4].record(stream);
+    if (probabilities) prob_post_.run_softmax(logits, probs_.data(), stream);
+    events_[5].record(stream);
     classes_.download(host_classes_.data(), host_classes_.size(), stream);
     if (probabilities) probs_.download(host_probs_.data(), host_probs_.size(), stream);
-    events_[5].record(stream);
-    events_[5].synchronize();
+    events_[6].record(stream);
+    events_[6].synchronize();
 
     const auto unstaging = Clock::now();
     std::memcpy(result.class_map.data(), host_classes_.data(), host_classes_.size());
@@ -86,9 +108,29 @@ class Backend : public CudaSegmenterBackend {
     times.upload_ms = staging_ms + Event::elapsed_ms(events_[0], events_[1]);
     times.preprocess_ms = Event::elapsed_ms(events_[1], events_[2]);
     times.infer_ms = Event::elapsed_ms(events_[2], events_[3]);
-    times.postprocess_ms = Event::elapsed_ms(events_[3], events_[4]);
-    times.download_ms = Event::elapsed_ms(events_[4], events_[5]) + ms_since(unstaging);
+    // With the CRF, postprocess_ms is the probabilities' softmax only (as on the CPU).
+    times.crf_ms = crf_ ? Event::elapsed_ms(events_[3], events_[4]) : 0.0;
+    times.postprocess_ms = Event::elapsed_ms(crf_ ? events_[4] : events_[3], events_[5]);
+    times.download_ms = Event::elapsed_ms(events_[5], events_[6]) + ms_since(unstaging);
     times.total_ms = ms_since(wall);
+    if (crf_) result.crf.ms = times.crf_ms;
+  }
+
+  bool set_crf(const CrfOptions& options) override {
+#if defined(DEEPLAB_HAVE_CUDA_CRF)
+    validate_crf_options(options);
+    stream_.synchronize();  // no frame's work may still use the stage being replaced
+    crf_.reset();
+    if (options.mode != CrfMode::kOff) crf_ = std::make_unique<CudaCrfStage>(options);
+    return true;
+#else
+    crf_.reset();
+    return options.mode == CrfMode::kOff;
+#endif
+  }
+
+  void reset_crf() override {
+    if (crf_) crf_->reset();
   }
 
   const float* logits_to_host(const FrameView& frame, StageTimes& times) override {
@@ -140,7 +182,8 @@ class Backend : public CudaSegmenterBackend {
     return logits_nhwc(stream);
   }
 
-  static constexpr int kEvents = 6;
+  // 0 upload | 1 pre-processing | 2 network | 3 class map (argmax or CRF) | 4 softmax | 5 download | 6
+  static constexpr int kEvents = 7;
 
   // The post-processing reads dense NHWC float logits; other layouts are copied into that first.
   void plan_logits() {
@@ -195,6 +238,13 @@ class Backend : public CudaSegmenterBackend {
       host_classes_.allocate(pixels);
       frame_width_ = frame.width;
       frame_height_ = frame.height;
+    }
+    if (crf_ && !crf_->prepared_for(frame.width, frame.height)) {
+      int w = 0, h = 0;
+      crf::CrfStage::working_size(frame.width, frame.height, crf_->options().scale, w, h);
+      const ResampleGeometry to_working = config_.geometry(w, h);
+      check_geometry(to_working);
+      crf_->prepare(frame.width, frame.height, channels_, to_working, stream_.get());
     }
     if (result.width != frame.width || result.height != frame.height || result.class_map.size() != pixels) {
       result.width = frame.width;
@@ -262,6 +312,11 @@ class Backend : public CudaSegmenterBackend {
   PinnedBuffer<float> host_probs_;
   int frame_width_ = -1, frame_height_ = -1, prob_width_ = -1, prob_height_ = -1;
   std::vector<Event> events_;
+#if defined(DEEPLAB_HAVE_CUDA_CRF)
+  std::unique_ptr<CudaCrfStage> crf_;
+#else
+  std::unique_ptr<NoCrfStage> crf_;  // never made: no CUDA CRF in this build
+#endif
 };
 
 }  // namespace

@@ -112,4 +112,20 @@ DEEPLAB_HOST_DEVICE inline void softmax_classes(const Pixel& pixel, int channels
   for (int k = 0; k < channels; ++k) out[k * plane] = mul_rn(exp_f(sub_rn(pixel(k), peak)), inv);
 }
 
+// Where the softmax of output pixel (x, y) goes: class k at out[k * plane]. CHW planes (the
+// Segmenter's probabilities) or pixel-major, classes innermost (the CRF's input, as
+// CrfStage::make_probabilities lays them out).
+enum class SoftmaxLayout { kPlanes, kPixelMajor };
+
+DEEPLAB_HOST_DEVICE inline float* softmax_output(const UpsampleView& v, float* out, SoftmaxLayout layout, int x, int y,
+                                                 std::int64_t& plane) {
+  const std::int64_t pixel = static_cast<std::int64_t>(y) * v.out_w + x;
+  if (layout == SoftmaxLayout::kPixelMajor) {
+    plane = 1;
+    return out + pixel * v.channels;
+  }
+  plane = static_cast<std::int64_t>(v.out_h) * v.out_w;
+  return out + pixel;
+}
+
 }  // namespace deeplab::cuda

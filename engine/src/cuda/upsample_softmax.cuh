@@ -10,8 +10,10 @@
 
 namespace deeplab::cuda {
 
-// Enqueues on `stream`: planes[k * out_h * out_w + y * out_w + x]. `view` and `plan` as for
+// Enqueues on `stream`: planes[k * out_h * out_w + y * out_w + x] (kPlanes) or
+// planes[(y * out_w + x) * channels + k] (kPixelMajor). `view` and `plan` as for
 // launch_upsample_argmax(). Throws deeplab::Error (kDevice) when the launch fails.
-void launch_upsample_softmax(const UpsampleView& view, const UpsamplePlan& plan, float* planes, cudaStream_t stream);
+void launch_upsample_softmax(const UpsampleView& view, const UpsamplePlan& plan, float* planes, cudaStream_t stream,
+                             SoftmaxLayout layout = SoftmaxLayout::kPlanes);
 
 }  // namespace deeplab::cuda
