@@ -8,7 +8,7 @@
 # Usage:
 #   bash scripts/gpu-bench.sh [--build DIR] [--out FILE] [--iters N] [--warmup N]
 #                             [--models a,b] [--size WxH] [--frames WxH,WxH] [--precisions fp16,fp32]
-#                             [--torch-modes eager,compile] [--compile-mode MODE]
+#                             [--in-flight 1,2] [--torch-modes eager,compile] [--compile-mode MODE]
 #
 #   --build DIR       build tree with tests/gpu/deeplab-gpu-pipeline-bench (default build-gpu)
 #   --out FILE        JSON evidence (default docs/perf/gpu/gpu-bench-<date>.json)
@@ -16,6 +16,7 @@
 #   --size WxH        network input size (default 520x520)
 #   --frames          frame sizes (default 520x520,1920x1080)
 #   --precisions      deeplab-bench precisions (default fp16,fp32)
+#   --in-flight       frames in flight (Segmenter::submit/collect; default 1,2): frames/s and latency each
 #   --torch-modes     default eager,compile ("" skips PyTorch)
 #
 # Models: DIR/bench-models/MODEL.onnx, exported with random weights by
@@ -39,6 +40,7 @@ MODELS=deeplabv3_resnet50,deeplabv3_mobilenet_v3_large
 SIZE=520x520
 FRAMES=520x520,1920x1080
 PRECISIONS=fp16,fp32
+IN_FLIGHT=1,2
 TORCH_MODES=eager,compile
 COMPILE_MODE=max-autotune-no-cudagraphs
 CMDLINE="bash scripts/gpu-bench.sh"
@@ -53,6 +55,7 @@ while [ $# -gt 0 ]; do
     --size) SIZE=${2:?}; shift 2 ;;
     --frames) FRAMES=${2:?}; shift 2 ;;
     --precisions) PRECISIONS=${2:?}; shift 2 ;;
+    --in-flight) IN_FLIGHT=${2:?}; shift 2 ;;
     --torch-modes) TORCH_MODES=${2-}; shift 2 ;;
     --compile-mode) COMPILE_MODE=${2:?}; shift 2 ;;
     -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
@@ -77,6 +80,7 @@ status=0
 IFS=, read -r -a model_list <<<"$MODELS"
 IFS=, read -r -a frame_list <<<"$FRAMES"
 IFS=, read -r -a precision_list <<<"$PRECISIONS"
+IFS=, read -r -a in_flight_list <<<"$IN_FLIGHT"
 
 missing=()
 for m in "${model_list[@]}"; do [ -f "$MODELS_DIR/$m.onnx" ] || missing+=("$m"); done
@@ -89,8 +93,9 @@ fi
 for m in "${model_list[@]}"; do
   for f in "${frame_list[@]}"; do
     for p in "${precision_list[@]}"; do
+     for n in "${in_flight_list[@]}"; do
       cmd=("$BENCH" --model "$MODELS_DIR/$m.onnx" --device cuda --precision "$p" --size "$SIZE" --frame "$f"
-           --iters "$ITERS" --warmup "$WARMUP" --json)
+           --iters "$ITERS" --warmup "$WARMUP" --in-flight "$n" --json)
       echo "$PROG: ${cmd[*]}" >&2
       if line=$("${cmd[@]}" 2>&1 | tail -1) && [ "${line:0:1}" = "{" ]; then
         printf '{"tool":"deeplab","precision":"%s","result":%s}\n' "$p" "$line" >>"$RAW"
@@ -100,6 +105,7 @@ for m in "${model_list[@]}"; do
           "$("$PYTHON" -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$line")" >>"$RAW"
         status=1
       fi
+     done
     done
   done
 done
@@ -120,21 +126,22 @@ with open(out, "w") as f:
                "runs": rows}, f, indent=1)
     f.write("\n")
 print("GPU: %s; commit %s; %s\n" % (gpu, commit, command))
-print("| model | frame | runtime | network ms | frame -> class map ms | upload | pre | upsample+argmax | download |")
-print("|---|---|---|---:|---:|---:|---:|---:|---:|")
+print("| model | frame | runtime | network ms | frame -> class map ms | upload | pre | upsample+argmax | download | in flight | frames/s |")
+print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 for r in rows:
     res = r.get("result")
     if res is None:
-        print("| %s | %s | deeplab %s | failed | | | | | |" % (r.get("model"), r.get("frame"), r.get("precision")))
+        print("| %s | %s | deeplab %s | failed | | | | | | | |" % (r.get("model"), r.get("frame"), r.get("precision")))
         continue
     frame = "%dx%d" % tuple(res["frame"])
     name = res["model"].split("/")[-1].replace(".onnx", "")
     if r["tool"] == "deeplab":
-        print("| %s | %s | deeplab cuda %s | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f |" % (
+        print("| %s | %s | deeplab cuda %s | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f | %d | %.1f |" % (
             name, frame, r["precision"], res["infer_ms_median"], res["total_ms_median"], res.get("upload_ms_median", 0),
-            res["preprocess_ms_median"], res["postprocess_ms_median"], res.get("download_ms_median", 0)))
+            res["preprocess_ms_median"], res["postprocess_ms_median"], res.get("download_ms_median", 0),
+            res.get("in_flight", 1), res.get("fps", 0)))
     else:
-        print("| %s | %s | torch %s | %.3f | %.3f | | | | |" % (
+        print("| %s | %s | torch %s | %.3f | %.3f | | | | | | |" % (
             name, frame, res["mode"], res["network_ms_median"], res["total_ms_median"]))
 print("\nwrote %s" % out)
 PY

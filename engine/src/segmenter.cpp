@@ -91,33 +91,42 @@ class Segmenter::Impl {
   }
 
   const Segmentation& segment(const FrameView& frame, const SegmentRequest& request) {
-    if (cuda_) return segment_cuda(frame, request);
-    const auto start = Clock::now();
-    preprocessor_->run(frame, net_->data(net_->input_value()));
-    times_.preprocess_ms = ms_since(start);
-    const auto infer_start = Clock::now();
-    net_->run();
-    times_.infer_ms = ms_since(infer_start);
-    const auto post_start = Clock::now();
-    const float* logits = logits_nhwc();
-    prepare_output(frame.width, frame.height);
-    if (crf_) {
-      run_crf(frame, logits);
-    } else {
-      upsample_argmax(class_geometry_, logits, result_.class_map.data(), scratch_.data());
-      times_.crf_ms = 0;
-    }
-    const auto probabilities_start = Clock::now();
-    if (request.probabilities_width > 0 && request.probabilities_height > 0) {
-      prepare_probabilities(request.probabilities_width, request.probabilities_height);
-      upsample_softmax(prob_geometry_, logits, result_.probabilities.data(), scratch_.data());
-    } else {
-      result_.probabilities_width = result_.probabilities_height = 0;
-    }
-    times_.postprocess_ms = crf_ ? ms_since(probabilities_start) : ms_since(post_start);
-    times_.total_ms = ms_since(start);
+    if (pending_ > 0)
+      throw Error(ErrorCode::kInvalidArgument, "Segmenter::segment: " + std::to_string(pending_) +
+                                                   " submitted frames are pending; collect() them first");
+    run_frame(frame, request, result_, times_);
     return result_;
   }
+
+  // ---- submit() / collect() ----
+
+  void submit(const FrameView& frame, const SegmentRequest& request) {
+    if (pending_ == Segmenter::kMaxInFlight)
+      throw Error(ErrorCode::kInvalidArgument, "Segmenter::submit: " + std::to_string(pending_) +
+                                                   " frames are already in flight (the most); collect() one first");
+    InFlight& f = in_flight_[(head_ + pending_) % kResultSlots];
+    f.on_device = cuda_ && !crf_;
+    if (f.on_device) {
+      cuda_->submit(frame, request);  // copies the frame, enqueues, returns
+    } else {
+      run_frame(frame, request, f.result, f.times);  // the CPU (or the CPU's CRF): done here
+    }
+    ++pending_;
+  }
+
+  const Segmentation* collect() {
+    if (pending_ == 0) return nullptr;
+    InFlight& f = in_flight_[head_];
+    head_ = (head_ + 1) % kResultSlots;
+    --pending_;
+    if (f.on_device) {
+      cuda_->collect(f.result, f.times);
+    }
+    times_ = f.times;
+    return &f.result;
+  }
+
+  int pending() const { return pending_; }
 
   // Validated before anything changes; the next frame starts the CRF from scratch. On CUDA the CRF
   // runs on the device after the network when the build has the CUDA CRF, else on the CPU.
@@ -222,6 +231,7 @@ class Segmenter::Impl {
       nhwc_strides_[0] = nhwc_strides_[h_axis] * info_.logits_height;
     }
     result_.num_classes = info_.num_classes;
+    for (InFlight& f : in_flight_) f.result.num_classes = info_.num_classes;
   }
 
   const float* logits_nhwc() {
@@ -255,38 +265,88 @@ class Segmenter::Impl {
                                   scale_h, scale_w, attrs);
   }
 
-  void prepare_output(int width, int height) {
-    if (width == result_.width && height == result_.height) return;
-    class_geometry_ = geometry_to(width, height);
-    result_.width = width;
-    result_.height = height;
-    result_.class_map.assign(static_cast<std::size_t>(width) * height, 0);
-    scratch_.resize(std::max(scratch_.size(), resample_scratch_floats(class_geometry_, cpu_threads())));
+  // The class-map geometry for this frame size (kept until the size changes) and `out` sized for it.
+  void prepare_output(int width, int height, Segmentation& out) {
+    if (width != class_width_ || height != class_height_) {
+      class_width_ = class_height_ = -1;  // until the geometry is in place
+      class_geometry_ = geometry_to(width, height);
+      scratch_.resize(std::max(scratch_.size(), resample_scratch_floats(class_geometry_, cpu_threads())));
+      class_width_ = width;
+      class_height_ = height;
+    }
+    const std::size_t pixels = static_cast<std::size_t>(width) * height;
+    if (out.width != width || out.height != height || out.class_map.size() != pixels) {
+      out.width = width;
+      out.height = height;
+      out.class_map.assign(pixels, 0);
+    }
+    out.num_classes = info_.num_classes;
   }
 
-  void prepare_probabilities(int width, int height) {
+  void prepare_probabilities(int width, int height, Segmentation& out) {
     if (width != prob_width_ || height != prob_height_) {
+      prob_width_ = prob_height_ = -1;
       prob_geometry_ = geometry_to(width, height);
+      scratch_.resize(std::max(scratch_.size(), resample_scratch_floats(prob_geometry_, cpu_threads())));
       prob_width_ = width;
       prob_height_ = height;
-      result_.probabilities.assign(static_cast<std::size_t>(width) * height * info_.num_classes, 0.0f);
-      scratch_.resize(std::max(scratch_.size(), resample_scratch_floats(prob_geometry_, cpu_threads())));
     }
-    result_.probabilities_width = width;
-    result_.probabilities_height = height;
+    const std::size_t floats = static_cast<std::size_t>(width) * height * info_.num_classes;
+    if (out.probabilities.size() != floats) out.probabilities.assign(floats, 0.0f);
+    out.probabilities_width = width;
+    out.probabilities_height = height;
   }
 
   // The class map from the CRF (crf/crf_stage.h); the logits go to its working size with the same
   // geometry as to the frame.
-  void run_crf(const FrameView& frame, const float* logits) {
+  void run_crf(const FrameView& frame, const float* logits, Segmentation& out, StageTimes& times) {
     const auto crf_start = Clock::now();
     if (!crf_->prepared_for(frame.width, frame.height)) {
       int w = 0, h = 0;
       crf::CrfStage::working_size(frame.width, frame.height, options_.crf.scale, w, h);
       crf_->prepare(frame.width, frame.height, info_.num_classes, geometry_to(w, h));
     }
-    result_.crf = crf_->run(frame, logits, result_.class_map.data());
-    times_.crf_ms = ms_since(crf_start);
+    out.crf = crf_->run(frame, logits, out.class_map.data());
+    times.crf_ms = ms_since(crf_start);
+  }
+
+  // One frame into `out` and `times`: on the GPU (the CRF included when it runs there), on the GPU
+  // with the CPU's CRF, or on the CPU.
+  void run_frame(const FrameView& frame, const SegmentRequest& request, Segmentation& out, StageTimes& times) {
+    if (cuda_ && !crf_) {
+      cuda_->segment(frame, request, out, times);
+      return;
+    }
+    const auto start = Clock::now();
+    const float* logits = nullptr;
+    if (cuda_) {
+      logits = cuda_->logits_to_host(frame, times);
+    } else {
+      preprocessor_->run(frame, net_->data(net_->input_value()));
+      times.preprocess_ms = ms_since(start);
+      const auto infer_start = Clock::now();
+      net_->run();
+      times.infer_ms = ms_since(infer_start);
+      logits = logits_nhwc();
+    }
+    const auto post_start = Clock::now();
+    prepare_output(frame.width, frame.height, out);
+    if (crf_) {
+      run_crf(frame, logits, out, times);
+    } else {
+      upsample_argmax(class_geometry_, logits, out.class_map.data(), scratch_.data());
+      out.crf = CrfFrameReport{};
+      times.crf_ms = 0;
+    }
+    const auto probabilities_start = Clock::now();
+    if (request.probabilities_width > 0 && request.probabilities_height > 0) {
+      prepare_probabilities(request.probabilities_width, request.probabilities_height, out);
+      upsample_softmax(prob_geometry_, logits, out.probabilities.data(), scratch_.data());
+    } else {
+      out.probabilities_width = out.probabilities_height = 0;
+    }
+    times.postprocess_ms = crf_ ? ms_since(probabilities_start) : ms_since(post_start);
+    times.total_ms = ms_since(start);
   }
 
   // ---- CUDA (cuda/cuda_backend.h): the pipeline runs there; this class only dispatches ----
@@ -308,30 +368,6 @@ class Segmenter::Impl {
     }
   }
 
-  // Frame -> class map on the GPU, the dense CRF included when it runs there. Without the CUDA CRF
-  // in the build, the CPU's runs on the low-resolution logits brought back to the host, exactly as
-  // after the CPU network.
-  const Segmentation& segment_cuda(const FrameView& frame, const SegmentRequest& request) {
-    if (!crf_) {
-      cuda_->segment(frame, request, result_, times_);
-      return result_;
-    }
-    const auto start = Clock::now();
-    const float* logits = cuda_->logits_to_host(frame, times_);
-    prepare_output(frame.width, frame.height);
-    run_crf(frame, logits);
-    const auto post_start = Clock::now();
-    if (request.probabilities_width > 0 && request.probabilities_height > 0) {
-      prepare_probabilities(request.probabilities_width, request.probabilities_height);
-      upsample_softmax(prob_geometry_, logits, result_.probabilities.data(), scratch_.data());
-    } else {
-      result_.probabilities_width = result_.probabilities_height = 0;
-    }
-    times_.postprocess_ms = ms_since(post_start);
-    times_.total_ms = ms_since(start);
-    return result_;
-  }
-
   const Graph& graph() const { return cuda_ ? cuda_->graph() : net_->graph(); }
   std::vector<std::int64_t> value_strides(int value) const { return cuda_ ? cuda_->strides(value) : net_->strides(value); }
   // Threads of what runs on the CPU (post-processing, CRF): the CPU network's, else OpenMP's.
@@ -346,9 +382,20 @@ class Segmenter::Impl {
   std::vector<float> nhwc_copy_;
   std::vector<std::int64_t> nhwc_strides_;
   ResampleGeometry class_geometry_, prob_geometry_;
-  int prob_width_ = 0, prob_height_ = 0;
+  int class_width_ = -1, class_height_ = -1, prob_width_ = -1, prob_height_ = -1;
   std::vector<float> scratch_;
-  Segmentation result_;
+  Segmentation result_;  // segment()'s
+
+  // submit()/collect(): a ring of results, one more than can be in flight so that the one collect()
+  // handed out stays valid while two more are submitted.
+  struct InFlight {
+    Segmentation result;
+    StageTimes times;
+    bool on_device = false;  // the CUDA backend holds it until collect()
+  };
+  static constexpr int kResultSlots = Segmenter::kMaxInFlight + 1;
+  InFlight in_flight_[kResultSlots];
+  int head_ = 0, pending_ = 0;
 };
 
 Segmenter::Segmenter(const ModelManifest& manifest, const SegmenterOptions& options)
@@ -360,6 +407,9 @@ Segmenter& Segmenter::operator=(Segmenter&&) noexcept = default;
 const Segmentation& Segmenter::segment(const FrameView& frame, const SegmentRequest& request) {
   return impl_->segment(frame, request);
 }
+void Segmenter::submit(const FrameView& frame, const SegmentRequest& request) { impl_->submit(frame, request); }
+const Segmentation* Segmenter::collect() { return impl_->collect(); }
+int Segmenter::pending() const { return impl_->pending(); }
 const ModelManifest& Segmenter::manifest() const { return impl_->manifest_; }
 const NetworkInfo& Segmenter::network() const { return impl_->info_; }
 Device Segmenter::device() const { return impl_->device_; }

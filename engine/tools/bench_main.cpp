@@ -1,6 +1,7 @@
 // deeplab-bench: per-stage timings of frame -> class map (and the dense CRF's, with --crf).
 //   deeplab-bench --model NAME|PATH [--device D] [--precision fp32|fp16] [--size WxH] [--frame WxH]
-//                 [--threads N] [--iters N] [--warmup N] [--json] [--frames-from VIDEO] [--crf off|full|temporal ...]
+//                 [--threads N] [--iters N] [--warmup N] [--json] [--frames-from VIDEO] [--in-flight 1|2]
+//                 [--crf off|full|temporal ...]
 // --size is the network input size; --frame the frame size (default: the network input size, or
 // the video's size). What the frames are and what is measured: kFrameSourceHelp (--help).
 #include <algorithm>
@@ -51,16 +52,27 @@ struct Measured {
   int crf_full_frames = 0;  // measured frames that ran full iterations (keyframes, scene cuts)
   CrfFrameReport first;     // the stream's first frame after the reset
   double first_crf_ms = 0;
+  double loop_ms = 0;       // wall time of the measured frames
+  double fps(int frames) const { return loop_ms > 0 ? 1000.0 * frames / loop_ms : 0; }
 };
 
-Measured run_bench(Segmenter& segmenter, tools::FrameSource& stream, int warmup, int iters) {
+// The measured frames go through submit()/collect() with `in_flight` frames in flight (1: each
+// collected before the next is submitted, as segment()); fps is frames over the loop's wall time,
+// total_ms each frame's latency from submit to collect.
+Measured run_bench(Segmenter& segmenter, tools::FrameSource& stream, int warmup, int iters, int in_flight) {
   for (int k = 0; k < warmup; ++k) segmenter.segment(stream.next());
   segmenter.reset_stream();
   Measured m;
   m.first = segmenter.segment(stream.next()).crf;
   m.first_crf_ms = segmenter.last_times().crf_ms;
+  const auto loop_start = std::chrono::steady_clock::now();
+  int submitted = 0;
   for (int k = 0; k < iters; ++k) {
-    const CrfFrameReport report = segmenter.segment(stream.next()).crf;
+    while (submitted < iters && segmenter.pending() < in_flight) {
+      segmenter.submit(stream.next());
+      ++submitted;
+    }
+    const CrfFrameReport report = segmenter.collect()->crf;
     const StageTimes& t = segmenter.last_times();
     m.pre.values.push_back(t.preprocess_ms);
     m.upload.values.push_back(t.upload_ms);
@@ -72,6 +84,7 @@ Measured run_bench(Segmenter& segmenter, tools::FrameSource& stream, int warmup,
     m.crf_iterations.push_back(report.iterations);
     if (report.iterations > 0 && !report.warm_started) ++m.crf_full_frames;
   }
+  m.loop_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - loop_start).count();
   return m;
 }
 
@@ -80,11 +93,18 @@ int median_int(std::vector<int> v) {
   return v.empty() ? 0 : v[v.size() / 2];
 }
 
+const char* const kInFlightHelp =
+    "--in-flight 2: the measured frames go through Segmenter::submit/collect with two frames in flight (on\n"
+    "  CUDA the next frame's upload and the previous one's download overlap the compute); fps is frames over\n"
+    "  the loop's wall time, latency each frame's submit -> collect. On the CPU submit() runs the frame, so\n"
+    "  the figures equal --in-flight 1's.\n";
+
 struct Setup {
   std::string model;
   SegmenterOptions options;
   int frame_w = 0, frame_h = 0;
   int iters = 20, warmup = 3;
+  int in_flight = 1;  // frames in flight in the measured loop (Segmenter::submit/collect)
   bool json = false;
   std::string frames_from;  // a video; empty: the synthetic stream
 };
@@ -93,8 +113,8 @@ Setup parse(int argc, char** argv) {
   tools::Args args(argc, argv,
                    std::string("deeplab-bench --model NAME|PATH [--device cpu|cuda|auto] [--precision fp32|fp16] "
                                "[--size WxH] [--frame WxH] [--threads N] [--iters N] [--warmup N] [--json] "
-                               "[--frames-from VIDEO] ") +
-                       tools::kCrfUsage + "\n" + tools::kFrameSourceHelp + tools::kCrfHelp);
+                               "[--frames-from VIDEO] [--in-flight 1|2] ") +
+                       tools::kCrfUsage + "\n" + tools::kFrameSourceHelp + kInFlightHelp + tools::kCrfHelp);
   Setup s;
   s.model = args.required("--model");
   s.options.device = device_from_string(args.value("--device", "auto"));
@@ -105,6 +125,10 @@ Setup parse(int argc, char** argv) {
   s.iters = std::max(1, args.integer("--iters", 20));
   s.warmup = std::max(0, args.integer("--warmup", 3));
   s.json = args.flag("--json");
+  s.in_flight = args.integer("--in-flight", 1);
+  if (s.in_flight < 1 || s.in_flight > Segmenter::kMaxInFlight)
+    throw Error(ErrorCode::kInvalidArgument, "--in-flight must be 1.." + std::to_string(Segmenter::kMaxInFlight) +
+                                                 ", got " + std::to_string(s.in_flight));
   s.frames_from = args.value("--frames-from");
   s.options.crf = tools::read_crf_options(args);
   args.finish();
@@ -128,6 +152,8 @@ void print_json(const Setup& s, const Segmenter& segmenter, double load_ms, cons
   std::printf("\"precision\":\"%s\",\"upload_ms_median\":%.3f,\"download_ms_median\":%.3f,",
               segmenter.device() == Device::kCuda && s.options.precision == Precision::kFp16 ? "fp16" : "fp32",
               m.upload.median(), m.download.median());
+  std::printf("\"in_flight\":%d,\"fps\":%.2f,\"latency_ms_median\":%.3f,", s.in_flight, m.fps(s.iters),
+              m.total.median());
   std::printf("\"crf\":\"%s\",\"crf_scale\":%g,\"crf_iterations\":%d,\"crf_temporal_iterations\":%d,"
               "\"crf_keyframe_interval\":%d,\"crf_ms_median\":%.3f,\"crf_ms_min\":%.3f,\"crf_ms_mean\":%.3f,"
               "\"crf_iterations_median\":%d,\"crf_full_frames\":%d,\"crf_first_frame_ms\":%.3f,"
@@ -147,6 +173,8 @@ void print_text(const Setup& s, const Segmenter& segmenter, double load_ms, cons
               "crf %.2f ms, total %.2f ms\n",
               s.iters, m.pre.median(), m.infer.median(), m.infer.min(), m.post.median(), m.crf.median(),
               m.total.median());
+  std::printf("%d in flight: %.1f frames/s, latency (submit -> collect) %.2f ms median\n", s.in_flight,
+              m.fps(s.iters), m.total.median());
   if (segmenter.device() == Device::kCuda)
     std::printf("cuda %s: upload %.3f ms, download %.3f ms (medians)\n",
                 s.options.precision == Precision::kFp16 ? "fp16" : "fp32", m.upload.median(), m.download.median());
@@ -175,7 +203,7 @@ int main(int argc, char** argv) {
       frames = tools::make_synthetic_stream(s.frame_w, s.frame_h);
     }
     s.frame_w = frames->width(), s.frame_h = frames->height();
-    const Measured m = run_bench(segmenter, *frames, s.warmup, s.iters);
+    const Measured m = run_bench(segmenter, *frames, s.warmup, s.iters, s.in_flight);
     if (s.json) print_json(s, segmenter, load_ms, m);
     else print_text(s, segmenter, load_ms, m);
     return 0;

@@ -4,10 +4,13 @@
 // the GPU machine (which has no OpenCV; scripts/gpu-bench.sh uses it there).
 //
 //   deeplab-gpu-pipeline-bench --model NAME|PATH [--device cuda|cpu|auto] [--precision fp16|fp32]
-//                              [--size WxH] [--frame WxH] [--iters N] [--warmup N] [--json]
+//                              [--size WxH] [--frame WxH] [--iters N] [--warmup N] [--in-flight 1|2] [--json]
 //
+// --in-flight 2: the measured frames go through Segmenter::submit/collect with two frames in flight
+// (uploads and downloads overlap the compute). fps: frames over the measured loop's wall time;
+// latency: each frame's submit -> collect (total_ms). On the CPU the figures equal --in-flight 1's.
 // --json prints one line with deeplab-bench's keys ("infer_ms_median", "total_ms_median", ...) plus
-// "upload_ms_median", "download_ms_median" and "precision".
+// "upload_ms_median", "download_ms_median", "precision", "in_flight", "fps" and "latency_ms_median".
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -58,7 +61,7 @@ int main(int argc, char** argv) {
   try {
     tools::Args args(argc, argv,
                      "deeplab-gpu-pipeline-bench --model NAME|PATH [--device cuda|cpu|auto] [--precision fp16|fp32] "
-                     "[--size WxH] [--frame WxH] [--iters N] [--warmup N] [--json]");
+                     "[--size WxH] [--frame WxH] [--iters N] [--warmup N] [--in-flight 1|2] [--json]");
     const std::string model = args.required("--model");
     SegmenterOptions options;
     options.device = device_from_string(args.value("--device", "cuda"));
@@ -69,7 +72,11 @@ int main(int argc, char** argv) {
     const int iters = std::max(1, args.integer("--iters", 50));
     const int warmup = std::max(0, args.integer("--warmup", 10));
     const bool json = args.flag("--json");
+    const int in_flight = args.integer("--in-flight", 1);
     args.finish();
+    if (in_flight < 1 || in_flight > Segmenter::kMaxInFlight)
+      throw Error(ErrorCode::kInvalidArgument, "--in-flight must be 1.." + std::to_string(Segmenter::kMaxInFlight) +
+                                                   ", got " + std::to_string(in_flight));
 
     const ModelManifest manifest = resolve_model(model);
     const auto load_start = std::chrono::steady_clock::now();
@@ -82,9 +89,15 @@ int main(int argc, char** argv) {
     const FrameView frame = FrameView::packed(PixelFormat::kRGB, pixels.data(), frame_w, frame_h, frame_w * 3);
 
     Series upload, pre, infer, post, download, total;
-    for (int k = 0; k < warmup + iters; ++k) {
-      segmenter.segment(frame);
-      if (k < warmup) continue;
+    for (int k = 0; k < warmup; ++k) segmenter.segment(frame);
+    const auto loop_start = std::chrono::steady_clock::now();
+    int submitted = 0;
+    for (int k = 0; k < iters; ++k) {
+      while (submitted < iters && segmenter.pending() < in_flight) {
+        segmenter.submit(frame);
+        ++submitted;
+      }
+      segmenter.collect();
       const StageTimes& t = segmenter.last_times();
       upload.values.push_back(t.upload_ms);
       pre.values.push_back(t.preprocess_ms);
@@ -93,6 +106,9 @@ int main(int argc, char** argv) {
       download.values.push_back(t.download_ms);
       total.values.push_back(t.total_ms);
     }
+    const double loop_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - loop_start).count();
+    const double fps = loop_ms > 0 ? 1000.0 * iters / loop_ms : 0;
     // The CPU runs fp32 whatever was asked.
     const char* precision =
         segmenter.device() == Device::kCuda && options.precision == Precision::kFp16 ? "fp16" : "fp32";
@@ -102,11 +118,11 @@ int main(int argc, char** argv) {
                   "\"warmup\":%d,\"load_ms\":%.3f,\"upload_ms_median\":%.4f,\"preprocess_ms_median\":%.4f,"
                   "\"infer_ms_median\":%.4f,\"infer_ms_min\":%.4f,\"postprocess_ms_median\":%.4f,"
                   "\"download_ms_median\":%.4f,\"total_ms_median\":%.4f,\"total_ms_min\":%.4f,\"nodes\":%d,"
-                  "\"arena_bytes\":%zu}\n",
+                  "\"arena_bytes\":%zu,\"in_flight\":%d,\"fps\":%.2f,\"latency_ms_median\":%.4f}\n",
                   json_escape(manifest.file).c_str(), device_name(segmenter.device()), precision, net.input_width,
                   net.input_height, frame_w, frame_h, net.logits_width, net.logits_height, iters, warmup, load_ms,
                   upload.median(), pre.median(), infer.median(), infer.min(), post.median(), download.median(),
-                  total.median(), total.min(), net.node_count, net.arena_bytes);
+                  total.median(), total.min(), net.node_count, net.arena_bytes, in_flight, fps, total.median());
     } else {
       std::printf("%s on %s %s: input %dx%d, frame %dx%d, logits %dx%d, %d nodes, arena %.1f MiB, load %.0f ms\n",
                   manifest.name.c_str(), device_name(segmenter.device()), precision, net.input_width,
@@ -116,6 +132,8 @@ int main(int argc, char** argv) {
                   "upsample+argmax %.3f, download %.3f, total %.3f (min %.3f)\n",
                   iters, upload.median(), pre.median(), infer.median(), infer.min(), post.median(), download.median(),
                   total.median(), total.min());
+      std::printf("%d in flight: %.1f frames/s, latency (submit -> collect) %.3f ms median\n", in_flight, fps,
+                  total.median());
     }
     return 0;
   } catch (const Error& e) {

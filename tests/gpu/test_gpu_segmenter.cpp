@@ -122,3 +122,60 @@ TEST_F(GpuSegmenter, ResetAndNewCrfOptionsStartTheDeviceCrfFromScratch) {
   EXPECT_EQ(off.crf.iterations, 0);
   EXPECT_EQ(gpu.last_times().crf_ms, 0.0);
 }
+
+// Two frames in flight (copy streams overlapping the compute) give segment()'s results bit for bit,
+// in order: fp32 and fp16, with probabilities, with the temporal CRF on the device, and with the
+// frame size changing while a frame is in flight.
+TEST_F(GpuSegmenter, TwoFramesInFlightEqualSequentialBitForBit) {
+  struct Case {
+    Precision precision;
+    CrfMode crf;
+    bool mixed_sizes;
+  };
+  for (const Case& c : {Case{Precision::kFp32, CrfMode::kOff, false}, Case{Precision::kFp16, CrfMode::kOff, false},
+                        Case{Precision::kFp32, CrfMode::kTemporal, false}, Case{Precision::kFp16, CrfMode::kTemporal, false},
+                        Case{Precision::kFp32, CrfMode::kOff, true}}) {
+    const std::string what = std::string(c.precision == Precision::kFp16 ? "fp16" : "fp32") + " crf " +
+                             crf_mode_name(c.crf) + (c.mixed_sizes ? " mixed sizes" : "");
+    SCOPED_TRACE(what);
+    Segmenter sequential(manifest_, options(Device::kCuda, c.crf, 1.0f, c.precision));
+    Segmenter pipelined(manifest_, options(Device::kCuda, c.crf, 1.0f, c.precision));
+    std::vector<RealFrame> frames = frames_;
+    if (c.mixed_sizes)
+      for (std::size_t k = 1; k < frames.size(); k += 2) {  // every other frame cropped to its top-left 320x200
+        RealFrame crop;
+        crop.width = 320;
+        crop.height = 200;
+        for (int y = 0; y < 200; ++y)
+          crop.rgb.insert(crop.rgb.end(), frames[k].rgb.begin() + static_cast<std::size_t>(y) * frames[k].width * 3,
+                          frames[k].rgb.begin() + (static_cast<std::size_t>(y) * frames[k].width + 320) * 3);
+        frames[k] = crop;
+      }
+    SegmentRequest request;
+    request.probabilities_width = 64;
+    request.probabilities_height = 36;
+    std::vector<Segmentation> want;
+    for (const RealFrame& f : frames) want.push_back(sequential.segment(f.view(), request));
+    std::size_t next = 0;
+    auto check = [&](const Segmentation* got) {
+      ASSERT_NE(got, nullptr);
+      EXPECT_EQ(got->width, want[next].width) << "frame " << next;
+      EXPECT_EQ(got->class_map, want[next].class_map) << "frame " << next;
+      EXPECT_EQ(got->probabilities, want[next].probabilities) << "frame " << next;
+      EXPECT_EQ(got->crf.iterations, want[next].crf.iterations) << "frame " << next;
+      EXPECT_EQ(got->crf.warm_started, want[next].crf.warm_started) << "frame " << next;
+      ++next;
+    };
+    for (const RealFrame& f : frames) {
+      pipelined.submit(f.view(), request);
+      if (pipelined.pending() == Segmenter::kMaxInFlight) check(pipelined.collect());
+    }
+    while (pipelined.pending() > 0) check(pipelined.collect());
+    EXPECT_EQ(next, frames.size());
+    const StageTimes& t = pipelined.last_times();
+    std::printf("[gpu-pipeline] %s: last frame upload %.3f, pre %.3f, network %.3f, crf %.3f, post %.3f, download "
+                "%.3f, submit->collect %.3f ms\n",
+                what.c_str(), t.upload_ms, t.preprocess_ms, t.infer_ms, t.crf_ms, t.postprocess_ms, t.download_ms,
+                t.total_ms);
+  }
+}

@@ -6,7 +6,8 @@
 //   // result.class_map: result.width x result.height class ids, the frame's own resolution
 //
 // A Segmenter plans all of its memory when it is built and when the frame size changes; segmenting
-// frames of an unchanged size allocates nothing. It is not thread-safe: use one per thread/stream.
+// frames of an unchanged size allocates nothing (with submit()/collect(), each of the in-flight
+// slots allocates at its first frame of a size). It is not thread-safe: use one per thread/stream.
 #pragma once
 
 #include <cstdint>
@@ -53,7 +54,7 @@ struct Segmentation {
   CrfFrameReport crf;                // what the CRF did for this frame (iterations 0 when off)
 };
 
-// Per-stage times of the last segment() call, in milliseconds: wall time on the CPU; on CUDA the GPU
+// Per-stage times of the last segment() (or collected) frame, in milliseconds: wall time on the CPU; on CUDA the GPU
 // time between events of each stage (plus the host copies through pinned memory for upload/download).
 struct StageTimes {
   double upload_ms = 0;      // CUDA: frame into pinned staging memory + host-to-device copy (0 on the CPU)
@@ -87,8 +88,37 @@ class Segmenter {
   Segmenter(const Segmenter&) = delete;
   Segmenter& operator=(const Segmenter&) = delete;
 
-  // Segments one frame. The returned reference stays valid until the next call.
+  // Segments one frame. The returned reference stays valid until the next call. Throws
+  // Error(kInvalidArgument) while frames submitted with submit() are pending.
   const Segmentation& segment(const FrameView& frame, const SegmentRequest& request = {});
+
+  // ---- Pipelined segmentation: up to kMaxInFlight frames in flight ----
+  //
+  //   segmenter.submit(frame0);                       // returns without waiting for the result
+  //   for (each next frame) {
+  //     segmenter.submit(next);                       // the GPU works on two frames
+  //     const Segmentation* r = segmenter.collect();  // the oldest one, waited for
+  //   }
+  //   while (const Segmentation* r = segmenter.collect()) ...;   // the last ones
+  //
+  // submit() copies the frame's pixels before it returns: the caller may reuse or free its buffer
+  // at once. collect() returns the results in submission order, each with last_times() set to that
+  // frame's times (total_ms: from its submit() to its collect()). On CUDA, while the GPU computes
+  // one frame the next one's upload and the previous one's download run on copy streams; with the
+  // dense CRF the frames still go through the CRF in submission order (its temporal state). On the
+  // CPU, submit() segments the frame before it returns and collect() hands the results out in the
+  // same order: the same results and figures as segment().
+  static constexpr int kMaxInFlight = 2;
+  // Throws Error(kInvalidArgument) when kMaxInFlight frames are already pending (collect() first);
+  // a frame segment() would refuse is refused the same way. A refused frame is not submitted and
+  // the pipeline stays usable.
+  void submit(const FrameView& frame, const SegmentRequest& request = {});
+  // The oldest pending frame's result, waiting for it; nullptr when nothing is pending. The result
+  // stays valid until the next collect() or segment() call (submit() does not touch it). If the
+  // frame's work failed on the device, the error is thrown and the frame is no longer pending.
+  const Segmentation* collect();
+  // Frames submitted and not yet collected.
+  int pending() const;
 
   const ModelManifest& manifest() const;
   const NetworkInfo& network() const;

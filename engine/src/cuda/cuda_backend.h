@@ -6,7 +6,8 @@
 // pre-processing kernel writes the network input, the network runs (CUDA graph replay), the
 // upsample+argmax kernel (or, with the dense CRF, the CRF stage on the device) writes the class map
 // on the device, and the class map (and softmax probabilities, when asked) come back to the host.
-// One stream; CUDA events time each stage.
+// Uploads, compute and downloads on three streams, so that two frames can be in flight; CUDA
+// events order them and time each stage.
 #pragma once
 
 #include <functional>
@@ -41,6 +42,16 @@ class CudaSegmenterBackend {
   // size (or the probability size) changes.
   virtual void segment(const FrameView& frame, const SegmentRequest& request, Segmentation& result,
                        StageTimes& times) = 0;
+
+  // Two frames in flight (deeplab::Segmenter::submit/collect): submit() copies the frame into a
+  // free slot's pinned memory and enqueues its upload, compute and download without waiting (the
+  // device CRF's temporal decision and lattice builds do wait for the compute stream); collect()
+  // waits for the oldest submitted frame and writes it into `result` and `times` (total_ms: from
+  // submit to collect). At most 2 pending; segment() is submit() + collect() with none pending.
+  // The caller checks the counts (kInternal here).
+  virtual void submit(const FrameView& frame, const SegmentRequest& request) = 0;
+  virtual void collect(Segmentation& result, StageTimes& times) = 0;
+  virtual int pending() const = 0;
 
   // The dense CRF on the device after the network (cuda/crf/cuda_crf_stage.h), from the next frame:
   // segment() then writes the CRF's class map, result.crf and times.crf_ms (the GPU time of the

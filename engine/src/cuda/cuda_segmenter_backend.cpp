@@ -1,6 +1,7 @@
 // The Segmenter's CUDA pipeline (cuda/cuda_backend.h): pinned staging -> async upload ->
-// CudaPreprocess -> CudaNetwork -> CudaPostprocess -> class map (and probabilities) back to the
-// host, all on one stream, CUDA events around each stage.
+// CudaPreprocess -> CudaNetwork -> CudaPostprocess or the CRF stage -> class map (and
+// probabilities) back to the host. Two slots let two frames be in flight: uploads on one stream,
+// compute on the network's, downloads on a third, ordered by events (which also time each stage).
 #include <chrono>
 #include <cstring>
 
@@ -63,58 +64,128 @@ InputTensorLayout input_layout(const CudaNetwork& net, bool nhwc) {
   return layout;
 }
 
+// One frame in flight: its pinned staging, device frame, class map (and probabilities) on the
+// device and in pinned memory, and the events that order and time its stages.
+struct Slot {
+  PinnedBuffer<std::uint8_t> staging;
+  DeviceFrame frame;
+  DeviceBuffer<std::uint8_t> classes;
+  PinnedBuffer<std::uint8_t> host_classes;
+  DeviceBuffer<float> probs;
+  PinnedBuffer<float> host_probs;
+  std::vector<Event> events;
+  int width = 0, height = 0, prob_width = 0, prob_height = 0;
+  bool probabilities = false, with_crf = false;
+  double staging_ms = 0;
+  Clock::time_point submitted;
+  CrfFrameReport crf;
+};
+
+// Events of a slot: upload stream 0 | upload | 1; compute stream (waits for 1) 2 | pre-processing
+// | 3 | network | 4 | class map (argmax or CRF) | 5 | softmax | 6; download stream (waits for 6)
+// 7 | class map (and probabilities) to pinned memory | 8.
+constexpr int kEvents = 9;
+constexpr int kSlots = 2;
+
 class Backend : public CudaSegmenterBackend {
  public:
   Backend(Graph graph, const CudaBackendConfig& config)
       : config_(config),
         net_(std::move(graph), network_options(config), stream_.get()),
         pre_(config.input, input_layout(net_, config.nhwc_input)) {
-    for (int k = 0; k < kEvents; ++k) events_.emplace_back(true);
+    for (Slot& slot : slots_)
+      for (int k = 0; k < kEvents; ++k) slot.events.emplace_back(true);
     plan_logits();
   }
   // The buffers below the network are freed before its own destructor waits for the stream.
-  ~Backend() override { DEEPLAB_CUDA_CHECK_LOG(cudaStreamSynchronize(stream_.get())); }
+  ~Backend() override {
+    for (const Stream* s : {&upload_, &stream_, &download_}) DEEPLAB_CUDA_CHECK_LOG(cudaStreamSynchronize(s->get()));
+  }
 
   void segment(const FrameView& frame, const SegmentRequest& request, Segmentation& result,
                StageTimes& times) override {
+    if (pending_ > 0)
+      throw Error(ErrorCode::kInternal, "CUDA segment() with " + std::to_string(pending_) + " frames in flight");
+    submit(frame, request);
+    collect(result, times);
+  }
+
+  // Stages the frame in a free slot and enqueues its upload (upload stream), its compute (the
+  // network's stream, after the upload) and its download (download stream, after the compute): the
+  // upload of the next frame and the download of the previous one overlap this frame's compute.
+  void submit(const FrameView& frame, const SegmentRequest& request) override {
     const auto wall = Clock::now();
     validate_frame(frame);
-    prepare_frame(frame, result);
-    const bool probabilities = request.probabilities_width > 0 && request.probabilities_height > 0;
-    if (probabilities) prepare_probabilities(request.probabilities_width, request.probabilities_height, result);
+    if (pending_ == kSlots) throw Error(ErrorCode::kInternal, "CUDA submit() with every slot in flight");
+    if (pending_ == 0) head_ = 0;  // frame after frame, segment() keeps to one slot's buffers
+    Slot& slot = slots_[(head_ + pending_) % kSlots];
+    slot.submitted = wall;
+    prepare_frame(frame, slot);
+    slot.probabilities = request.probabilities_width > 0 && request.probabilities_height > 0;
+    if (slot.probabilities) prepare_probabilities(request.probabilities_width, request.probabilities_height, slot);
     const cudaStream_t stream = stream_.get();
-    double staging_ms = 0;
-    const float* logits = enqueue_network(frame, staging_ms);
+    const float* logits = enqueue_network(frame, slot);
+    slot.with_crf = crf_ != nullptr;
     if (crf_) {
-      result.crf = crf_->run(device_frame_.view(), logits, classes_.data(), stream);
+      slot.crf = crf_->run(slot.frame.view(), logits, slot.classes.data(), stream);
     } else {
-      post_.run(logits, classes_.data(), stream);
+      slot.crf = CrfFrameReport{};
+      post_.run(logits, slot.classes.data(), stream);
     }
-    events_[4].record(stream);
-    if (probabilities) prob_post_.run_softmax(logits, probs_.data(), stream);
-    events_[5].record(stream);
-    classes_.download(host_classes_.data(), host_classes_.size(), stream);
-    if (probabilities) probs_.download(host_probs_.data(), host_probs_.size(), stream);
-    events_[6].record(stream);
-    events_[6].synchronize();
+    slot.events[5].record(stream);
+    if (slot.probabilities) prob_post_.run_softmax(logits, slot.probs.data(), stream);
+    slot.events[6].record(stream);
+    const cudaStream_t down = download_.get();
+    DEEPLAB_CUDA_CHECK(cudaStreamWaitEvent(down, slot.events[6].get(), 0));
+    slot.events[7].record(down);
+    const std::size_t pixels = static_cast<std::size_t>(slot.width) * slot.height;
+    slot.classes.download(slot.host_classes.data(), pixels, down);
+    if (slot.probabilities)
+      slot.probs.download(slot.host_probs.data(),
+                          static_cast<std::size_t>(slot.prob_width) * slot.prob_height * channels_, down);
+    slot.events[8].record(down);
+    ++pending_;
+  }
 
+  // Waits for the oldest frame in flight and writes its class map (probabilities, CRF report) into
+  // `result`. The frame leaves the pipeline even when its work failed (the error is thrown).
+  void collect(Segmentation& result, StageTimes& times) override {
+    if (pending_ == 0) throw Error(ErrorCode::kInternal, "CUDA collect() with no frame in flight");
+    Slot& slot = slots_[head_];
+    head_ = (head_ + 1) % kSlots;
+    --pending_;
+    slot.events[8].synchronize();
     const auto unstaging = Clock::now();
-    std::memcpy(result.class_map.data(), host_classes_.data(), host_classes_.size());
-    if (probabilities) {
-      std::memcpy(result.probabilities.data(), host_probs_.data(), host_probs_.size() * sizeof(float));
+    const std::size_t pixels = static_cast<std::size_t>(slot.width) * slot.height;
+    if (result.width != slot.width || result.height != slot.height || result.class_map.size() != pixels) {
+      result.width = slot.width;
+      result.height = slot.height;
+      result.class_map.assign(pixels, 0);
+    }
+    std::memcpy(result.class_map.data(), slot.host_classes.data(), pixels);
+    if (slot.probabilities) {
+      const std::size_t floats = static_cast<std::size_t>(slot.prob_width) * slot.prob_height * channels_;
+      if (result.probabilities.size() != floats) result.probabilities.assign(floats, 0.0f);
+      std::memcpy(result.probabilities.data(), slot.host_probs.data(), floats * sizeof(float));
+      result.probabilities_width = slot.prob_width;
+      result.probabilities_height = slot.prob_height;
     } else {
       result.probabilities_width = result.probabilities_height = 0;
     }
-    times.upload_ms = staging_ms + Event::elapsed_ms(events_[0], events_[1]);
-    times.preprocess_ms = Event::elapsed_ms(events_[1], events_[2]);
-    times.infer_ms = Event::elapsed_ms(events_[2], events_[3]);
+    const std::vector<Event>& e = slot.events;
+    times.upload_ms = slot.staging_ms + Event::elapsed_ms(e[0], e[1]);
+    times.preprocess_ms = Event::elapsed_ms(e[2], e[3]);
+    times.infer_ms = Event::elapsed_ms(e[3], e[4]);
     // With the CRF, postprocess_ms is the probabilities' softmax only (as on the CPU).
-    times.crf_ms = crf_ ? Event::elapsed_ms(events_[3], events_[4]) : 0.0;
-    times.postprocess_ms = Event::elapsed_ms(crf_ ? events_[4] : events_[3], events_[5]);
-    times.download_ms = Event::elapsed_ms(events_[5], events_[6]) + ms_since(unstaging);
-    times.total_ms = ms_since(wall);
-    if (crf_) result.crf.ms = times.crf_ms;
+    times.crf_ms = slot.with_crf ? Event::elapsed_ms(e[4], e[5]) : 0.0;
+    times.postprocess_ms = Event::elapsed_ms(slot.with_crf ? e[5] : e[4], e[6]);
+    times.download_ms = Event::elapsed_ms(e[7], e[8]) + ms_since(unstaging);
+    times.total_ms = ms_since(slot.submitted);
+    result.crf = slot.crf;
+    if (slot.with_crf) result.crf.ms = times.crf_ms;
   }
+
+  int pending() const override { return pending_; }
 
   bool set_crf(const CrfOptions& options) override {
 #if defined(DEEPLAB_HAVE_CUDA_CRF)
@@ -136,18 +207,20 @@ class Backend : public CudaSegmenterBackend {
   const float* logits_to_host(const FrameView& frame, StageTimes& times) override {
     const auto wall = Clock::now();
     validate_frame(frame);
+    if (pending_ > 0)
+      throw Error(ErrorCode::kInternal, "CUDA logits_to_host() with " + std::to_string(pending_) + " frames in flight");
+    Slot& slot = slots_[0];
     const cudaStream_t stream = stream_.get();
-    double staging_ms = 0;
-    const float* logits = enqueue_network(frame, staging_ms);
+    const float* logits = enqueue_network(frame, slot);
     host_logits_.reserve(logits_count_);
     DEEPLAB_CUDA_CHECK(cudaMemcpyAsync(host_logits_.data(), logits, logits_count_ * sizeof(float),
                                        cudaMemcpyDeviceToHost, stream));
-    events_[4].record(stream);
-    events_[4].synchronize();
-    times.upload_ms = staging_ms + Event::elapsed_ms(events_[0], events_[1]);
-    times.preprocess_ms = Event::elapsed_ms(events_[1], events_[2]);
-    times.infer_ms = Event::elapsed_ms(events_[2], events_[3]);
-    times.download_ms = Event::elapsed_ms(events_[3], events_[4]);
+    slot.events[5].record(stream);
+    slot.events[5].synchronize();
+    times.upload_ms = slot.staging_ms + Event::elapsed_ms(slot.events[0], slot.events[1]);
+    times.preprocess_ms = Event::elapsed_ms(slot.events[2], slot.events[3]);
+    times.infer_ms = Event::elapsed_ms(slot.events[3], slot.events[4]);
+    times.download_ms = Event::elapsed_ms(slot.events[4], slot.events[5]);
     times.total_ms = ms_since(wall);
     return host_logits_.data();
   }
@@ -165,25 +238,25 @@ class Backend : public CudaSegmenterBackend {
   }
 
  private:
-  // Stages the frame in pinned memory and enqueues upload, pre-processing and the network, with
-  // events 0..3 around them; returns the NHWC logits on the device (nothing has synchronised yet).
-  const float* enqueue_network(const FrameView& frame, double& staging_ms) {
-    const cudaStream_t stream = stream_.get();
+  // Stages the frame in the slot's pinned memory, uploads it on the upload stream and enqueues
+  // pre-processing and the network on the compute stream once it is there (events 0..4); returns
+  // the NHWC logits on the device (nothing has synchronised yet).
+  const float* enqueue_network(const FrameView& frame, Slot& slot) {
+    const cudaStream_t stream = stream_.get(), up = upload_.get();
     const auto staging = Clock::now();
-    const FrameView pinned = stage(frame);
-    staging_ms = ms_since(staging);
-    events_[0].record(stream);
-    device_frame_.upload(pinned, stream);
-    events_[1].record(stream);
-    pre_.run(device_frame_.view(), net_.input(), stream);
-    events_[2].record(stream);
+    const FrameView pinned = stage(frame, slot.staging);
+    slot.staging_ms = ms_since(staging);
+    slot.events[0].record(up);
+    slot.frame.upload(pinned, up);
+    slot.events[1].record(up);
+    DEEPLAB_CUDA_CHECK(cudaStreamWaitEvent(stream, slot.events[1].get(), 0));
+    slot.events[2].record(stream);
+    pre_.run(slot.frame.view(), net_.input(), stream);
+    slot.events[3].record(stream);
     net_.run();
-    events_[3].record(stream);
+    slot.events[4].record(stream);
     return logits_nhwc(stream);
   }
-
-  // 0 upload | 1 pre-processing | 2 network | 3 class map (argmax or CRF) | 4 softmax | 5 download | 6
-  static constexpr int kEvents = 7;
 
   // The post-processing reads dense NHWC float logits; other layouts are copied into that first.
   void plan_logits() {
@@ -225,63 +298,65 @@ class Backend : public CudaSegmenterBackend {
     return logits_.data();
   }
 
-  // Tables and buffers for this frame size (kept until the size changes), and `result` sized for it
-  // (the Segmenter's CPU stages may have sized it for another).
-  void prepare_frame(const FrameView& frame, Segmentation& result) {
+  // Tables for this frame size (kept until the size changes: rewriting them is ordered on the compute
+  // stream after the frames in flight) and the slot's buffers (grown only for a larger frame).
+  void prepare_frame(const FrameView& frame, Slot& slot) {
     const std::size_t pixels = static_cast<std::size_t>(frame.width) * frame.height;
+    const bool crf_size_changes = crf_ && !crf_->prepared_for(frame.width, frame.height);
+    // Tables may be reallocated: the frame in flight must be done with the old ones.
+    if ((frame.width != frame_width_ || frame.height != frame_height_ || crf_size_changes) && pending_ > 0)
+      stream_.synchronize();
     if (frame.width != frame_width_ || frame.height != frame_height_) {
       frame_width_ = frame_height_ = -1;  // until the new tables are in place
       const ResampleGeometry geo = config_.geometry(frame.width, frame.height);
       check_geometry(geo);
       post_.prepare(geo, stream_.get());
-      classes_.allocate(pixels);
-      host_classes_.allocate(pixels);
       frame_width_ = frame.width;
       frame_height_ = frame.height;
     }
-    if (crf_ && !crf_->prepared_for(frame.width, frame.height)) {
+    if (crf_size_changes) {
       int w = 0, h = 0;
       crf::CrfStage::working_size(frame.width, frame.height, crf_->options().scale, w, h);
       const ResampleGeometry to_working = config_.geometry(w, h);
       check_geometry(to_working);
       crf_->prepare(frame.width, frame.height, channels_, to_working, stream_.get());
     }
-    if (result.width != frame.width || result.height != frame.height || result.class_map.size() != pixels) {
-      result.width = frame.width;
-      result.height = frame.height;
-      result.class_map.assign(pixels, 0);
-    }
+    slot.classes.reserve(pixels);
+    slot.host_classes.reserve(pixels);
+    slot.width = frame.width;
+    slot.height = frame.height;
   }
 
-  void prepare_probabilities(int width, int height, Segmentation& result) {
+  void prepare_probabilities(int width, int height, Slot& slot) {
     const std::size_t floats = static_cast<std::size_t>(width) * height * channels_;
     if (width != prob_width_ || height != prob_height_) {
+      if (pending_ > 0) stream_.synchronize();
       prob_width_ = prob_height_ = -1;
       const ResampleGeometry geo = config_.geometry(width, height);
       check_geometry(geo);
       prob_post_.prepare(geo, stream_.get());
-      probs_.allocate(floats);
-      host_probs_.allocate(floats);
       prob_width_ = width;
       prob_height_ = height;
     }
-    if (result.probabilities.size() != floats) result.probabilities.assign(floats, 0.0f);
-    result.probabilities_width = width;
-    result.probabilities_height = height;
+    slot.probs.reserve(floats);
+    slot.host_probs.reserve(floats);
+    slot.prob_width = width;
+    slot.prob_height = height;
   }
 
   // The frame's planes, rows packed, in pinned memory: the upload then overlaps nothing on the host
-  // and runs at full bus speed. The buffer grows only for a larger frame.
-  FrameView stage(const FrameView& frame) {
+  // and runs at full bus speed, and the caller may reuse its frame as soon as this returns. The
+  // buffer grows only for a larger frame.
+  static FrameView stage(const FrameView& frame, PinnedBuffer<std::uint8_t>& staging) {
     const int planes = plane_count(frame.format);
     std::size_t total = 0;
     for (int p = 0; p < planes; ++p) {
       const PlaneSize s = plane_size(frame.format, frame.width, frame.height, p);
       total += static_cast<std::size_t>(s.row_bytes) * s.rows;
     }
-    staging_.reserve(total);
+    staging.reserve(total);
     FrameView v = frame;
-    std::uint8_t* dst = staging_.data();
+    std::uint8_t* dst = staging.data();
     for (int p = 0; p < planes; ++p) {
       const PlaneSize s = plane_size(frame.format, frame.width, frame.height, p);
       for (int row = 0; row < s.rows; ++row)
@@ -295,23 +370,19 @@ class Backend : public CudaSegmenterBackend {
   }
 
   CudaBackendConfig config_;
-  Stream stream_;
+  Stream stream_;  // compute: pre-processing, the network, post-processing / CRF (the network's)
+  Stream upload_, download_;
   CudaNetwork net_;
   CudaPreprocess pre_;
   CudaPostprocess post_, prob_post_;
-  DeviceFrame device_frame_;
-  PinnedBuffer<std::uint8_t> staging_;
   DeviceBuffer<float> logits_;
   CopyParams logits_copy_;
   int channels_ = 0;
   std::size_t logits_count_ = 0;
   PinnedBuffer<float> host_logits_;
-  DeviceBuffer<std::uint8_t> classes_;
-  PinnedBuffer<std::uint8_t> host_classes_;
-  DeviceBuffer<float> probs_;
-  PinnedBuffer<float> host_probs_;
   int frame_width_ = -1, frame_height_ = -1, prob_width_ = -1, prob_height_ = -1;
-  std::vector<Event> events_;
+  Slot slots_[kSlots];
+  int head_ = 0, pending_ = 0;  // the oldest frame in flight, and how many are
 #if defined(DEEPLAB_HAVE_CUDA_CRF)
   std::unique_ptr<CudaCrfStage> crf_;
 #else

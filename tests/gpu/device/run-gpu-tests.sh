@@ -17,6 +17,8 @@
 #   bench   scripts/gpu-bench.sh: the Segmenter on CUDA vs PyTorch (eager, torch.compile)
 #   crf     the CUDA dense CRF alone (after build): its host tests, its GPU tests (CrfGpuTest.*) and
 #           deeplab-gpu-bench's timings (docs/crf.md, "CUDA")
+#   pipeline  the Segmenter on CUDA (after build): the CRF on the device vs the CPU CRF, two frames in
+#           flight vs one (GpuSegmenter.*), and deeplab-gpu-pipeline-bench --in-flight 1|2 at 1080p
 # The machine keeps build-gpu between calls while it stays warm, so the phases can be split over
 # calls of the device tool (each at most 10 minutes). DEEPLAB_COMMIT names the commit in the logs.
 set -uo pipefail
@@ -95,10 +97,14 @@ if want host; then
   tail -3 "$out/host-tests.log"
 fi
 
+# The CRF-stage and pipeline tests' real frames (deeplab-gpu-frames, made where OpenCV is; docs/gpu.md).
+[ -d .carry/frames ] && export DEEPLAB_GPU_FRAMES_DIR="$root/.carry/frames"
+
 if want gpu; then
   DEEPLAB_GPU_MODELS_DIR="$models_dir" ctest --test-dir "$build" -L gpu --output-on-failure -V \
     >"$out/ctest-gpu.log" 2>&1 || status=6
-  grep -E "tests passed|tests failed|Skipped|Failed|\*\*\*|fp32:|fp16:|segmenter" "$out/ctest-gpu.log" | tail -80
+  grep -E "tests passed|tests failed|Skipped|Failed|\*\*\*|fp32:|fp16:|segmenter|gpu-crf-stage|gpu-pipeline" \
+    "$out/ctest-gpu.log" | tail -120
   "$build/tests/gpu/deeplab-gpu-bench" 2>&1 | tee "$out/bench.log"
 fi
 
@@ -106,6 +112,19 @@ if want bench; then
   DEEPLAB_COMMIT=${DEEPLAB_COMMIT:-unknown} bash scripts/gpu-bench.sh --build "$build" --out "$out/gpu-bench.json" \
     2>"$out/gpu-bench.log" | tee "$out/gpu-bench.md" || status=7
   tail -5 "$out/gpu-bench.log"
+fi
+
+if want pipeline; then
+  # The CRF on the device after the network and two frames in flight (Segmenter on CUDA), then the
+  # pipeline benchmark with 1 and 2 frames in flight on the real model.
+  "$build/tests/gpu/deeplab_gpu_tests" --gtest_filter='GpuSegmenter.*' >"$out/pipeline-tests.log" 2>&1 || status=9
+  grep -E "^\[gpu-|FAILED|PASSED|SKIPPED|Failure" "$out/pipeline-tests.log" | tail -80
+  for n in 1 2; do
+    for p in fp16 fp32; do
+      "$build/tests/gpu/deeplab-gpu-pipeline-bench" --model models/cache/deeplab_v3_1_default_1.onnx --device cuda \
+        --precision $p --frame 1920x1080 --in-flight $n --json 2>&1 | tail -1 | tee -a "$out/pipeline-bench.jsonl"
+    done
+  done
 fi
 
 if want crf; then
