@@ -66,6 +66,10 @@ struct UpdateArgs {
   const float* unary;  // p^, stride floats per pixel
   float* q;
   int classes, stride;
+  // First iteration of a freshly built bilateral lattice: its norm is taken from this class lane
+  // of the slice (Q held 1 there) and stored here. Null otherwise.
+  float* bilateral_norm_out;
+  int norm_lane;
 };
 
 // m += weight * norm_i * slice(i): one kernel's messages to pixel i, in blocks of 8 classes.
@@ -81,7 +85,31 @@ inline void add_slice(const CrfKernel& kernel, const float* rows, float weight, 
   }
 }
 
-// Q_i = normalise(p^_i * exp(m - max m)); padded lanes have p^ = 0 and stay 0.
+// add_slice for a kernel whose row normalisation is not known yet: Q carried 1 in `norm_lane` (a
+// padded class lane), so that lane of the slice is K1_i = sum_j k_ij, computed exactly as
+// CrfKernel::build computes it (same splat, blur and slice order: the same floats). The norm
+// 1 / (K1 + 1e-20) is stored for the next iterations.
+template <int kDim>
+inline void add_slice_taking_norm(const CrfKernel& kernel, const float* rows, float weight, int i, int stride,
+                                  int norm_lane, float* norm_out, float* m) {
+  alignas(32) float slice[kMaxClasses];
+  const std::int32_t* v = kernel.lattice().point_vertices(i);
+  const float* w = kernel.lattice().point_weights(i);
+  float k1 = 0;
+  for (int k0 = 0; k0 < stride; k0 += kLanes) {
+    Lanes acc = {};
+    for (int r = 0; r <= kDim; ++r) acc += w[r] * load_lanes(rows + static_cast<std::int64_t>(v[r]) * stride + k0);
+    store_lanes(slice + k0, acc);
+    if (norm_lane >= k0 && norm_lane < k0 + kLanes) k1 = acc[norm_lane - k0];
+  }
+  const float norm = 1.0f / (k1 + 1e-20f);
+  norm_out[i] = norm;
+  const float scale = weight * norm;
+  for (int k0 = 0; k0 < stride; k0 += kLanes) store_lanes(m + k0, load_lanes(m + k0) + scale * load_lanes(slice + k0));
+}
+
+// Q_i = normalise(p^_i * exp(m - max m)); padded lanes have p^ = 0 and stay 0 (the lane that
+// carried the 1s for add_slice_taking_norm included).
 inline void normalise(const UpdateArgs& a, int i, float* m) {
   const int s = a.stride, full_blocks = a.classes / kLanes * kLanes;
   Lanes top = load_lanes(m);
@@ -114,7 +142,11 @@ void update_rows(const UpdateArgs& a, int begin, int end) {
   for (int i = begin; i < end; ++i) {
     for (int k0 = 0; k0 < a.stride; k0 += kLanes) store_lanes(m + k0, Lanes{});
     if (a.gaussian) add_slice<kGaussianDim>(*a.gaussian, a.gaussian_rows, a.gaussian_weight, i, a.stride, m);
-    if (a.bilateral) add_slice<kBilateralDim>(*a.bilateral, a.bilateral_rows, a.bilateral_weight, i, a.stride, m);
+    if (a.bilateral_norm_out)
+      add_slice_taking_norm<kBilateralDim>(*a.bilateral, a.bilateral_rows, a.bilateral_weight, i, a.stride,
+                                           a.norm_lane, a.bilateral_norm_out, m);
+    else if (a.bilateral)
+      add_slice<kBilateralDim>(*a.bilateral, a.bilateral_rows, a.bilateral_weight, i, a.stride, m);
     normalise(a, i, m);
   }
 }
@@ -137,23 +169,29 @@ class CpuCrf final : public CrfBackend {
     const std::size_t n = static_cast<std::size_t>(width_) * height_;
     unary_.resize(n * stride_);
     q_.resize(n * stride_);
-    load(probabilities, warm_start ? q : nullptr);
+    const bool use_g = params.gaussian_weight > 0, use_b = params.bilateral_weight > 0;
+    // With a padded class lane to spare, the bilateral kernel's normalisation comes from the
+    // first iteration's filtering of Q with 1 in that lane, instead of filtering a vector of ones
+    // (a splat, blur and slice saved per frame; the same floats).
+    const bool norm_in_lane = iterations > 0 && use_b && classes_ < stride_;
+    load(probabilities, warm_start ? q : nullptr, norm_in_lane);
     if (iterations > 0) {
-      const bool use_g = params.gaussian_weight > 0, use_b = params.bilateral_weight > 0;
       if (use_g) build_gaussian(params.gaussian_xy_std, position_scale);
-      if (use_b) build_bilateral(image, params, position_scale);
+      if (use_b) build_bilateral(image, params, position_scale, norm_in_lane);
       for (int it = 0; it < iterations; ++it) {
         const float* vg = use_g ? gaussian_.splat_blur(q_.data(), stride_) : nullptr;
         const float* vb = use_b ? bilateral_.splat_blur(q_.data(), stride_) : nullptr;
-        update(vg, params.gaussian_weight, vb, params.bilateral_weight);
+        update(vg, params.gaussian_weight, vb, params.bilateral_weight,
+               it == 0 && norm_in_lane ? bilateral_.row_norm_to_fill() : nullptr);
       }
     }
     store(q);
   }
 
  private:
-  // p^ into unary_ (padded lanes 0) and Q0 into q_: from p^, or from the caller's q.
-  void load(const float* probabilities, const float* warm_q) {
+  // p^ into unary_ (padded lanes 0) and Q0 into q_: from p^, or from the caller's q. Padded lanes
+  // of Q are 0, except the first one with `one_in_spare_lane` (add_slice_taking_norm).
+  void load(const float* probabilities, const float* warm_q, bool one_in_spare_lane) {
     const int c = classes_, s = stride_;
     const int n = width_ * height_;
 #pragma omp parallel for num_threads(threads_) schedule(static)
@@ -167,6 +205,7 @@ class CpuCrf final : public CrfBackend {
         sum += u[k];
       }
       for (int k = c; k < s; ++k) u[k] = qi[k] = 0.0f;
+      if (one_in_spare_lane) qi[c] = 1.0f;
       if (warm_q) {
         for (int k = 0; k < c; ++k) qi[k] = warm_q[static_cast<std::size_t>(i) * c + k];
       } else {
@@ -200,7 +239,7 @@ class CpuCrf final : public CrfBackend {
     gaussian_std_ = xy_std;
   }
 
-  void build_bilateral(const CrfImage& image, const CrfParams& params, float position_scale) {
+  void build_bilateral(const CrfImage& image, const CrfParams& params, float position_scale, bool norm_in_lane) {
     const float xy_std = params.bilateral_xy_std * position_scale, rgb_std = params.bilateral_rgb_std;
     const float max_feature[kBilateralDim] = {(width_ - 1) / xy_std, (height_ - 1) / xy_std, 255 / rgb_std,
                                               255 / rgb_std, 255 / rgb_std};
@@ -209,11 +248,14 @@ class CpuCrf final : public CrfBackend {
     const int n = width_ * height_;
     features_.resize(static_cast<std::size_t>(n) * kBilateralDim);
     bilateral_features(image, xy_std, rgb_std, features_.data(), threads_);
-    bilateral_.build(features_.data(), n, kBilateralDim, threads_, width_);
+    if (norm_in_lane)
+      bilateral_.build_without_norm(features_.data(), n, kBilateralDim, threads_, width_);
+    else
+      bilateral_.build(features_.data(), n, kBilateralDim, threads_, width_);
   }
 
   // One mean-field update of every pixel from the blurred vertex rows of the kernels in use.
-  void update(const float* vg, float wg, const float* vb, float wb) {
+  void update(const float* vg, float wg, const float* vb, float wb, float* bilateral_norm_out) {
     const UpdateArgs args{vg ? &gaussian_ : nullptr,
                           vg,
                           wg,
@@ -223,7 +265,9 @@ class CpuCrf final : public CrfBackend {
                           unary_.data(),
                           q_.data(),
                           classes_,
-                          stride_};
+                          stride_,
+                          bilateral_norm_out,
+                          classes_};
     const int n = width_ * height_;
 #pragma omp parallel num_threads(threads_)
     {

@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include "deeplab/error.h"
+
 namespace deeplab::crf {
 
 void gaussian_features(int width, int height, float xy_std, float* out, int threads) {
@@ -32,6 +34,14 @@ void bilateral_features(const CrfImage& image, float xy_std, float rgb_std, floa
 }
 
 // K1_i = sum_j k_ij: the lattice filters a vector of ones (each point's own weight included).
+void CrfKernel::build_without_norm(const float* features, int count, int dim, int threads, int row_length) {
+  if (normalisation_ != KernelNormalisation::kRow)
+    throw Error(ErrorCode::kInternal, "CrfKernel::build_without_norm needs the row normalisation");
+  threads_ = threads > 0 ? threads : omp_get_num_procs();
+  lattice_.build(features, count, dim, threads_, row_length);
+  norm_.resize(count);
+}
+
 void CrfKernel::build(const float* features, int count, int dim, int threads, int row_length) {
   threads_ = threads > 0 ? threads : omp_get_num_procs();
   lattice_.build(features, count, dim, threads_, row_length);

@@ -36,6 +36,11 @@ class CrfKernel {
   // Builds the lattice and the normalisation for `count` points of `dim` features (an image's
   // pixels in raster order, `row_length` per row, when row_length > 0).
   void build(const float* features, int count, int dim, int threads, int row_length = 0);
+  // build() without the normalisation (kRow only): the caller fills row_norm_to_fill() with
+  // 1 / (K1 + 1e-20) itself before norm() is read. The CPU mean field takes K1 from a spare class
+  // lane of its first filtering (crf_cpu.cpp), which saves filtering a vector of ones.
+  void build_without_norm(const float* features, int count, int dim, int threads, int row_length = 0);
+  float* row_norm_to_fill() { return norm_.data(); }
 
   // Splats (n_j) Q_j and blurs: the vertex rows that slice_point() reads (stride floats per row).
   const float* splat_blur(const float* q, int stride) {
