@@ -7,11 +7,13 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "crf/crf_stage.h"
 #include "crf/fast_exp.h"
 #include "deeplab/crf.h"
 #include "deeplab/error.h"
@@ -217,6 +219,41 @@ TEST(Crf, FastExpIsAccurate) {
   EXPECT_LT(worst, 3e-7);
   EXPECT_EQ(crf::fast_exp(0.0f), 1.0f);
   EXPECT_GT(crf::fast_exp(-1000.0f), 0.0f);  // clamped, not 0 or NaN
+}
+
+// The CRF stage's softmax runs 8 pixels at a time in vector code; it must equal the plain
+// per-pixel loop bit for bit, for any class count, pixel range (blocks and a tail) and values
+// (large and tiny logits, ties, infinities, NaN).
+TEST(Crf, StageSoftmaxEqualsThePlainLoop) {
+  std::mt19937 rng(21);
+  std::normal_distribution<float> logit(0.0f, 8.0f);
+  const float specials[] = {0.0f, -0.0f, 100.0f, -100.0f, 1e-30f, 88.5f, -90.0f,
+                            INFINITY, -INFINITY, NAN};
+  int mismatches = 0, compared = 0;
+  for (int classes : {1, 2, 7, 8, 21, 33}) {
+    const int pixels = 8 * 5 + 3;
+    std::vector<float> input(static_cast<std::size_t>(pixels) * classes);
+    for (std::size_t k = 0; k < input.size(); ++k)
+      input[k] = k % 11 == 10 ? specials[(k / 11) % 10] : logit(rng);
+    for (int begin : {0, 3}) {
+      std::vector<float> fast = input, plain = input;
+      crf::softmax_pixels(fast.data(), classes, begin, pixels);
+      for (int i = begin; i < pixels; ++i) {
+        float* p = plain.data() + static_cast<std::size_t>(i) * classes;
+        float peak = p[0];
+        for (int k = 1; k < classes; ++k) peak = std::max(peak, p[k]);
+        for (int k = 0; k < classes; ++k) p[k] = crf::fast_exp(p[k] - peak);
+        float sum = 0;
+        for (int k = 0; k < classes; ++k) sum += p[k];
+        for (int k = 0; k < classes; ++k) p[k] *= 1.0f / sum;
+      }
+      for (std::size_t k = 0; k < fast.size(); ++k) {
+        ++compared;
+        mismatches += std::memcmp(&fast[k], &plain[k], sizeof(float)) != 0;
+      }
+    }
+  }
+  EXPECT_EQ(mismatches, 0) << "of " << compared;
 }
 
 TEST(Crf, ModeNames) {

@@ -23,6 +23,11 @@
 
 namespace deeplab::crf {
 
+// Softmax of each of the pixels [begin, end) of `probabilities` (`classes` floats per pixel), in
+// place, with crf::fast_exp; bit for bit the plain per-pixel loop (max, exp, sum in class order,
+// scale), in vector code over eight pixels at a time.
+void softmax_pixels(float* probabilities, int classes, int begin, int end);
+
 class CrfStage {
  public:
   CrfStage(const CrfOptions& options, int threads);
