@@ -199,11 +199,9 @@ class CpuCrf final : public CrfBackend {
       const float* p = probabilities + static_cast<std::size_t>(i) * c;
       float* u = unary_.data() + static_cast<std::size_t>(i) * s;
       float* qi = q_.data() + static_cast<std::size_t>(i) * s;
-      float sum = 0;
-      for (int k = 0; k < c; ++k) {
-        u[k] = p[k] > kMinProbability ? p[k] : kMinProbability;  // NaN -> the floor too
-        sum += u[k];
-      }
+      for (int k = 0; k < c; ++k) u[k] = p[k] > kMinProbability ? p[k] : kMinProbability;  // NaN -> the floor too
+      float sum = 0;  // a loop of its own: the one above is vector code, this one keeps class order
+      for (int k = 0; k < c; ++k) sum += u[k];
       for (int k = c; k < s; ++k) u[k] = qi[k] = 0.0f;
       if (one_in_spare_lane) qi[c] = 1.0f;
       if (warm_q) {

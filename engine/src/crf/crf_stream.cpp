@@ -72,8 +72,10 @@ class CrfStream::Impl {
     for (int i = 0; i < pixels; ++i) {
       float* q = q_.data() + static_cast<std::size_t>(i) * num_classes;
       const float* p = probabilities + static_cast<std::size_t>(i) * num_classes;
+      // Three loops, so that the blend and the scaling are vector code (the sum stays in class order).
+      for (int k = 0; k < num_classes; ++k) q[k] = keep * q[k] + crf::kWarmStartBlend * (p[k] > 1e-8f ? p[k] : 1e-8f);
       float sum = 0;
-      for (int k = 0; k < num_classes; ++k) sum += q[k] = keep * q[k] + crf::kWarmStartBlend * (p[k] > 1e-8f ? p[k] : 1e-8f);
+      for (int k = 0; k < num_classes; ++k) sum += q[k];
       const float inv = 1.0f / sum;
       for (int k = 0; k < num_classes; ++k) q[k] *= inv;
     }
