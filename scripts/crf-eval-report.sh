@@ -2,6 +2,7 @@
 # Re-runs every measurement behind docs/crf.md "## Evaluation" and writes the raw JSON to
 # docs/perf/crf/ (and the side-by-side pictures to docs/img/):
 #   - CamVid (203 frames, ../shared/eval/camvid): mIoU with the CRF off / full / temporal;
+#   - the same frames with an oracle unary (their own labels through an output stride), CRF off / full;
 #   - CRF time per frame on the CPU at 480x360 and 1920x1080, full and temporal (deeplab-bench);
 #   - flicker and TC on the shared clips (first $MAX_FRAMES frames) for off / full / temporal.
 #
@@ -29,7 +30,7 @@ export DEEPLAB_MODEL_CACHE=${DEEPLAB_MODEL_CACHE:-$SHARED/models}
 mkdir -p "$OUT" "$IMG" "$SCRATCH"
 COMMANDS=$OUT/commands${STEPS:+-${STEPS// /-}}.txt
 {
-  echo "# docs/perf/crf: produced by STEPS='${STEPS:-camvid bench video pictures}' scripts/crf-eval-report.sh $*" | sed "s|$ROOT/||g"
+  echo "# docs/perf/crf: produced by STEPS='${STEPS:-camvid bench video oracle pictures}' scripts/crf-eval-report.sh $*" | sed "s|$ROOT/||g"
   echo "# commit $(git -C "$ROOT" rev-parse HEAD)$(git -C "$ROOT" diff --quiet HEAD -- engine || echo ' (engine/ modified)')"
   echo "# $(date -u +%FT%TZ), $(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "# environment: OMP_WAIT_POLICY=$OMP_WAIT_POLICY DEEPLAB_MODEL_CACHE=$DEEPLAB_MODEL_CACHE"
@@ -45,7 +46,7 @@ run() {
   "$@" > "$out"
 }
 
-STEPS=${STEPS:-camvid bench video pictures}  # a subset reruns only those parts
+STEPS=${STEPS:-camvid bench video oracle pictures}  # a subset reruns only those parts
 
 # 1. CamVid accuracy. Without --sequence each frame is its own stream (temporal = full there);
 #    with it, the frames run in file-name order as one stream (two sequences, 1 s apart).
@@ -88,6 +89,20 @@ if [[ " $STEPS " == *" video "* ]]; then
       run "$OUT/video-$clip-$mode.json" "$EVAL" --model deeplabv3-mnv2-voc --class-map "$ROOT/configs/eval/voc.yaml" \
           --video "$SHARED/media/$clip.mp4" --max-frames "$MAX_FRAMES" --threads "$THREADS" --json --crf "$mode"
     done
+  done
+fi
+
+# 3b. The CRF on an oracle unary (no network): CamVid's own labels seen through output stride 8, 16
+#     and 32 (deeplab-eval --oracle-unary), without and with the full CRF (DeepLab's parameters, and
+#     the two kernel weights at 1), all 203 frames in the car/person/background classes.
+if [[ " $STEPS " == *" oracle "* ]]; then
+  ORACLE_ARGS=(--class-map "$ROOT/configs/eval/camvid-voc.yaml" --images "$CAMVID/images" --labels "$CAMVID/labels"
+               --threads "$THREADS" --json)
+  for stride in 8 16 32; do
+    run "$OUT/oracle-s$stride-off.json" "$EVAL" "${ORACLE_ARGS[@]}" --oracle-unary "$stride:5" --crf off
+    run "$OUT/oracle-s$stride-full.json" "$EVAL" "${ORACLE_ARGS[@]}" --oracle-unary "$stride:5" --crf full
+    run "$OUT/oracle-s$stride-full-w1.json" "$EVAL" "${ORACLE_ARGS[@]}" --oracle-unary "$stride:5" --crf full \
+        --crf-bilateral-weight 1 --crf-gaussian-weight 1
   done
 fi
 

@@ -38,7 +38,11 @@ const std::string kUsage = std::string(
     "  --limit N      only the first N images\n"
     "  --video FILE   no labels: flicker and temporal consistency (TC) over the first --max-frames frames\n"
     "  --json         one JSON object on stdout\n"
-    "  --overlay-dir  write each prediction as an overlay (evaluation classes) into DIR\n" + tools::kCrfHelp;
+    "  --overlay-dir  write each prediction as an overlay (evaluation classes) into DIR\n"
+    "  --oracle-unary STRIDE[:T]  no network (with --images): the unary is each image's own labels seen\n"
+    "                 through output stride STRIDE (class indicators averaged over STRIDE x STRIDE blocks,\n"
+    "                 upsampled bilinearly, softmax of T x that; T 5): what the CRF alone does to\n"
+    "                 blurred but otherwise right class scores\n" + tools::kCrfHelp;
 
 struct Setup {
   eval::RunInfo info;
@@ -46,10 +50,43 @@ struct Setup {
   bool json = false;
   int limit = 0;
   std::string overlay_dir;
+  bool oracle = false;
+  eval::OracleUnary oracle_unary;
 };
+
+// "STRIDE" or "STRIDE:TEMPERATURE"; a stride of 1..256 and a temperature above 0.
+eval::OracleUnary parse_oracle_unary(const std::string& text) {
+  eval::OracleUnary oracle;
+  const auto colon = text.find(':');
+  try {
+    std::size_t used = 0;
+    const std::string stride = text.substr(0, colon);
+    oracle.stride = std::stoi(stride, &used);
+    if (used != stride.size()) throw std::invalid_argument("trailing characters");
+    if (colon != std::string::npos) {
+      const std::string temperature = text.substr(colon + 1);
+      oracle.temperature = std::stof(temperature, &used);
+      if (used != temperature.size()) throw std::invalid_argument("trailing characters");
+    }
+  } catch (const std::exception&) {
+    throw Error(ErrorCode::kInvalidArgument, "--oracle-unary '" + text + "': expected STRIDE or STRIDE:TEMPERATURE, e.g. 16:5");
+  }
+  if (oracle.stride < 1 || oracle.stride > 256 || !(oracle.temperature > 0.0f))
+    throw Error(ErrorCode::kInvalidArgument,
+                "--oracle-unary '" + text + "': the stride must be 1..256 and the temperature above 0");
+  return oracle;
+}
 
 Setup read_setup(tools::Args& args) {
   Setup s;
+  const std::string oracle = args.value("--oracle-unary");
+  s.oracle = !oracle.empty();
+  if (s.oracle) {
+    s.oracle_unary = parse_oracle_unary(oracle);
+    for (const char* option : {"--model", "--device", "--size"})
+      if (!args.value(option).empty())
+        throw Error(ErrorCode::kInvalidArgument, std::string(option) + " does not go with --oracle-unary (no network runs)");
+  }
   s.info.model = args.value("--model", "deeplabv3-mnv2-voc");
   s.info.class_map_path = args.required("--class-map");
   s.info.images_dir = args.value("--images");
@@ -73,6 +110,8 @@ Setup read_setup(tools::Args& args) {
     throw Error(ErrorCode::kInvalidArgument, "--images and --labels go together");
   if (video && (s.info.sequence || s.limit))
     throw Error(ErrorCode::kInvalidArgument, "--sequence and --limit are for --images; a video is one stream (--max-frames)");
+  if (video && s.oracle)
+    throw Error(ErrorCode::kInvalidArgument, "--oracle-unary needs labels: use it with --images and --labels");
   if (images && s.info.max_frames)
     throw Error(ErrorCode::kInvalidArgument, "--max-frames is for --video; use --limit with --images");
   if (s.limit < 0 || s.info.max_frames < 0 || s.options.threads < 0)
@@ -80,9 +119,31 @@ Setup read_setup(tools::Args& args) {
   return s;
 }
 
+// The oracle run: no model, the CPU CRF on the labels' own coarse unary.
+int run_oracle(Setup& s, int& failure_code) {
+  const eval::ClassMap map = eval::load_class_map(s.info.class_map_path, 256);
+  char name[96];
+  std::snprintf(name, sizeof name, "oracle unary (labels at stride %d, temperature %g)", s.oracle_unary.stride,
+                static_cast<double>(s.oracle_unary.temperature));
+  s.info.model = name;
+  s.info.device = "cpu";
+  s.info.threads = s.options.threads;
+  s.info.crf = s.options.crf;
+  failure_code = kExitRuntime;
+  const auto images = eval::list_labelled_images(s.info.images_dir, s.info.labels_dir, s.limit);
+  eval::ImageRunOptions options;
+  options.sequence = s.info.sequence;
+  options.overlay_dir = s.overlay_dir;
+  const eval::ImageRun run = eval::evaluate_oracle(s.oracle_unary, s.options.crf, s.options.threads, map, images, options);
+  if (s.json) std::printf("%s\n", eval::image_run_json(s.info, map, run).c_str());
+  else eval::print_image_run(stdout, s.info, map, run);
+  return 0;
+}
+
 int run(int argc, char** argv, int& failure_code) {
   tools::Args args(argc, argv, kUsage);
   Setup s = read_setup(args);
+  if (s.oracle) return run_oracle(s, failure_code);
   const ModelManifest manifest = resolve_model(s.info.model);
   const eval::ClassMap map = eval::load_class_map(s.info.class_map_path, static_cast<int>(manifest.classes.size()));
   Segmenter segmenter(manifest, s.options);

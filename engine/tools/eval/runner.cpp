@@ -5,6 +5,7 @@
 #include <opencv2/videoio.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 
@@ -84,6 +85,67 @@ ImageRun evaluate_images(Segmenter& segmenter, const ClassMap& map, const std::v
     run.ignored_pixels += static_cast<std::uint64_t>(std::count(truth.data, truth.data + n, kIgnore));
     run.total_ms_sum += segmenter.last_times().total_ms;
     run.crf.add(seg.crf, segmenter.last_times().crf_ms);
+    ++run.images;
+    overlay.write(bgr, predicted, item.name);
+  }
+  return run;
+}
+
+namespace {
+
+// The oracle unary of `truth` (evaluation classes, kIgnore for ignored pixels): probabilities,
+// pixel-major, `classes` per pixel.
+void oracle_probabilities(const OracleUnary& oracle, const cv::Mat& truth, int classes, cv::Mat& indicator,
+                          cv::Mat& coarse, cv::Mat& back, std::vector<float>& p) {
+  const int w = truth.cols, h = truth.rows;
+  const cv::Size coarse_size(std::max(1, w / oracle.stride), std::max(1, h / oracle.stride));
+  p.assign(static_cast<std::size_t>(w) * h * classes, 0.0f);
+  for (int c = 0; c < classes; ++c) {
+    cv::compare(truth, c, indicator, cv::CMP_EQ);
+    indicator.convertTo(indicator, CV_32F, 1.0 / 255.0);
+    cv::resize(indicator, coarse, coarse_size, 0, 0, cv::INTER_AREA);
+    cv::resize(coarse, back, truth.size(), 0, 0, cv::INTER_LINEAR);
+    const float* v = back.ptr<float>();
+    for (int i = 0; i < w * h; ++i) p[static_cast<std::size_t>(i) * classes + c] = oracle.temperature * v[i];
+  }
+  for (int i = 0; i < w * h; ++i) {
+    float* pi = p.data() + static_cast<std::size_t>(i) * classes;
+    const float peak = *std::max_element(pi, pi + classes);
+    float sum = 0;
+    for (int c = 0; c < classes; ++c) sum += pi[c] = std::exp(pi[c] - peak);
+    for (int c = 0; c < classes; ++c) pi[c] /= sum;
+  }
+}
+
+}  // namespace
+
+ImageRun evaluate_oracle(const OracleUnary& oracle, const CrfOptions& crf, int threads, const ClassMap& map,
+                         const std::vector<LabelledImage>& images, const ImageRunOptions& options) {
+  const int classes = static_cast<int>(map.classes.size());
+  ImageRun run(classes);
+  EvalOverlay overlay(map, options.overlay_dir);
+  CrfStream stream(crf, Device::kCpu, threads);
+  cv::Mat raw_labels, truth, predicted, rgb, indicator, coarse, back;
+  std::vector<float> p;
+  for (const auto& item : images) {
+    const cv::Mat bgr = cv::imread(item.image_path, cv::IMREAD_COLOR);
+    if (bgr.empty()) throw Error(ErrorCode::kIo, item.image_path + ": cannot read the image");
+    read_labels(item.label_path, bgr.cols, bgr.rows, raw_labels);
+    const std::size_t n = raw_labels.total();
+    truth.create(raw_labels.size(), CV_8UC1);
+    predicted.create(raw_labels.size(), CV_8UC1);
+    map_ids(map.labels, raw_labels.data, truth.data, n);
+    oracle_probabilities(oracle, truth, classes, indicator, coarse, back, p);
+    cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
+    if (!options.sequence) stream.reset();
+    // Mode off runs no iteration: Q is the unary's normalised probabilities.
+    const float* q = stream.process(CrfImage{rgb.data, rgb.cols, rgb.rows, static_cast<int>(rgb.step)}, p.data(), classes);
+    for (std::size_t i = 0; i < n; ++i)
+      predicted.data[i] = static_cast<std::uint8_t>(std::max_element(q + i * classes, q + (i + 1) * classes) - (q + i * classes));
+    run.matrix.add(truth.data, predicted.data, n);
+    run.ignored_pixels += static_cast<std::uint64_t>(std::count(truth.data, truth.data + n, kIgnore));
+    run.total_ms_sum += stream.last_report().ms;
+    run.crf.add(stream.last_report(), crf.mode == CrfMode::kOff ? 0.0 : stream.last_report().ms);
     ++run.images;
     overlay.write(bgr, predicted, item.name);
   }

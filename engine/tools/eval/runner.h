@@ -48,6 +48,22 @@ struct ImageRun {
 ImageRun evaluate_images(Segmenter& segmenter, const ClassMap& map, const std::vector<LabelledImage>& images,
                          const ImageRunOptions& options);
 
+// An "oracle" unary instead of a network: each image's own labels, in evaluation classes, as a
+// network with output stride `stride` would see them — each class's indicator averaged over
+// stride x stride blocks, upsampled bilinearly back to the image, softmax of `temperature` x that.
+// Boundaries are right to within the stride and blurred, thin structures fade: the unary the dense
+// CRF is meant to sharpen, with no recognition errors in it. Ignored labels have no class (the
+// pixel's scores come from its neighbours).
+struct OracleUnary {
+  int stride = 16;
+  float temperature = 5.0f;
+};
+
+// evaluate_images() with the oracle unary and a CRF (options.mode, kOff for the unary's own argmax)
+// in place of the Segmenter; the same metrics, `crf` tally and overlays.
+ImageRun evaluate_oracle(const OracleUnary& oracle, const CrfOptions& crf, int threads, const ClassMap& map,
+                         const std::vector<LabelledImage>& images, const ImageRunOptions& options);
+
 struct VideoRun {
   explicit VideoRun(int num_classes) : stability(num_classes), predicted_pixels(num_classes, 0) {}
   TemporalStability stability;
