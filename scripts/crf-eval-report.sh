@@ -30,7 +30,7 @@ export DEEPLAB_MODEL_CACHE=${DEEPLAB_MODEL_CACHE:-$SHARED/models}
 mkdir -p "$OUT" "$IMG" "$SCRATCH"
 COMMANDS=$OUT/commands${STEPS:+-${STEPS// /-}}.txt
 {
-  echo "# docs/perf/crf: produced by STEPS='${STEPS:-camvid bench video oracle pictures}' scripts/crf-eval-report.sh $*" | sed "s|$ROOT/||g"
+  echo "# docs/perf/crf: produced by STEPS='${STEPS:-camvid bench video oracle oracle-sweep pictures}' scripts/crf-eval-report.sh $*" | sed "s|$ROOT/||g"
   echo "# commit $(git -C "$ROOT" rev-parse HEAD)$(git -C "$ROOT" diff --quiet HEAD -- engine || echo ' (engine/ modified)')"
   echo "# $(date -u +%FT%TZ), $(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "# environment: OMP_WAIT_POLICY=$OMP_WAIT_POLICY DEEPLAB_MODEL_CACHE=$DEEPLAB_MODEL_CACHE"
@@ -46,7 +46,7 @@ run() {
   "$@" > "$out"
 }
 
-STEPS=${STEPS:-camvid bench video oracle pictures}  # a subset reruns only those parts
+STEPS=${STEPS:-camvid bench video oracle oracle-sweep pictures}  # a subset reruns only those parts
 
 # 1. CamVid accuracy. Without --sequence each frame is its own stream (temporal = full there);
 #    with it, the frames run in file-name order as one stream (two sequences, 1 s apart).
@@ -104,6 +104,25 @@ if [[ " $STEPS " == *" oracle "* ]]; then
     run "$OUT/oracle-s$stride-full-w1.json" "$EVAL" "${ORACLE_ARGS[@]}" --oracle-unary "$stride:5" --crf full \
         --crf-bilateral-weight 1 --crf-gaussian-weight 1
   done
+fi
+if [[ " $STEPS " == *" oracle-sweep "* ]]; then
+  ORACLE_ARGS=(--class-map "$ROOT/configs/eval/camvid-voc.yaml" --images "$CAMVID/images" --labels "$CAMVID/labels"
+               --threads "$THREADS" --json)
+  # A sweep of the appearance kernel on the first 40 frames (stride 16, Gaussian weight 1): one JSON
+  # object per line.
+  SWEEP=$OUT/oracle-sweep-s16.jsonl
+  : > "$SWEEP"
+  for weight in 1 2 4; do
+    for xy in 10 20 40; do
+      for rgb in 3 8 15; do
+        args=("${ORACLE_ARGS[@]}" --limit 40 --oracle-unary 16:5 --crf full --crf-gaussian-weight 1
+              --crf-bilateral-weight "$weight" --crf-bilateral-xy-std "$xy" --crf-bilateral-rgb-std "$rgb")
+        echo "$(printf '%q ' "$EVAL" "${args[@]}")>> ${SWEEP#$ROOT/}" | sed "s|$ROOT/||g; s|$SHARED|../shared|g" >> "$COMMANDS"
+        "$EVAL" "${args[@]}" >> "$SWEEP"
+      done
+    done
+  done
+  run "$OUT/oracle-sweep-s16-off.json" "$EVAL" "${ORACLE_ARGS[@]}" --limit 40 --oracle-unary 16:5 --crf off
 fi
 
 # 4. Pictures: frame | CRF off | CRF full | CRF temporal at one frame of each clip (CC BY 4.0, so they
