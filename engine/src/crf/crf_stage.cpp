@@ -33,7 +33,8 @@ inline Lanes fast_exp_lanes(Lanes x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   const Lanes er = p * r2 + r + 1.0f;
-  const IntLanes bits = (__builtin_convertvector(n, IntLanes) + 127) << 23;
+  const IntLanes whole = n == n ? __builtin_convertvector(n, IntLanes) : IntLanes{};  // NaN -> 0, as fast_exp
+  const IntLanes bits = (whole + 127) << 23;
   Lanes scale;
   std::memcpy(&scale, &bits, sizeof scale);
   return er * scale;

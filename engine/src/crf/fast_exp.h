@@ -25,7 +25,10 @@ inline float fast_exp(float x) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   const float er = p * r2 + r + 1.0f;
-  const std::int32_t bits = (static_cast<std::int32_t>(n) + 127) << 23;
+  // 2^n from the exponent bits: n is an integer in [-126, 127] here, or NaN for a NaN argument
+  // (converting NaN to int is undefined; 0 is taken, the result is NaN anyway).
+  const std::int32_t whole = n == n ? static_cast<std::int32_t>(n) : 0;
+  const std::uint32_t bits = static_cast<std::uint32_t>(whole + 127) << 23;
   return er * __builtin_bit_cast(float, bits);
 }
 

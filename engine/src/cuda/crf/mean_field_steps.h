@@ -44,7 +44,9 @@ DEEPLAB_HOST_DEVICE inline float fast_exp_rn(float x) {
   p = add_rn(mul_rn(p, r), 1.6666665459e-1f);
   p = add_rn(mul_rn(p, r), 5.0000001201e-1f);
   const float er = add_rn(add_rn(mul_rn(p, r2), r), 1.0f);
-  return mul_rn(er, bits_to_float((static_cast<std::int32_t>(n) + 127) << 23));
+  // NaN (a NaN argument) converts as 0, as in fast_exp: the result is NaN anyway.
+  const std::int32_t whole = n == n ? static_cast<std::int32_t>(n) : 0;
+  return mul_rn(er, bits_to_float(static_cast<std::int32_t>(static_cast<std::uint32_t>(whole + 127) << 23)));
 }
 
 // std::max's choice: b only when a < b.
