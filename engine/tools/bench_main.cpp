@@ -15,6 +15,7 @@
 #include <opencv2/core.hpp>
 
 #include "bench_frames.h"
+#include "bench_stats.h"
 #include "cli_args.h"
 #include "crf_args.h"
 #include "deeplab/segmenter.h"
@@ -23,27 +24,8 @@ using namespace deeplab;
 
 namespace {
 
-struct Series {
-  std::vector<double> values;
-  double median() const {
-    std::vector<double> v = values;
-    std::sort(v.begin(), v.end());
-    return v.empty() ? 0 : v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
-  }
-  double min() const { return values.empty() ? 0 : *std::min_element(values.begin(), values.end()); }
-  double mean() const {
-    return values.empty() ? 0 : std::accumulate(values.begin(), values.end(), 0.0) / values.size();
-  }
-};
-
-std::string json_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out;
-}
+using tools::json_escape;
+using tools::Series;
 
 struct Measured {
   Series pre, infer, post, crf, total;

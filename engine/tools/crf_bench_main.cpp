@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_stats.h"
 #include "cli_args.h"
 #include "deeplab/crf.h"
 #include "deeplab/error.h"
@@ -27,6 +28,8 @@
 using namespace deeplab;
 
 namespace {
+
+using tools::median;
 
 using Clock = std::chrono::steady_clock;
 
@@ -56,11 +59,6 @@ struct Series {
   }
 };
 
-double median(std::vector<double> v) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
-}
 
 // RGB frames at the benchmark size.
 std::vector<cv::Mat> load_frames(const std::string& image, const std::string& dir, int w, int h, int count) {

@@ -17,6 +17,7 @@
 #include <random>
 #include <vector>
 
+#include "bench_stats.h"
 #include "cli_args.h"
 #include "deeplab/segmenter.h"
 
@@ -24,15 +25,8 @@ using namespace deeplab;
 
 namespace {
 
-struct Series {
-  std::vector<double> values;
-  double median() const {
-    std::vector<double> v = values;
-    std::sort(v.begin(), v.end());
-    return v.empty() ? 0 : v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
-  }
-  double min() const { return values.empty() ? 0 : *std::min_element(values.begin(), values.end()); }
-};
+using tools::json_escape;
+using tools::Series;
 
 // Smooth gradients plus noise (deeplab-bench's synthetic frame).
 std::vector<std::uint8_t> synthetic_rgb(int w, int h) {
@@ -44,15 +38,6 @@ std::vector<std::uint8_t> synthetic_rgb(int w, int h) {
         pixels[(static_cast<std::size_t>(y) * w + x) * 3 + c] =
             static_cast<std::uint8_t>((x * (c + 1) + y * (3 - c) + static_cast<int>(rng() % 32)) & 255);
   return pixels;
-}
-
-std::string json_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out;
 }
 
 }  // namespace
