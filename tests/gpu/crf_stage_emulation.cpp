@@ -44,18 +44,7 @@ const CrfFrameReport& EmulatedCrfStage::run(const FrameView& frame, const float*
   have_state_ = false;
   report_ = CrfFrameReport{};
   // The image: the pre-processing kernel with identity normalisation, then rgb_bytes_kernel.
-  InputSpec identity;
-  identity.color = ColorOrder::kRGB;
-  identity.scale = 1.0f;
-  identity.mean = {0.0f, 0.0f, 0.0f};
-  identity.std = {1.0f, 1.0f, 1.0f};
-  InputTensorLayout layout;
-  layout.width = width_;
-  layout.height = height_;
-  layout.channel_stride = 1;
-  layout.col_stride = 3;
-  layout.row_stride = static_cast<std::int64_t>(width_) * 3;
-  emulate_preprocess(frame, identity, layout, rgb_float_.data());
+  emulate_preprocess(frame, crf::crf_image_spec(), crf::crf_image_layout(width_, height_), rgb_float_.data());
   for (std::size_t k = 0; k < rgb_.size(); ++k) rgb_[k] = rgb_byte(rgb_float_[k]);
   const CrfImage image{rgb_.data(), width_, height_, 3 * width_};
   // The probabilities: the upsample-softmax kernel, pixel-major.

@@ -215,19 +215,8 @@ TEST(CudaCrfStageHost, ImageAndProbabilitiesAreCrfStages) {
     std::vector<std::uint8_t> classes(97 * 61);
     stage.run(s.frames[0].frame, s.frames[0].logits.data(), classes.data());
 
-    InputSpec identity;
-    identity.color = ColorOrder::kRGB;
-    identity.scale = 1.0f;
-    identity.mean = {0.0f, 0.0f, 0.0f};
-    identity.std = {1.0f, 1.0f, 1.0f};
-    InputTensorLayout layout;
-    layout.width = ww;
-    layout.height = wh;
-    layout.channel_stride = 1;
-    layout.col_stride = 3;
-    layout.row_stride = 3 * ww;
     std::vector<float> rgb_float(static_cast<std::size_t>(ww) * wh * 3);
-    Preprocessor(identity, layout).run(s.frames[0].frame, rgb_float.data());
+    Preprocessor(crf::crf_image_spec(), crf::crf_image_layout(ww, wh)).run(s.frames[0].frame, rgb_float.data());
     ASSERT_EQ(stage.image().size(), rgb_float.size());
     for (std::size_t k = 0; k < rgb_float.size(); ++k)
       ASSERT_EQ(stage.image()[k], static_cast<std::uint8_t>(std::clamp(rgb_float[k] + 0.5f, 0.0f, 255.0f))) << k;

@@ -81,6 +81,25 @@ void softmax_pixels(float* probabilities, int classes, int begin, int end) {
 }
 
 
+InputSpec crf_image_spec() {
+  InputSpec spec;
+  spec.color = ColorOrder::kRGB;
+  spec.scale = 1.0f;
+  spec.mean = {0.0f, 0.0f, 0.0f};
+  spec.std = {1.0f, 1.0f, 1.0f};
+  return spec;
+}
+
+InputTensorLayout crf_image_layout(int width, int height) {
+  InputTensorLayout layout;
+  layout.width = width;
+  layout.height = height;
+  layout.channel_stride = 1;
+  layout.col_stride = 3;
+  layout.row_stride = static_cast<std::int64_t>(width) * 3;
+  return layout;
+}
+
 CrfStage::CrfStage(const CrfOptions& options, int threads)
     : stream_(options, Device::kCpu, threads), threads_(threads > 0 ? threads : omp_get_num_procs()) {}
 
@@ -93,19 +112,7 @@ void CrfStage::prepare(int frame_width, int frame_height, int classes, const Res
   working_size(frame_width, frame_height, stream_.options().scale, width_, height_);
   classes_ = classes;
   to_working_ = to_working;
-  // The pre-processing with identity normalisation writes 0..255 RGB floats, pixel-major.
-  InputSpec spec;
-  spec.color = ColorOrder::kRGB;
-  spec.scale = 1.0f;
-  spec.mean = {0.0f, 0.0f, 0.0f};
-  spec.std = {1.0f, 1.0f, 1.0f};
-  InputTensorLayout layout;
-  layout.width = width_;
-  layout.height = height_;
-  layout.channel_stride = 1;
-  layout.col_stride = 3;
-  layout.row_stride = static_cast<std::int64_t>(width_) * 3;
-  to_rgb_ = std::make_unique<Preprocessor>(spec, layout);
+  to_rgb_ = std::make_unique<Preprocessor>(crf_image_spec(), crf_image_layout(width_, height_));
   const std::size_t pixels = static_cast<std::size_t>(width_) * height_;
   rgb_float_.assign(pixels * 3, 0.0f);
   rgb_.assign(pixels * 3, 0);

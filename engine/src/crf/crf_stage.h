@@ -23,6 +23,12 @@
 
 namespace deeplab::crf {
 
+// How the CRF's image is made by the pre-processing (CPU Preprocessor or CUDA kernel): identity
+// normalisation, so RGB floats 0..255, pixel-major at width x height. Shared by CrfStage and the
+// CUDA CRF stage so that both read the same pixels.
+InputSpec crf_image_spec();
+InputTensorLayout crf_image_layout(int width, int height);
+
 // Softmax of each of the pixels [begin, end) of `probabilities` (`classes` floats per pixel), in
 // place, with crf::fast_exp; bit for bit the plain per-pixel loop (max, exp, sum in class order,
 // scale), in vector code over eight pixels at a time.

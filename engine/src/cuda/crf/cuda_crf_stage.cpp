@@ -7,29 +7,6 @@
 #include "deeplab/error.h"
 
 namespace deeplab::cuda {
-namespace {
-
-// CrfStage::prepare's pre-processing: identity normalisation, RGB, pixel-major 0..255 floats.
-InputSpec identity_rgb() {
-  InputSpec spec;
-  spec.color = ColorOrder::kRGB;
-  spec.scale = 1.0f;
-  spec.mean = {0.0f, 0.0f, 0.0f};
-  spec.std = {1.0f, 1.0f, 1.0f};
-  return spec;
-}
-
-InputTensorLayout pixel_major(int width, int height) {
-  InputTensorLayout layout;
-  layout.width = width;
-  layout.height = height;
-  layout.channel_stride = 1;
-  layout.col_stride = 3;
-  layout.row_stride = static_cast<std::int64_t>(width) * 3;
-  return layout;
-}
-
-}  // namespace
 
 CudaCrfStage::CudaCrfStage(const CrfOptions& options) : options_(options) { validate_crf_options(options_); }
 
@@ -44,7 +21,7 @@ void CudaCrfStage::prepare(int frame_width, int frame_height, int classes, const
                                           std::to_string(width_) + "x" + std::to_string(height_));
   classes_ = classes;
   const std::size_t pixels = static_cast<std::size_t>(width_) * height_;
-  to_rgb_ = std::make_unique<CudaPreprocess>(identity_rgb(), pixel_major(width_, height_));
+  to_rgb_ = std::make_unique<CudaPreprocess>(crf::crf_image_spec(), crf::crf_image_layout(width_, height_));
   to_rgb_->prepare(frame_width, frame_height, stream);
   to_working_.prepare(to_working, stream);
   // Q to the frame like an image: bilinear with half-pixel centres (CrfStage::prepare). At equal
