@@ -126,6 +126,7 @@ int run_oracle(Setup& s, int& failure_code) {
   std::snprintf(name, sizeof name, "oracle unary (labels at stride %d, temperature %g)", s.oracle_unary.stride,
                 static_cast<double>(s.oracle_unary.temperature));
   s.info.model = name;
+  s.info.oracle = true;
   s.info.device = "cpu";
   s.info.threads = s.options.threads;
   s.info.crf = s.options.crf;

@@ -183,7 +183,8 @@ void print_image_run(std::FILE* out, const RunInfo& info, const ClassMap& map, c
   std::fprintf(out, "mIoU %.2f %%, pixel accuracy %.2f %% over %llu pixels (%llu ignored)\n",
                percent(run.matrix.mean_iou()), percent(run.matrix.pixel_accuracy()),
                static_cast<unsigned long long>(run.matrix.total()), static_cast<unsigned long long>(run.ignored_pixels));
-  std::fprintf(out, "%.1f ms/frame (network + post-processing + CRF)\n", run.images ? run.total_ms_sum / run.images : 0);
+  std::fprintf(out, "%.1f ms/frame (%s)\n", run.images ? run.total_ms_sum / run.images : 0,
+               info.oracle ? "the CRF on the oracle unary" : "network + post-processing + CRF");
   print_crf_line(out, info, run.crf);
 }
 

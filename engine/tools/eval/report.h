@@ -24,6 +24,7 @@ struct RunInfo {
   std::string labels_dir;
   std::string video;       // video mode
   int max_frames = 0;
+  bool oracle = false;     // --oracle-unary: no network ran
 };
 
 std::string image_run_json(const RunInfo& info, const ClassMap& map, const ImageRun& run);
