@@ -10,9 +10,12 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 # Debian packages the project needs: build, engine, tools, tests. Node.js (for the ONNX Runtime
 # reference) is installed by scripts/install-ort.sh only when `node` is missing: machines with
 # NodeSource's nodejs (which bundles npm and conflicts with Debian's npm) keep theirs.
+# ocl-icd-opencl-dev: Debian's oneDNN is built with its OpenCL GPU runtime, so dnnl-config.cmake
+# calls find_package(OpenCL) and configure fails without it; libdnnl-dev only *Recommends* it and
+# we install with --no-install-recommends (a fresh Debian 12 stopped at "Could NOT find OpenCL").
 DEEPLAB_APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config git ca-certificates curl
-  libdnnl-dev libonnx-dev libprotobuf-dev protobuf-compiler libyaml-cpp-dev libssl-dev
+  libdnnl-dev ocl-icd-opencl-dev libonnx-dev libprotobuf-dev protobuf-compiler libyaml-cpp-dev libssl-dev
   libopencv-dev libgtest-dev libgmock-dev
   python3-torchvision python3-onnx python3-numpy python3-pil
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
