@@ -308,6 +308,7 @@ PipelineConfig load_config(const std::string& yaml, const std::string& origin, c
   } catch (const YAML::ParserException& e) {
     ctx.fail_at(e.mark, "", "YAML syntax error: " + e.msg);
   }
+  check_no_duplicate_keys(ctx, root);
   for (const auto& text : overrides) apply_override(root, text, ctx);
   return read_config(ctx, root);
 }

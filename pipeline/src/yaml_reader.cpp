@@ -50,42 +50,12 @@ std::string join_path(const std::string& parent, const std::string& key) {
   return parent.empty() ? key : parent + "." + key;
 }
 
-static std::size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t above = row[j];
-      const bool same = std::tolower(static_cast<unsigned char>(a[i - 1])) ==
-                        std::tolower(static_cast<unsigned char>(b[j - 1]));
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (same ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
-
-std::string closest_match(const std::string& word, const std::vector<std::string>& candidates) {
-  std::string best;
-  std::size_t best_distance = std::numeric_limits<std::size_t>::max();
-  for (const auto& c : candidates) {
-    const std::size_t d = edit_distance(word, c);
-    if (d < best_distance) best_distance = d, best = c;
-  }
-  // A typo: a few edits, and fewer than half the word (so "abc" does not suggest "xyz").
-  const std::size_t limit = std::max<std::size_t>(1, std::min<std::size_t>(3, (word.size() + 1) / 2));
-  return best_distance <= limit ? best : "";
-}
-
-std::string list_words(const std::vector<std::string>& words) {
-  std::string out;
-  for (std::size_t k = 0; k < words.size(); ++k) {
-    if (k > 0) out += k + 1 == words.size() ? " or " : ", ";
-    out += words[k];
-  }
-  return out;
+void check_no_duplicate_keys(const Context& ctx, const YAML::Node& root) {
+  const auto duplicate = deeplab::yaml::find_duplicate_key(root);
+  if (!duplicate) return;
+  ctx.fail_at(duplicate->second, duplicate->path,
+              "duplicate key (first written at " + deeplab::yaml::mark_text(ctx.origin(), duplicate->first) +
+                  "); a key may appear once in a mapping");
 }
 
 std::string describe_node(const YAML::Node& node) {

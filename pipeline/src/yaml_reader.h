@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "yaml_keys.h"
+
 namespace deeplab::pipeline {
 
 class Context {
@@ -36,10 +38,14 @@ class Context {
 
 std::string join_path(const std::string& parent, const std::string& key);
 
-// The closest of `candidates` to `word` when it is close enough to be a likely typo; "" otherwise.
-std::string closest_match(const std::string& word, const std::vector<std::string>& candidates);
-// "a, b or c"
-std::string list_words(const std::vector<std::string>& words);
+// The closest of `candidates` to `word` when it is close enough to be a likely typo ("" otherwise),
+// and "a, b or c": shared with the model manifests (engine/src/yaml/yaml_keys.h).
+using deeplab::yaml::closest_match;
+using deeplab::yaml::list_words;
+
+// Rejects a key written twice in one mapping of `root` (as parsed, before overrides), naming both
+// places: yaml-cpp would keep the first and silently ignore the second.
+void check_no_duplicate_keys(const Context& ctx, const YAML::Node& root);
 
 // Rejects keys of `map` that are not in `allowed` ("unknown key (did you mean 'path'?)"); `what`
 // names the map in the message ("a file source"). `map` must be a mapping.

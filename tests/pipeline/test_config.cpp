@@ -64,6 +64,26 @@ TEST(Config, UnknownKeyNamesLineColumnAndSuggests) {
             "or outputs)");
 }
 
+// yaml-cpp answers node[key] with the first of two equal keys: a second `source.path` was ignored and
+// a second `segmentation.threads` reached the launch line twice. Both places are named.
+TEST(Config, DuplicateKeysAreRefusedNamingBothPlaces) {
+  const std::string twice_path = "source:\n  type: file\n  path: a.mp4\n  path: b.mp4\noutputs:\n  - type: file\n"
+                                 "    path: o.mp4\n";
+  EXPECT_EQ(error_of(twice_path),
+            "test.yaml:4:3: source.path: duplicate key (first written at test.yaml:3:3); a key may appear once in a "
+            "mapping");
+  const std::string twice_threads = std::string(kMinimal) + "segmentation:\n  threads: 2\n  crf: full\n  threads: 3\n";
+  EXPECT_EQ(error_of(twice_threads),
+            "test.yaml:10:3: segmentation.threads: duplicate key (first written at test.yaml:8:3); a key may appear "
+            "once in a mapping");
+  const std::string in_list = "source:\n  type: file\n  path: a.mp4\noutputs:\n  - type: file\n    path: o.mp4\n"
+                              "    type: display\n";
+  EXPECT_NE(error_of(in_list).find("test.yaml:7:5: outputs.0.type: duplicate key"), std::string::npos)
+      << error_of(in_list);
+  // An override replaces a key (it is not a duplicate).
+  EXPECT_EQ(error_of(kMinimal, {"source.path=b.mp4"}), "");
+}
+
 TEST(Config, WrongTypesAreNamed) {
   EXPECT_EQ(error_of(std::string(kMinimal) + "segmentation:\n  threads: many\n"),
             "test.yaml:8:12: segmentation.threads: expected an integer, got 'many'");

@@ -70,6 +70,9 @@ class ManifestTest : public ::testing::Test {
   fs::path dir_;
 };
 
+// The least a manifest says about its input: the pre-processing.
+const std::string kInputSection = "input: {layout: NCHW, color: RGB, scale: 1, mean: [0, 0, 0], std: [1, 1, 1]}\n";
+
 std::string valid_manifest(const std::string& file = "model.onnx") {
   return "name: test-model\n"
          "description: a test\n"
@@ -172,11 +175,9 @@ TEST_F(ManifestTest, ValidManifestFields) {
   EXPECT_EQ(m.palette[2], voc[2]);
   EXPECT_EQ(m.manifest_path, path);
 
-  // Defaults: name from the file stem, NCHW RGB ImageNet normalisation.
-  const ModelManifest d = load_manifest(write("bare-minimum.yaml", "file: x.onnx\n"));
+  // The name defaults to the file stem; the pre-processing is never guessed.
+  const ModelManifest d = load_manifest(write("bare-minimum.yaml", "file: x.onnx\n" + kInputSection));
   EXPECT_EQ(d.name, "bare-minimum");
-  EXPECT_EQ(d.input.layout, TensorLayout::kNCHW);
-  EXPECT_EQ(d.input.color, ColorOrder::kRGB);
   EXPECT_EQ(d.input.width, 0);
   EXPECT_TRUE(d.classes.empty());
   EXPECT_TRUE(d.palette.empty());
@@ -210,6 +211,9 @@ TEST_F(ManifestTest, MalformedManifestsNameFileAndKey) {
       {"bad-21.yaml", base + "classes: 5\n", "classes"},
       {"bad-22.yaml", base + "classes: [[a, b], c]\n", "classes"},
       {"bad-23.yaml", "name: bad\ninput: {width: 3, height: 3}\n", "file"},
+      // No input section, or one without the pre-processing: nothing is guessed.
+      {"bad-24.yaml", base, "the section is missing"},
+      {"bad-25.yaml", base + "input: {layout: NHWC, color: RGB, width: 3, height: 3}\n", "missing scale, mean, std"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.file);
@@ -221,6 +225,34 @@ TEST_F(ManifestTest, MalformedManifestsNameFileAndKey) {
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::kNotFound) << e.what();
   }
+}
+
+// A typo'd key was silently ignored (and its default used): refused, with the key it meant.
+TEST_F(ManifestTest, UnknownKeysAreRefusedWithDidYouMean) {
+  const std::string good = valid_manifest();
+  struct Case { const char* file; std::string text; const char* expected; };
+  const Case cases[] = {
+      {"typo-top.yaml", good + "license: MIT\n", "unknown manifest key 'license' (did you mean 'licence'?)"},
+      {"unknown-top.yaml", good + "zzzzzz: 1\n", "unknown manifest key 'zzzzzz' (known keys: name, description"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.file);
+    expect_invalid(write(c.file, c.text), c.expected);
+  }
+  std::string input_typo = good;
+  input_typo.replace(input_typo.find("  mean:"), 7, "  maen:");
+  expect_invalid(write("typo-input.yaml", input_typo), "unknown manifest key 'input.maen' (did you mean 'input.mean'?)");
+  // The line and column of the offending key.
+  expect_invalid(write("typo-line.yaml", good + "license: MIT\n"), "typo-line.yaml:18:1:");
+}
+
+// yaml-cpp keeps the first of two equal keys: a second `file:` would be silently ignored.
+TEST_F(ManifestTest, DuplicateKeysAreRefusedNamingBothPlaces) {
+  const std::string path = write("twice.yaml", valid_manifest() + "file: other.onnx\n");
+  expect_invalid(path, "twice.yaml:18:1: manifest key 'file' written twice (first at " + path + ":3:1)");
+  std::string nested = valid_manifest();
+  nested.insert(nested.find("  std:"), "  scale: 0.25\n");
+  expect_invalid(write("twice-nested.yaml", nested), "manifest key 'input.scale' written twice");
 }
 
 TEST_F(ManifestTest, ResolveNameThroughModelDir) {
@@ -239,7 +271,7 @@ TEST_F(ManifestTest, ResolveNameThroughModelDir) {
   const auto shipped = repo_manifests();
   if (!shipped.empty()) {
     const std::string stem = shipped.front().stem().string();
-    write("models/" + stem + ".yaml", "description: override\nfile: weights.onnx\n");
+    write("models/" + stem + ".yaml", "description: override\nfile: weights.onnx\n" + kInputSection);
     EXPECT_EQ(resolve_model(stem).description, "override");
   }
 }
@@ -265,7 +297,7 @@ TEST_F(ManifestTest, ResolveModelFileCacheOrder) {
 }
 
 TEST_F(ManifestTest, MissingModelFileHintsAtFetchScript) {
-  write("models/needs-fetch.yaml", "name: needs-fetch\nfile: not-downloaded.onnx\n");
+  write("models/needs-fetch.yaml", "name: needs-fetch\nfile: not-downloaded.onnx\n" + kInputSection);
   EnvGuard dir("DEEPLAB_MODEL_DIR", (dir_ / "models").string());
   fs::create_directories(dir_ / "empty-cache");
   EnvGuard cache("DEEPLAB_MODEL_CACHE", (dir_ / "empty-cache").string());

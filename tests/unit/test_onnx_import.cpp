@@ -334,18 +334,37 @@ OnnxBuilder five_class_model() {
   return b;
 }
 
+// Two heads on one input, as torchvision's models with an auxiliary classifier: "aux" (3 classes,
+// listed first) and "out" (5 classes).
+OnnxBuilder two_output_model() {
+  OnnxBuilder b(13);
+  b.input("x", {1, 3, 16, 16});
+  b.initializer("w_aux", {3, 3, 1, 1}, random_floats(9, 3));
+  b.initializer("w_out", {5, 3, 1, 1}, random_floats(15, 7));
+  b.node("Conv", {"x", "w_aux"}, {"aux"}, {}, "aux_head");
+  b.node("Conv", {"x", "w_out"}, {"out"}, {}, "out_head");
+  b.output("aux");
+  b.output("out");
+  return b;
+}
+
 std::string write_manifest(const std::string& name, const std::string& model_path, const std::string& sha256,
-                           const std::string& input_name) {
+                           const std::string& input_name, const std::string& output = "") {
   const std::string path = test_file_path(name + ".yaml");
   std::ofstream f(path, std::ios::trunc);
   f << "name: " << name << "\n"
     << "file: " << model_path << "\n";
   if (!sha256.empty()) f << "sha256: " << sha256 << "\n";
+  if (!output.empty()) f << "output: " << output << "\n";
   f << "input:\n"
     << "  name: " << input_name << "\n"
     << "  width: 16\n"
     << "  height: 16\n"
-    << "  layout: NCHW\n";
+    << "  layout: NCHW\n"
+    << "  color: RGB\n"
+    << "  scale: 0.00392156862745098\n"
+    << "  mean: [0.485, 0.456, 0.406]\n"
+    << "  std: [0.229, 0.224, 0.225]\n";
   return path;
 }
 

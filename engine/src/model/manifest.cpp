@@ -3,11 +3,13 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <iterator>
 #include <filesystem>
 
 #include "deeplab/error.h"
+#include "yaml/yaml_keys.h"
 
 #ifndef DEEPLAB_SOURCE_MODELS_DIR
 #define DEEPLAB_SOURCE_MODELS_DIR ""
@@ -20,6 +22,36 @@ namespace {
 
 [[noreturn]] void bad_key(const std::string& path, const std::string& key, const std::string& why) {
   throw Error(ErrorCode::kInvalidArgument, path + ": manifest key '" + key + "': " + why);
+}
+
+// The keys a manifest may have (docs/models.md). `checkpoint:` is read by scripts/fetch-models.sh.
+const std::vector<std::string> kTopKeys = {"name",   "description", "file",   "url",
+                                           "sha256", "licence",     "source", "output",
+                                           "input",  "classes",     "palette", "logits_upsampling",
+                                           "checkpoint"};
+const std::vector<std::string> kInputKeys = {"name", "width", "height", "layout", "color", "scale", "mean", "std"};
+// What the pre-processing needs to feed the network as it was trained; guessing them gives a model
+// garbage (ImageNet statistics for a [-1, 1] model, NCHW for NHWC) with no error.
+const std::vector<std::string> kRequiredInputKeys = {"layout", "color", "scale", "mean", "std"};
+
+void reject_unknown_keys(const YAML::Node& map, const std::vector<std::string>& known, const std::string& prefix,
+                         const std::string& path) {
+  for (auto it = map.begin(); it != map.end(); ++it) {
+    const std::string key = it->first.IsScalar() ? it->first.Scalar() : "<non-scalar key>";
+    if (std::find(known.begin(), known.end(), key) != known.end()) continue;
+    const std::string suggestion = yaml::closest_match(key, known);
+    throw Error(ErrorCode::kInvalidArgument,
+                yaml::mark_text(path, it->first.Mark()) + ": unknown manifest key '" + prefix + key + "' " +
+                    (suggestion.empty() ? "(known keys: " + yaml::list_words(known) + ")"
+                                        : "(did you mean '" + prefix + suggestion + "'?)"));
+  }
+}
+
+void reject_duplicate_keys(const YAML::Node& root, const std::string& path) {
+  if (const auto duplicate = yaml::find_duplicate_key(root))
+    throw Error(ErrorCode::kInvalidArgument, yaml::mark_text(path, duplicate->second) + ": manifest key '" +
+                                                 duplicate->path + "' written twice (first at " +
+                                                 yaml::mark_text(path, duplicate->first) + ")");
 }
 
 template <typename T>
@@ -46,8 +78,11 @@ std::array<float, 3> triple(const YAML::Node& node, const std::string& key, std:
 }
 
 void parse_input(const YAML::Node& in, InputSpec& spec, const std::string& path) {
-  if (!in) return;
+  if (!in)
+    bad_key(path, "input", "the section is missing: say how the network's input is laid out and normalised "
+                           "(layout, color, scale, mean and std; docs/models.md)");
   if (!in.IsMap()) bad_key(path, "input", "expected a mapping");
+  reject_unknown_keys(in, kInputKeys, "input.", path);
   spec.name = scalar<std::string>(in, "name", "", path);
   spec.width = scalar<int>(in, "width", 0, path);
   spec.height = scalar<int>(in, "height", 0, path);
@@ -66,6 +101,13 @@ void parse_input(const YAML::Node& in, InputSpec& spec, const std::string& path)
   spec.std = triple(in, "std", spec.std, path);
   for (float s : spec.std)
     if (s == 0) bad_key(path, "input.std", "must not be 0");
+  std::string missing;
+  for (const auto& key : kRequiredInputKeys)
+    if (!in[key]) missing += (missing.empty() ? "" : ", ") + key;
+  if (!missing.empty())
+    bad_key(path, "input", "missing " + missing +
+                               ": the pre-processing is not guessed (an ImageNet normalisation given to a model "
+                               "trained otherwise segments nonsense without an error)");
 }
 
 void parse_classes(const YAML::Node& root, ModelManifest& m, const std::string& path) {
@@ -131,6 +173,8 @@ ModelManifest load_manifest(const std::string& path) {
     throw Error(ErrorCode::kInvalidArgument, path + ": not valid YAML: " + e.what());
   }
   if (!root.IsMap()) throw Error(ErrorCode::kInvalidArgument, path + ": a manifest must be a YAML mapping");
+  reject_duplicate_keys(root, path);
+  reject_unknown_keys(root, kTopKeys, "", path);
   ModelManifest m;
   m.manifest_path = path;
   try {
@@ -147,12 +191,12 @@ ModelManifest load_manifest(const std::string& path) {
     if (std::find(std::begin(kModes), std::end(kModes), m.logits_upsampling) == std::end(kModes))
       bad_key(path, "logits_upsampling", "'" + m.logits_upsampling +
                                              "' is not one of align_corners, half_pixel, pytorch_half_pixel, asymmetric");
-    parse_input(root["input"], m.input, path);
+    if (m.file.empty()) bad_key(path, "file", "missing (the ONNX file name)");
     parse_classes(root, m, path);
+    parse_input(root["input"], m.input, path);
   } catch (const YAML::Exception& e) {
     throw Error(ErrorCode::kInvalidArgument, path + ": " + e.what());
   }
-  if (m.file.empty()) bad_key(path, "file", "missing (the ONNX file name)");
   return m;
 }
 
@@ -163,6 +207,19 @@ ModelManifest default_manifest_for(const std::string& onnx_path) {
   m.description = "bare ONNX file (no manifest): ImageNet normalisation, NCHW RGB assumed";
   return m;
 }
+
+namespace {
+
+// A bare .onnx path with no manifest: the assumptions are said out loud, once per file.
+void say_assumed_manifest(const std::string& onnx_path) {
+  std::fprintf(stderr,
+               "warning: %s: no manifest found; assuming NCHW RGB input with ImageNet normalisation "
+               "(pixel/255 - [0.485, 0.456, 0.406]) / [0.229, 0.224, 0.225]. If the model was trained otherwise, "
+               "write a manifest beside it (%s; docs/models.md)\n",
+               onnx_path.c_str(), fs::path(onnx_path).replace_extension(".yaml").string().c_str());
+}
+
+}  // namespace
 
 // Directories holding manifests: $DEEPLAB_MODEL_DIR, then the source tree's models/.
 static std::vector<fs::path> manifest_dirs() {
@@ -221,6 +278,7 @@ ModelManifest resolve_model(const std::string& name_or_path) {
       m = load_manifest(sibling.string());
     } else if (!find_manifest_for_file(p.filename().string(), m)) {
       m = default_manifest_for(fs::absolute(p).string());
+      say_assumed_manifest(m.file);
     }
     m.file = fs::absolute(p).string();
     return m;
