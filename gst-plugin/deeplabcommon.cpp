@@ -22,6 +22,7 @@ void post_engine_error(GstElement* element, const deeplab::Error& error, const s
   switch (error.code()) {
     case deeplab::ErrorCode::kNotFound: code = GST_RESOURCE_ERROR_NOT_FOUND; break;
     case deeplab::ErrorCode::kIo: code = GST_RESOURCE_ERROR_READ; break;
+    case deeplab::ErrorCode::kOutOfMemory: code = GST_RESOURCE_ERROR_NO_SPACE_LEFT; break;
     case deeplab::ErrorCode::kDevice:
     case deeplab::ErrorCode::kInvalidArgument: code = GST_RESOURCE_ERROR_SETTINGS; break;
     case deeplab::ErrorCode::kInternal:

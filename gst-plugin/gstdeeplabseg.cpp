@@ -48,6 +48,7 @@ enum {
   PROP_CRF_TEMPORAL_ITERATIONS,
   PROP_CRF_KEYFRAME_INTERVAL,
   PROP_CRF_SCALE,
+  PROP_CRF_MAX_PIXELS,
   PROP_CRF_BILATERAL_WEIGHT,
   PROP_CRF_BILATERAL_XY_STD,
   PROP_CRF_BILATERAL_RGB_STD,
@@ -70,6 +71,7 @@ enum {
 #define DEFAULT_PROP_CRF_TEMPORAL_ITERATIONS 2
 #define DEFAULT_PROP_CRF_KEYFRAME_INTERVAL 30
 #define DEFAULT_PROP_CRF_SCALE 1.0
+#define DEFAULT_PROP_CRF_MAX_PIXELS 2073600  // 1920x1080
 #define DEFAULT_PROP_CRF_BILATERAL_WEIGHT 4.0
 #define DEFAULT_PROP_CRF_BILATERAL_XY_STD 67.0
 #define DEFAULT_PROP_CRF_BILATERAL_RGB_STD 3.0
@@ -177,6 +179,7 @@ static_assert(kEngineCrf.params.iterations == DEFAULT_PROP_CRF_ITERATIONS);
 static_assert(kEngineCrf.temporal_iterations == DEFAULT_PROP_CRF_TEMPORAL_ITERATIONS);
 static_assert(kEngineCrf.keyframe_interval == DEFAULT_PROP_CRF_KEYFRAME_INTERVAL);
 static_assert(kEngineCrf.scale == static_cast<float>(DEFAULT_PROP_CRF_SCALE));
+static_assert(kEngineCrf.max_pixels == DEFAULT_PROP_CRF_MAX_PIXELS);
 static_assert(kEngineCrf.params.bilateral_weight == static_cast<float>(DEFAULT_PROP_CRF_BILATERAL_WEIGHT));
 static_assert(kEngineCrf.params.bilateral_xy_std == static_cast<float>(DEFAULT_PROP_CRF_BILATERAL_XY_STD));
 static_assert(kEngineCrf.params.bilateral_rgb_std == static_cast<float>(DEFAULT_PROP_CRF_BILATERAL_RGB_STD));
@@ -650,6 +653,7 @@ static bool gst_deeplab_seg_set_crf_property(deeplab::CrfOptions& crf, guint pro
     case PROP_CRF_TEMPORAL_ITERATIONS: crf.temporal_iterations = static_cast<int>(g_value_get_uint(value)); return true;
     case PROP_CRF_KEYFRAME_INTERVAL: crf.keyframe_interval = static_cast<int>(g_value_get_uint(value)); return true;
     case PROP_CRF_SCALE: crf.scale = static_cast<float>(g_value_get_double(value)); return true;
+    case PROP_CRF_MAX_PIXELS: crf.max_pixels = g_value_get_int64(value); return true;
     case PROP_CRF_BILATERAL_WEIGHT: crf.params.bilateral_weight = static_cast<float>(g_value_get_double(value)); return true;
     case PROP_CRF_BILATERAL_XY_STD: crf.params.bilateral_xy_std = static_cast<float>(g_value_get_double(value)); return true;
     case PROP_CRF_BILATERAL_RGB_STD:
@@ -671,6 +675,7 @@ static bool gst_deeplab_seg_get_crf_property(const deeplab::CrfOptions& crf, gui
     case PROP_CRF_TEMPORAL_ITERATIONS: g_value_set_uint(value, static_cast<guint>(crf.temporal_iterations)); return true;
     case PROP_CRF_KEYFRAME_INTERVAL: g_value_set_uint(value, static_cast<guint>(crf.keyframe_interval)); return true;
     case PROP_CRF_SCALE: g_value_set_double(value, crf.scale); return true;
+    case PROP_CRF_MAX_PIXELS: g_value_set_int64(value, crf.max_pixels); return true;
     case PROP_CRF_BILATERAL_WEIGHT: g_value_set_double(value, crf.params.bilateral_weight); return true;
     case PROP_CRF_BILATERAL_XY_STD: g_value_set_double(value, crf.params.bilateral_xy_std); return true;
     case PROP_CRF_BILATERAL_RGB_STD: g_value_set_double(value, crf.params.bilateral_rgb_std); return true;
@@ -784,6 +789,12 @@ static void gst_deeplab_seg_install_crf_properties(GObjectClass* gobject_class, 
                           "The CRF's working resolution as a fraction of the frame's (0.5: a quarter of the pixels, "
                           "the result upsampled to the frame)",
                           0.01, 1.0, DEFAULT_PROP_CRF_SCALE, flags));
+  g_object_class_install_property(
+      gobject_class, PROP_CRF_MAX_PIXELS,
+      g_param_spec_int64("crf-max-pixels", "CRF max pixels",
+                         "The most pixels the CRF works on (0: no cap): a larger frame (after crf-scale) runs the CRF "
+                         "at the largest size of its shape within this, so a 4K or 8K camera runs it at 1080p",
+                         0, deeplab::kMaxCrfMaxPixels, DEFAULT_PROP_CRF_MAX_PIXELS, flags));
   g_object_class_install_property(
       gobject_class, PROP_CRF_BILATERAL_WEIGHT,
       g_param_spec_double("crf-bilateral-weight", "CRF bilateral weight",

@@ -11,6 +11,7 @@ const char* error_code_name(ErrorCode code) {
     case ErrorCode::kManifestMismatch: return "manifest mismatch";
     case ErrorCode::kDevice: return "device error";
     case ErrorCode::kIo: return "I/O error";
+    case ErrorCode::kOutOfMemory: return "out of memory";
     case ErrorCode::kInternal: return "internal error";
   }
   return "error";

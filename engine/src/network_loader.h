@@ -13,6 +13,9 @@ namespace deeplab {
 
 struct LoadOptions {
   std::vector<std::int64_t> input_shape;  // empty: the model's own (must be fully static)
+  // The graph output that holds the class scores (the manifest's `output:`); empty: the first. The
+  // other outputs (an auxiliary head, say) are dropped with the nodes only they need.
+  std::string output;
   bool remove_final_resize = true;
   bool fuse = true;
   int threads = 0;

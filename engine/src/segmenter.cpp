@@ -5,6 +5,8 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <new>
+#include <string>
 
 #include "cpu/kernel.h"
 #include "crf/crf_stage.h"
@@ -51,6 +53,38 @@ ResizeAttrs::Coord coordinate_mode(const std::string& name) {
   return ResizeAttrs::kHalfPixel;
 }
 
+// The API's boundary: a std::bad_alloc (a huge frame, the CRF's buffers, a model too large) becomes an
+// Error that says what ran out, so that callers catching deeplab::Error report it instead of ending
+// in std::terminate.
+template <class Work>
+auto memory_errors_named(const std::string& what, Work&& work) -> decltype(work()) {
+  try {
+    return work();
+  } catch (const std::bad_alloc&) {
+    throw Error(ErrorCode::kOutOfMemory, "out of memory " + what);
+  }
+}
+
+std::string frame_text(const FrameView& frame, const CrfOptions& crf) {
+  std::string text = "segmenting a " + std::to_string(frame.width) + "x" + std::to_string(frame.height) + " frame";
+  if (crf.mode != CrfMode::kOff) {
+    const CrfWorkingSize size = crf_working_size(frame.width, frame.height, crf);
+    text += " with the dense CRF at " + std::to_string(size.width) + "x" + std::to_string(size.height) +
+            " (lower crf-scale or crf-max-pixels)";
+  }
+  return text;
+}
+
+void validate_segmenter_options(const SegmenterOptions& o) {
+  if (o.threads < 0 || o.threads > kMaxThreads)
+    throw Error(ErrorCode::kInvalidArgument, "threads must be in 0.." + std::to_string(kMaxThreads) +
+                                                 " (0 = all cores), got " + std::to_string(o.threads));
+  if (o.input_width < 0 || o.input_height < 0 || o.input_width > 16384 || o.input_height > 16384)
+    throw Error(ErrorCode::kInvalidArgument, "input size must be 0 (the model's) or 1..16384 a side, got " +
+                                                 std::to_string(o.input_width) + "x" + std::to_string(o.input_height));
+  validate_crf_options(o.crf);
+}
+
 double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
 void say_auto_is_cpu(const std::string& why) {
@@ -82,7 +116,7 @@ Device choose_device(Device requested) {
 class Segmenter::Impl {
  public:
   Impl(const ModelManifest& manifest, const SegmenterOptions& options) : manifest_(manifest), options_(options) {
-    validate_crf_options(options_.crf);
+    validate_segmenter_options(options_);
     device_ = choose_device(options.device);
     check_sha256();
     load_network();
@@ -163,6 +197,7 @@ class Segmenter::Impl {
     int width = options_.input_width > 0 ? options_.input_width : manifest_.input.width;
     int height = options_.input_height > 0 ? options_.input_height : manifest_.input.height;
     LoadOptions load;
+    load.output = manifest_.output;
     load.threads = options_.threads;
     load.remove_final_resize = !options_.keep_final_resize;
     if (width > 0 && height > 0) {
@@ -302,9 +337,8 @@ class Segmenter::Impl {
   void run_crf(const FrameView& frame, const float* logits, Segmentation& out, StageTimes& times) {
     const auto crf_start = Clock::now();
     if (!crf_->prepared_for(frame.width, frame.height)) {
-      int w = 0, h = 0;
-      crf::CrfStage::working_size(frame.width, frame.height, options_.crf.scale, w, h);
-      crf_->prepare(frame.width, frame.height, info_.num_classes, geometry_to(w, h));
+      const CrfWorkingSize size = crf_working_size(frame.width, frame.height, options_.crf);
+      crf_->prepare(frame.width, frame.height, info_.num_classes, geometry_to(size.width, size.height));
     }
     out.crf = crf_->run(frame, logits, out.class_map.data());
     times.crf_ms = ms_since(crf_start);
@@ -399,15 +433,26 @@ class Segmenter::Impl {
 };
 
 Segmenter::Segmenter(const ModelManifest& manifest, const SegmenterOptions& options)
-    : impl_(std::make_unique<Impl>(manifest, options)) {}
+    : impl_(memory_errors_named("loading model '" + manifest.name + "' (" + manifest.file + ")",
+                                [&] { return std::make_unique<Impl>(manifest, options); })) {}
 Segmenter::~Segmenter() = default;
 Segmenter::Segmenter(Segmenter&&) noexcept = default;
 Segmenter& Segmenter::operator=(Segmenter&&) noexcept = default;
 
 const Segmentation& Segmenter::segment(const FrameView& frame, const SegmentRequest& request) {
-  return impl_->segment(frame, request);
+  try {
+    return impl_->segment(frame, request);
+  } catch (const std::bad_alloc&) {
+    throw Error(ErrorCode::kOutOfMemory, "out of memory " + frame_text(frame, impl_->options_.crf));
+  }
 }
-void Segmenter::submit(const FrameView& frame, const SegmentRequest& request) { impl_->submit(frame, request); }
+void Segmenter::submit(const FrameView& frame, const SegmentRequest& request) {
+  try {
+    impl_->submit(frame, request);
+  } catch (const std::bad_alloc&) {
+    throw Error(ErrorCode::kOutOfMemory, "out of memory " + frame_text(frame, impl_->options_.crf));
+  }
+}
 const Segmentation* Segmenter::collect() { return impl_->collect(); }
 int Segmenter::pending() const { return impl_->pending(); }
 const ModelManifest& Segmenter::manifest() const { return impl_->manifest_; }

@@ -101,16 +101,13 @@ Setup parse(int argc, char** argv) {
   s.model = args.required("--model");
   s.options.device = device_from_string(args.value("--device", "auto"));
   s.options.precision = precision_from_string(args.value("--precision", "fp32"));
-  s.options.threads = args.integer("--threads", 0);
+  s.options.threads = args.integer("--threads", 0, 0, kMaxThreads);
   args.size("--size", s.options.input_width, s.options.input_height);
   args.size("--frame", s.frame_w, s.frame_h);
-  s.iters = std::max(1, args.integer("--iters", 20));
-  s.warmup = std::max(0, args.integer("--warmup", 3));
+  s.iters = args.integer("--iters", 20, 1, 1000000);
+  s.warmup = args.integer("--warmup", 3, 0, 1000000);
   s.json = args.flag("--json");
-  s.in_flight = args.integer("--in-flight", 1);
-  if (s.in_flight < 1 || s.in_flight > Segmenter::kMaxInFlight)
-    throw Error(ErrorCode::kInvalidArgument, "--in-flight must be 1.." + std::to_string(Segmenter::kMaxInFlight) +
-                                                 ", got " + std::to_string(s.in_flight));
+  s.in_flight = args.integer("--in-flight", 1, 1, Segmenter::kMaxInFlight);
   s.frames_from = args.value("--frames-from");
   s.options.crf = tools::read_crf_options(args);
   args.finish();
@@ -171,7 +168,7 @@ void print_text(const Setup& s, const Segmenter& segmenter, double load_ms, cons
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
+  return tools::run_tool("deeplab-bench", [&] {
     Setup s = parse(argc, argv);
     const ModelManifest manifest = resolve_model(s.model);
     const auto load_start = std::chrono::steady_clock::now();
@@ -189,11 +186,5 @@ int main(int argc, char** argv) {
     if (s.json) print_json(s, segmenter, load_ms, m);
     else print_text(s, segmenter, load_ms, m);
     return 0;
-  } catch (const Error& e) {
-    std::fprintf(stderr, "deeplab-bench: %s\n", e.what());
-    return 2;
-  } catch (const cv::Exception& e) {
-    std::fprintf(stderr, "deeplab-bench: OpenCV: %s\n", e.what());
-    return 2;
-  }
+  });
 }

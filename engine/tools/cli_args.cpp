@@ -1,7 +1,10 @@
 #include "cli_args.h"
 
+#include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <new>
 
 #include "deeplab/error.h"
 
@@ -44,22 +47,34 @@ std::string Args::value(const std::string& key, const std::string& def) {
   return it == options_.end() ? def : it->second;
 }
 
-int Args::integer(const std::string& key, int def) {
+int Args::integer(const std::string& key, int def, int lo, int hi) {
+  if (flag(key)) throw Error(ErrorCode::kInvalidArgument, key + " needs a value");
   const std::string v = value(key);
   if (v.empty()) return def;
   char* end = nullptr;
-  const long n = std::strtol(v.c_str(), &end, 10);
-  if (*end || n < -1000000000L || n > 1000000000L)
+  errno = 0;
+  const long long n = std::strtoll(v.c_str(), &end, 10);
+  if (*end || end == v.c_str() || errno == ERANGE)
     throw Error(ErrorCode::kInvalidArgument, key + ": '" + v + "' is not an integer");
+  if (n < lo || n > hi)
+    throw Error(ErrorCode::kInvalidArgument,
+                key + ": " + v + " is out of range " + std::to_string(lo) + ".." + std::to_string(hi));
   return static_cast<int>(n);
 }
 
-double Args::real(const std::string& key, double def) {
+double Args::real(const std::string& key, double def, double lo, double hi) {
+  if (flag(key)) throw Error(ErrorCode::kInvalidArgument, key + " needs a value");
   const std::string v = value(key);
   if (v.empty()) return def;
   char* end = nullptr;
   const double x = std::strtod(v.c_str(), &end);
-  if (*end) throw Error(ErrorCode::kInvalidArgument, key + ": '" + v + "' is not a number");
+  if (*end || end == v.c_str() || std::isnan(x))
+    throw Error(ErrorCode::kInvalidArgument, key + ": '" + v + "' is not a number");
+  if (x < lo || x > hi) {
+    char range[64];
+    std::snprintf(range, sizeof range, "%g..%g", lo, hi);
+    throw Error(ErrorCode::kInvalidArgument, key + ": " + v + " is out of range " + range);
+  }
   return x;
 }
 
@@ -82,6 +97,21 @@ void Args::finish() {
     if (!known_.count(key)) throw Error(ErrorCode::kInvalidArgument, "unknown option " + key + "\nusage: " + usage_);
   for (const auto& key : flags_)
     if (!known_.count(key)) throw Error(ErrorCode::kInvalidArgument, "unknown option " + key + " (or it needs a value)\nusage: " + usage_);
+}
+
+int run_tool(const char* tool, const std::function<int()>& body, const int* failure_code) {
+  const auto failed = [&] { return failure_code ? *failure_code : 2; };
+  try {
+    return body();
+  } catch (const Error& e) {
+    std::fprintf(stderr, "%s: %s\n", tool, e.what());
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "%s: out of memory (the input or the options need more memory than this process can have; "
+                         "try a smaller --crf-scale / --crf-max-pixels or a smaller input)\n", tool);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s: %s\n", tool, e.what());
+  }
+  return failed();
 }
 
 }  // namespace deeplab::tools

@@ -2,6 +2,7 @@
 // Every option read is marked as known; finish() rejects anything left over, naming it.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -13,8 +14,11 @@ class Args {
   Args(int argc, char** argv, std::string usage);
   std::string required(const std::string& key);
   std::string value(const std::string& key, const std::string& def = "");
-  int integer(const std::string& key, int def);
-  double real(const std::string& key, double def);
+  // An integer within [lo, hi]; absent -> def. Every numeric option has a range: an unchecked one
+  // reached libgomp as 100000 threads (SIGSEGV) or ran 1 iteration for --iters 0.
+  int integer(const std::string& key, int def, int lo, int hi);
+  // A finite number within [lo, hi]; absent -> def.
+  double real(const std::string& key, double def, double lo, double hi);
   bool flag(const std::string& key);
   // Parses "WxH"; returns false when absent.
   bool size(const std::string& key, int& width, int& height);
@@ -27,5 +31,11 @@ class Args {
   std::string usage_;
   bool help_ = false;
 };
+
+// A tool's main(): runs `body` and turns every exception into one line on stderr, "TOOL: message",
+// and an exit status (`failure_code`, read when the exception arrives; 2 if null): deeplab::Error,
+// OpenCV's and the standard library's exceptions alike, and std::bad_alloc as "out of memory".
+// Nothing a user can cause ends in std::terminate's abort.
+int run_tool(const char* tool, const std::function<int()>& body, const int* failure_code = nullptr);
 
 }  // namespace deeplab::tools

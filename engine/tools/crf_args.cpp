@@ -11,7 +11,7 @@ namespace deeplab::tools {
 
 const char* const kCrfUsage =
     "[--crf off|full|temporal] [--crf-iterations N] [--crf-temporal-iterations N] [--crf-keyframe-interval N] "
-    "[--crf-scale F] [--crf-bilateral-weight W] [--crf-bilateral-xy-std S] [--crf-bilateral-rgb-std S] "
+    "[--crf-scale F] [--crf-max-pixels N] [--crf-bilateral-weight W] [--crf-bilateral-xy-std S] [--crf-bilateral-rgb-std S] "
     "[--crf-gaussian-weight W] [--crf-gaussian-xy-std S] [--crf-scene-cut-threshold T]";
 
 const char* const kCrfHelp =
@@ -22,6 +22,8 @@ const char* const kCrfHelp =
     "  --crf-temporal-iterations N   iterations of a warm-started frame, 1..1000 (2)\n"
     "  --crf-keyframe-interval N     temporal: full iterations every N frames, 0 = never (30)\n"
     "  --crf-scale F                 working resolution as a fraction of the frame's, (0, 1] (1)\n"
+    "  --crf-max-pixels N            at most N working pixels (same aspect; a 4K frame runs at 1080p),\n"
+    "                                0 = no cap (2073600 = 1920x1080)\n"
     "  --crf-bilateral-weight W      appearance kernel weight, >= 0 (4)\n"
     "  --crf-bilateral-xy-std S      appearance kernel position std, frame pixels, > 0 (67)\n"
     "  --crf-bilateral-rgb-std S     appearance kernel colour std, 0..255 units, > 0 (3)\n"
@@ -42,12 +44,7 @@ bool present(Args& args, const char* key) {
 int read_int(Args& args, const char* key, int def, int lo, int hi, std::vector<std::string>& given) {
   if (!present(args, key)) return def;
   given.emplace_back(key);
-  const int v = args.integer(key, def);
-  if (v < lo || v > hi)
-    throw Error(ErrorCode::kInvalidArgument,
-                std::string(key) + ": " + std::to_string(v) + " is out of range " + std::to_string(lo) + ".." +
-                    std::to_string(hi));
-  return v;
+  return args.integer(key, def, lo, hi);
 }
 
 struct RealRange {
@@ -65,7 +62,7 @@ constexpr RealRange kFraction{0, true, 1, "in (0, 1]"};
 float read_real(Args& args, const char* key, float def, const RealRange& range, std::vector<std::string>& given) {
   if (!present(args, key)) return def;
   given.emplace_back(key);
-  const double v = args.real(key, def);
+  const double v = args.real(key, def, -kNoLimit, kNoLimit);
   const bool ok = std::isfinite(v) && (range.lo_open ? v > range.lo : v >= range.lo) && v <= range.hi;
   if (!ok) throw Error(ErrorCode::kInvalidArgument, std::string(key) + ": " + args.value(key) + " must be " + range.text);
   return static_cast<float>(v);
@@ -94,6 +91,8 @@ CrfOptions read_crf_options(Args& args) {
   p.gaussian_weight = read_real(args, "--crf-gaussian-weight", p.gaussian_weight, kNonNegative, tuning);
   p.gaussian_xy_std = read_real(args, "--crf-gaussian-xy-std", p.gaussian_xy_std, kPositive, tuning);
   o.scale = read_real(args, "--crf-scale", o.scale, kFraction, tuning);
+  o.max_pixels = read_int(args, "--crf-max-pixels", static_cast<int>(o.max_pixels), 0,
+                          static_cast<int>(kMaxCrfMaxPixels), tuning);
   o.temporal_iterations = read_int(args, "--crf-temporal-iterations", o.temporal_iterations, 1, 1000, temporal);
   o.keyframe_interval = read_int(args, "--crf-keyframe-interval", o.keyframe_interval, 0, 1000000, temporal);
   o.scene_cut_threshold = read_real(args, "--crf-scene-cut-threshold", o.scene_cut_threshold, kNonNegative, temporal);

@@ -24,6 +24,8 @@
 #include "cli_args.h"
 #include "deeplab/crf.h"
 #include "deeplab/error.h"
+#include "deeplab/segmenter.h"
+#include "image_file.h"
 
 using namespace deeplab;
 
@@ -64,8 +66,7 @@ struct Series {
 std::vector<cv::Mat> load_frames(const std::string& image, const std::string& dir, int w, int h, int count) {
   std::vector<cv::Mat> frames;
   const auto add = [&](const std::string& path) {
-    const cv::Mat bgr = cv::imread(path, cv::IMREAD_COLOR);
-    if (bgr.empty()) throw Error(ErrorCode::kIo, "cannot read the image " + path);
+    const cv::Mat bgr = tools::read_image(path, cv::IMREAD_COLOR, tools::WhenTruncated::kWarn);
     cv::Mat rgb, sized;
     cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
     cv::resize(rgb, sized, cv::Size(w, h), 0, 0, cv::INTER_AREA);
@@ -116,18 +117,19 @@ std::vector<float> smooth_probabilities(int w, int h, int classes, unsigned seed
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
+  static const int kFailure = 1;
+  return tools::run_tool("deeplab-crf-bench", [&] {
     tools::Args args(argc, argv,
                      "deeplab-crf-bench (--image PATH | --images DIR) [--size WxH] [--classes N] [--iterations N] "
                      "[--temporal-iterations N] [--frames N] [--threads N] [--json]");
     const std::string image = args.value("--image"), dir = args.value("--images");
     int w = 480, h = 360;
     args.size("--size", w, h);
-    const int classes = args.integer("--classes", 21);
-    const int iterations = args.integer("--iterations", 10);
-    const int temporal_iterations = args.integer("--temporal-iterations", 2);
-    const int frame_count = std::max(2, args.integer("--frames", 10));
-    const int threads = args.integer("--threads", 0);
+    const int classes = args.integer("--classes", 21, 1, 256);
+    const int iterations = args.integer("--iterations", 10, 1, 1000);
+    const int temporal_iterations = args.integer("--temporal-iterations", 2, 1, 1000);
+    const int frame_count = args.integer("--frames", 10, 2, 100000);
+    const int threads = args.integer("--threads", 0, 0, kMaxThreads);
     const bool json = args.flag("--json");
     args.finish();
     if (image.empty() == dir.empty()) throw Error(ErrorCode::kInvalidArgument, "give one of --image or --images");
@@ -200,11 +202,5 @@ int main(int argc, char** argv) {
                   median(warm.cpu) / median(full.cpu));
     }
     return 0;
-  } catch (const Error& e) {
-    std::fprintf(stderr, "deeplab-crf-bench: %s\n", e.what());
-    return 1;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "deeplab-crf-bench: %s\n", e.what());
-    return 1;
-  }
+  }, &kFailure);
 }

@@ -93,12 +93,12 @@ Setup read_setup(tools::Args& args) {
   s.info.labels_dir = args.value("--labels");
   s.info.video = args.value("--video");
   s.info.sequence = args.flag("--sequence");
-  s.info.max_frames = args.integer("--max-frames", 0);
-  s.limit = args.integer("--limit", 0);
+  s.info.max_frames = args.integer("--max-frames", 0, 0, 100000000);
+  s.limit = args.integer("--limit", 0, 0, 100000000);
   s.json = args.flag("--json");
   s.overlay_dir = args.value("--overlay-dir");
   s.options.device = device_from_string(args.value("--device", "auto"));
-  s.options.threads = args.integer("--threads", 0);
+  s.options.threads = args.integer("--threads", 0, 0, kMaxThreads);
   args.size("--size", s.options.input_width, s.options.input_height);
   s.options.crf = tools::read_crf_options(args);
   args.finish();
@@ -175,14 +175,5 @@ int run(int argc, char** argv, int& failure_code) {
 
 int main(int argc, char** argv) {
   int failure_code = kExitUsage;
-  try {
-    return run(argc, argv, failure_code);
-  } catch (const Error& e) {
-    std::fprintf(stderr, "deeplab-eval: %s\n", e.what());
-  } catch (const cv::Exception& e) {
-    std::fprintf(stderr, "deeplab-eval: OpenCV: %s\n", e.what());
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "deeplab-eval: %s\n", e.what());
-  }
-  return failure_code;
+  return tools::run_tool("deeplab-eval", [&] { return run(argc, argv, failure_code); }, &failure_code);
 }

@@ -14,6 +14,7 @@
 
 #include "cli_args.h"
 #include "deeplab/error.h"
+#include "deeplab/segmenter.h"
 #include "network_loader.h"
 #include "npy.h"
 #include "postprocess/interpolate.h"
@@ -80,73 +81,73 @@ int check_native_resolution(CpuNetwork& net, const FinalResizeInfo& resize, cons
   return ok ? 0 : 1;
 }
 
+
+int run_network(int argc, char** argv) {
+  tools::Args args(argc, argv, "deeplab-run-network --model M.onnx --input in.npy [--output out.npy] [--reference ref.npy] "
+                               "[--keep-final-resize] [--threads N] [--min-agreement F] [--rel-tol F] [--nhwc]");
+  const std::string model = args.required("--model");
+  const tools::NpyArray input = tools::read_npy(args.required("--input"));
+  LoadOptions options;
+  options.input_shape = input.shape;
+  options.remove_final_resize = !args.flag("--keep-final-resize");
+  options.threads = args.integer("--threads", 0, 0, kMaxThreads);
+  const std::string output_path = args.value("--output", "");
+  const std::string reference_path = args.value("--reference", "");
+  const double min_agreement = args.real("--min-agreement", 0.999, 0, 1);
+  double rel_tol = args.real("--rel-tol", 1e-3, 0, 1e6);
+  // A float64 reference records how far PyTorch's own fp32 run is from it: no fp32 runtime can be
+  // held to less than that (deep random-weight nets such as ResNet-101 reach ~2e-3).
+  const std::string reference_json = args.value("--reference-json", "");
+  double torch_fp32_error = -1;
+  if (!reference_json.empty()) {
+    std::ifstream json(reference_json);
+    const std::string text((std::istreambuf_iterator<char>(json)), std::istreambuf_iterator<char>());
+    std::smatch m;
+    if (std::regex_search(text, m, std::regex("\"torch_fp32_relative_error\":\\s*([0-9.eE+-]+)"))) {
+      torch_fp32_error = std::stod(m[1]);
+      rel_tol = std::max(rel_tol, 1.5 * torch_fp32_error);
+    }
+  }
+  const bool nhwc = args.flag("--nhwc");
+  args.finish();
+  LoadedNetwork loaded = load_cpu_network(model, options);
+  CpuNetwork& net = *loaded.network;
+  net.set_input_logical(input.data.data());
+  net.run();
+  tools::NpyArray output;
+  output.shape = net.graph().values[net.output_value()].shape;
+  net.output_logical(net.output_value(), output.data);
+  std::printf("model %s: %d nodes imported, %zu after passes, arena %.1f MiB, final resize %s, output %s\n",
+              model.c_str(), loaded.imported_nodes, net.graph().nodes.size(), net.arena_bytes() / 1048576.0,
+              loaded.final_resize.removed ? loaded.final_resize.attrs.describe().c_str() : "kept",
+              shape_string(output.shape).c_str());
+  if (!output_path.empty()) tools::write_npy(output_path, output);
+  if (reference_path.empty()) return 0;
+  const tools::NpyArray ref = tools::read_npy(reference_path);
+  if (loaded.final_resize.removed && ref.shape.size() == 4 && ref.shape != output.shape)
+    return check_native_resolution(net, loaded.final_resize, ref, nhwc, min_agreement);
+  if (ref.shape != output.shape) {
+    std::fprintf(stderr, "FAIL: output shape %s differs from the reference %s\n", shape_string(output.shape).c_str(),
+                 shape_string(ref.shape).c_str());
+    return 1;
+  }
+  double max_err = 0, max_ref = 0;
+  for (std::size_t k = 0; k < ref.data.size(); ++k) {
+    max_err = std::max(max_err, static_cast<double>(std::fabs(ref.data[k] - output.data[k])));
+    max_ref = std::max(max_ref, static_cast<double>(std::fabs(ref.data[k])));
+  }
+  const double agreement = argmax_agreement(output, ref, nhwc);
+  const bool ok = agreement >= min_agreement && max_err <= rel_tol * max_ref;
+  std::printf("%s: argmax agreement %.5f%% (min %.3f%%), max |err| %.3g = %.3g x max |logit| %.3g (tol %.3g)\n",
+              ok ? "PASS" : "FAIL", 100 * agreement, 100 * min_agreement, max_err, max_ref > 0 ? max_err / max_ref : 0.0,
+              max_ref, rel_tol);
+  if (torch_fp32_error >= 0)
+    std::printf("      (reference in float64; PyTorch's own fp32 output is %.3g x max |logit| from it)\n", torch_fp32_error);
+  return ok ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  tools::Args args(argc, argv, "deeplab-run-network --model M.onnx --input in.npy [--output out.npy] [--reference ref.npy] "
-                               "[--keep-final-resize] [--threads N] [--min-agreement F] [--rel-tol F] [--nhwc]");
-  try {
-    const std::string model = args.required("--model");
-    const tools::NpyArray input = tools::read_npy(args.required("--input"));
-    LoadOptions options;
-    options.input_shape = input.shape;
-    options.remove_final_resize = !args.flag("--keep-final-resize");
-    options.threads = args.integer("--threads", 0);
-    const std::string output_path = args.value("--output", "");
-    const std::string reference_path = args.value("--reference", "");
-    const double min_agreement = args.real("--min-agreement", 0.999);
-    double rel_tol = args.real("--rel-tol", 1e-3);
-    // A float64 reference records how far PyTorch's own fp32 run is from it: no fp32 runtime can be
-    // held to less than that (deep random-weight nets such as ResNet-101 reach ~2e-3).
-    const std::string reference_json = args.value("--reference-json", "");
-    double torch_fp32_error = -1;
-    if (!reference_json.empty()) {
-      std::ifstream json(reference_json);
-      const std::string text((std::istreambuf_iterator<char>(json)), std::istreambuf_iterator<char>());
-      std::smatch m;
-      if (std::regex_search(text, m, std::regex("\"torch_fp32_relative_error\":\\s*([0-9.eE+-]+)"))) {
-        torch_fp32_error = std::stod(m[1]);
-        rel_tol = std::max(rel_tol, 1.5 * torch_fp32_error);
-      }
-    }
-    const bool nhwc = args.flag("--nhwc");
-    args.finish();
-    LoadedNetwork loaded = load_cpu_network(model, options);
-    CpuNetwork& net = *loaded.network;
-    net.set_input_logical(input.data.data());
-    net.run();
-    tools::NpyArray output;
-    output.shape = net.graph().values[net.output_value()].shape;
-    net.output_logical(net.output_value(), output.data);
-    std::printf("model %s: %d nodes imported, %zu after passes, arena %.1f MiB, final resize %s, output %s\n",
-                model.c_str(), loaded.imported_nodes, net.graph().nodes.size(), net.arena_bytes() / 1048576.0,
-                loaded.final_resize.removed ? loaded.final_resize.attrs.describe().c_str() : "kept",
-                shape_string(output.shape).c_str());
-    if (!output_path.empty()) tools::write_npy(output_path, output);
-    if (reference_path.empty()) return 0;
-    const tools::NpyArray ref = tools::read_npy(reference_path);
-    if (loaded.final_resize.removed && ref.shape.size() == 4 && ref.shape != output.shape)
-      return check_native_resolution(net, loaded.final_resize, ref, nhwc, min_agreement);
-    if (ref.shape != output.shape) {
-      std::fprintf(stderr, "FAIL: output shape %s differs from the reference %s\n", shape_string(output.shape).c_str(),
-                   shape_string(ref.shape).c_str());
-      return 1;
-    }
-    double max_err = 0, max_ref = 0;
-    for (std::size_t k = 0; k < ref.data.size(); ++k) {
-      max_err = std::max(max_err, static_cast<double>(std::fabs(ref.data[k] - output.data[k])));
-      max_ref = std::max(max_ref, static_cast<double>(std::fabs(ref.data[k])));
-    }
-    const double agreement = argmax_agreement(output, ref, nhwc);
-    const bool ok = agreement >= min_agreement && max_err <= rel_tol * max_ref;
-    std::printf("%s: argmax agreement %.5f%% (min %.3f%%), max |err| %.3g = %.3g x max |logit| %.3g (tol %.3g)\n",
-                ok ? "PASS" : "FAIL", 100 * agreement, 100 * min_agreement, max_err, max_ref > 0 ? max_err / max_ref : 0.0,
-                max_ref, rel_tol);
-    if (torch_fp32_error >= 0)
-      std::printf("      (reference in float64; PyTorch's own fp32 output is %.3g x max |logit| from it)\n", torch_fp32_error);
-    return ok ? 0 : 1;
-  } catch (const Error& e) {
-    std::fprintf(stderr, "deeplab-run-network: %s: %s\n", error_code_name(e.code()), e.what());
-    return 2;
-  }
+  return tools::run_tool("deeplab-run-network", [&] { return run_network(argc, argv); });
 }

@@ -15,6 +15,7 @@
 #include "cli_args.h"
 #include "crf_args.h"
 #include "deeplab/segmenter.h"
+#include "image_file.h"
 #include "overlay.h"
 
 using namespace deeplab;
@@ -65,8 +66,7 @@ void print_result(const std::string& input, const Segmenter& segmenter, const Se
 
 void segment_one(Segmenter& segmenter, const std::string& input, const std::string& mask_path,
                  const std::string& overlay_path) {
-  cv::Mat bgr = cv::imread(input, cv::IMREAD_COLOR);
-  if (bgr.empty()) throw Error(ErrorCode::kIo, input + ": cannot read the image (missing or not an image)");
+  cv::Mat bgr = tools::read_image(input, cv::IMREAD_COLOR, tools::WhenTruncated::kWarn);
   segmenter.reset_stream();  // each image on its own: no temporal CRF state from the previous one
   const FrameView frame = FrameView::packed(PixelFormat::kBGR, bgr.data, bgr.cols, bgr.rows, static_cast<int>(bgr.step));
   const Segmentation& seg = segmenter.segment(frame);
@@ -82,7 +82,7 @@ void segment_one(Segmenter& segmenter, const std::string& input, const std::stri
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
+  return tools::run_tool("deeplab-segment", [&] {
     tools::Args args(argc, argv,
                      std::string("deeplab-segment --model NAME|PATH --input IMG[,IMG...] [--output-mask M.png] "
                                  "[--overlay O.png] [--device cpu|cuda|auto] [--threads N] [--size WxH] ") +
@@ -95,7 +95,7 @@ int main(int argc, char** argv) {
     const std::string overlay_target = args.value("--overlay");
     SegmenterOptions options;
     options.device = device_from_string(args.value("--device", "auto"));
-    options.threads = args.integer("--threads", 0);
+    options.threads = args.integer("--threads", 0, 0, kMaxThreads);
     args.size("--size", options.input_width, options.input_height);
     options.crf = tools::read_crf_options(args);
     args.finish();
@@ -107,11 +107,5 @@ int main(int argc, char** argv) {
     for (const std::string& input : inputs)
       segment_one(segmenter, input, output_path(mask_target, input, several), output_path(overlay_target, input, several));
     return 0;
-  } catch (const Error& e) {
-    std::fprintf(stderr, "deeplab-segment: %s\n", e.what());
-    return 2;
-  } catch (const cv::Exception& e) {
-    std::fprintf(stderr, "deeplab-segment: OpenCV: %s\n", e.what());
-    return 2;
-  }
+  });
 }

@@ -54,14 +54,11 @@ int main(int argc, char** argv) {
     args.size("--size", options.input_width, options.input_height);
     int frame_w = 0, frame_h = 0;
     args.size("--frame", frame_w, frame_h);
-    const int iters = std::max(1, args.integer("--iters", 50));
-    const int warmup = std::max(0, args.integer("--warmup", 10));
+    const int iters = args.integer("--iters", 50, 1, 1000000);
+    const int warmup = args.integer("--warmup", 10, 0, 1000000);
     const bool json = args.flag("--json");
-    const int in_flight = args.integer("--in-flight", 1);
+    const int in_flight = args.integer("--in-flight", 1, 1, Segmenter::kMaxInFlight);
     args.finish();
-    if (in_flight < 1 || in_flight > Segmenter::kMaxInFlight)
-      throw Error(ErrorCode::kInvalidArgument, "--in-flight must be 1.." + std::to_string(Segmenter::kMaxInFlight) +
-                                                   ", got " + std::to_string(in_flight));
 
     const ModelManifest manifest = resolve_model(model);
     const auto load_start = std::chrono::steady_clock::now();

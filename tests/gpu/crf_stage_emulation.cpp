@@ -18,7 +18,10 @@ EmulatedCrfStage::EmulatedCrfStage(const CrfOptions& options, MeanField mean_fie
 }
 
 void EmulatedCrfStage::prepare(int frame_width, int frame_height, int classes, const ResampleGeometry& to_working) {
-  crf::CrfStage::working_size(frame_width, frame_height, options_.scale, width_, height_);
+  const CrfWorkingSize size = crf_working_size(frame_width, frame_height, options_);
+  width_ = size.width;
+  height_ = size.height;
+  position_scale_ = size.position_scale;
   classes_ = classes;
   to_working_ = to_working;
   ResizeAttrs attrs;
@@ -67,7 +70,7 @@ const CrfFrameReport& EmulatedCrfStage::run(const FrameView& frame, const float*
         warm_start_pixel(q_.data(), probabilities_.data(), classes_, crf::kWarmStartBlend, i);
   }
   mean_field_(image, probabilities_.data(), classes_, options_.params, iterations, warm_start, q_.data(),
-              options_.scale);
+              position_scale_);
   const std::vector<std::uint8_t> classes = emulate_argmax(host_view(to_frame_, frame_plan_, q_.data()), frame_plan_,
                                                            frame_plan_.staged);
   std::copy(classes.begin(), classes.end(), class_map);

@@ -51,6 +51,7 @@ class EmulatedCrfStage {
   std::vector<std::uint8_t> rgb_;
   crf::LumaThumbnail thumbnail_;
   int frame_width_ = -1, frame_height_ = -1, width_ = 0, height_ = 0, classes_ = 0;
+  float position_scale_ = 1.0f;
   bool have_state_ = false;
   CrfFrameReport report_;
 };

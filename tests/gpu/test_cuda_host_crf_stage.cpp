@@ -82,8 +82,8 @@ struct SequenceCounts {
 SequenceCounts run_sequence(const char* what, const std::vector<StageFrame>& frames, const SequenceSetup& s,
                             const CrfOptions& options, int reset_before = -1) {
   const int fw = frames[0].frame.width, fh = frames[0].frame.height;
-  int ww = 0, wh = 0;
-  crf::CrfStage::working_size(fw, fh, options.scale, ww, wh);
+  const CrfWorkingSize size = crf_working_size(fw, fh, options);
+  const int ww = size.width, wh = size.height;
   const ResampleGeometry to_working = logits_to(s, ww, wh);
 
   crf::CrfStage cpu(options, 2);
@@ -206,8 +206,8 @@ TEST(CudaCrfStageHost, ImageAndProbabilitiesAreCrfStages) {
     CrfOptions options;
     options.mode = CrfMode::kFull;
     options.scale = scale;
-    int ww = 0, wh = 0;
-    crf::CrfStage::working_size(97, 61, scale, ww, wh);
+    const CrfWorkingSize size = crf_working_size(97, 61, options);
+    const int ww = size.width, wh = size.height;
     const ResampleGeometry to_working = logits_to(s.setup, ww, wh);
     // Only the inputs matter here: no mean field.
     EmulatedCrfStage stage(options, [](const CrfImage&, const float*, int, const CrfParams&, int, bool, float*, float) {});

@@ -110,6 +110,7 @@ const NumericProperty kNumeric[] = {
     {"crf-temporal-iterations", 1, 1000, 2},
     {"crf-keyframe-interval", 0, G_MAXINT, 30},
     {"crf-scale", 0.01, 1.0, 1.0},
+    {"crf-max-pixels", 0, 1 << 30, 1920 * 1080},
     {"crf-bilateral-weight", 0, 1000, 4},
     {"crf-bilateral-xy-std", 0.01, 10000, 67},
     {"crf-bilateral-rgb-std", 0.01, 1000, 3},
@@ -145,6 +146,11 @@ TEST(DeeplabSegCrf, PropertiesHaveTheDocumentedDefaultsAndRanges) {
       EXPECT_EQ(G_PARAM_SPEC_UINT(pspec)->maximum, want.max);
       EXPECT_EQ(G_PARAM_SPEC_UINT(pspec)->default_value, want.def);
       EXPECT_EQ(g_value_get_uint(&value), want.def);
+    } else if (G_IS_PARAM_SPEC_INT64(pspec)) {
+      EXPECT_EQ(G_PARAM_SPEC_INT64(pspec)->minimum, want.min);
+      EXPECT_EQ(G_PARAM_SPEC_INT64(pspec)->maximum, want.max);
+      EXPECT_EQ(G_PARAM_SPEC_INT64(pspec)->default_value, want.def);
+      EXPECT_EQ(g_value_get_int64(&value), want.def);
     } else {
       ASSERT_TRUE(G_IS_PARAM_SPEC_DOUBLE(pspec));
       EXPECT_DOUBLE_EQ(G_PARAM_SPEC_DOUBLE(pspec)->minimum, want.min);

@@ -18,7 +18,9 @@
 
 #include "deeplab/error.h"
 #include "deeplab/manifest.h"
+#include "crf/crf_stage.h"
 #include "deeplab/segmenter.h"
+#include "postprocess/interpolate.h"
 
 using namespace deeplab;
 namespace fs = std::filesystem;
@@ -218,6 +220,80 @@ TEST_F(CrfSegmenterTest, YuvFramesGoThroughTheCrf) {
   std::printf("[crf] eagle.jpg at 384x256, I420 vs BGR through the CRF: %.2f%% of the labels differ\n", 100 * differ);
   EXPECT_LT(differ, 0.02);
   EXPECT_GT(share_of(from_yuv.class_map, 3), 0.02);
+}
+
+// The CRF's working size: scale x the frame, capped at max_pixels (1920x1080 by default) with the
+// frame's shape kept; the positional stds shrink by the same factor.
+TEST(CrfWorkingSize, CappedAtMaxPixelsKeepingTheShape) {
+  CrfOptions o;
+  struct Case { int w, h; float scale; std::int64_t cap; int want_w, want_h; float want_scale; };
+  const Case cases[] = {
+      {1920, 1080, 1.0f, kDefaultCrfMaxPixels, 1920, 1080, 1.0f},   // 1080p: untouched
+      {3840, 2160, 1.0f, kDefaultCrfMaxPixels, 1920, 1080, 0.5f},   // 4K: at 1080p
+      {7680, 4320, 1.0f, kDefaultCrfMaxPixels, 1920, 1080, 0.25f},  // 8K: at 1080p
+      {3840, 2160, 0.5f, kDefaultCrfMaxPixels, 1920, 1080, 0.5f},   // scale first, within the cap
+      {3840, 2160, 0.25f, kDefaultCrfMaxPixels, 960, 540, 0.25f},
+      {3840, 2160, 1.0f, 0, 3840, 2160, 1.0f},                      // 0: no cap
+      {384, 288, 1.0f, 192 * 144, 192, 144, 0.5f},
+  };
+  for (const Case& c : cases) {
+    o.scale = c.scale;
+    o.max_pixels = c.cap;
+    const CrfWorkingSize s = crf_working_size(c.w, c.h, o);
+    EXPECT_EQ(s.width, c.want_w) << c.w << "x" << c.h << " scale " << c.scale << " cap " << c.cap;
+    EXPECT_EQ(s.height, c.want_h) << c.w << "x" << c.h << " scale " << c.scale << " cap " << c.cap;
+    EXPECT_FLOAT_EQ(s.position_scale, c.want_scale) << c.w << "x" << c.h;
+  }
+  // Awkward shapes stay within the cap and at least 1 x 1.
+  for (auto [w, h, cap] : {std::tuple{10000, 3, 1000}, std::tuple{1, 100000, 10}, std::tuple{12345, 6789, 1000003},
+                           std::tuple{5, 5, 1}}) {
+    o.scale = 1.0f;
+    o.max_pixels = cap;
+    const CrfWorkingSize s = crf_working_size(w, h, o);
+    EXPECT_LE(static_cast<std::int64_t>(s.width) * s.height, std::max<std::int64_t>(cap, 1)) << w << "x" << h;
+    EXPECT_GE(s.width, 1);
+    EXPECT_GE(s.height, 1);
+    EXPECT_GT(s.position_scale, 0.0f);
+  }
+}
+
+// Through the Segmenter, a cap that halves the frame gives exactly what crf-scale 0.5 gives: the
+// same working size, the same positional stds.
+TEST_F(CrfSegmenterTest, MaxPixelsCapEqualsTheSameScale) {
+  cv::Mat still;
+  cv::resize(load_still("person.jpg"), still, cv::Size(320, 212), 0, 0, cv::INTER_AREA);
+  SegmenterOptions capped = crf_options(CrfMode::kFull);
+  capped.crf.max_pixels = 160 * 106;
+  Segmenter by_cap(crf_model_manifest(), capped);
+  Segmenter by_scale(crf_model_manifest(), crf_options(CrfMode::kFull, 0.5f));
+  const std::vector<std::uint8_t> a = by_cap.segment(bgr_frame(still)).class_map;
+  const std::vector<std::uint8_t> b = by_scale.segment(bgr_frame(still)).class_map;
+  EXPECT_EQ(a, b);
+  Segmenter uncapped(crf_model_manifest(), crf_options(CrfMode::kFull));
+  EXPECT_NE(uncapped.segment(bgr_frame(still)).class_map, a) << "the cap changed nothing: was it applied?";
+}
+
+// A size the CRF's lattice cannot take is refused before any of the CRF's buffers is sized: at
+// 40000x30000 those would be ~100 GB (a bad_alloc, or worse, if the check came after).
+TEST(CrfStageSize, LatticeRangeIsCheckedBeforeAllocating) {
+  CrfOptions o;
+  o.mode = CrfMode::kFull;
+  o.max_pixels = 0;
+  crf::CrfStage stage(o, 1);
+  ResizeAttrs attrs;
+  attrs.mode = ResizeAttrs::kLinear;
+  attrs.coord = ResizeAttrs::kHalfPixel;
+  const ResampleGeometry to_working = make_resample_geometry(33, 33, 21, 30000, 40000, 30000.0f / 33, 40000.0f / 33, attrs);
+  try {
+    stage.prepare(40000, 30000, 21, to_working);
+    FAIL() << "a 40000x30000 CRF was prepared";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kInvalidArgument) << e.what();
+    EXPECT_NE(std::string(e.what()).find("gaussian_xy_std 1 (working scale 1) is too small for a 40000x30000 image"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_FALSE(stage.prepared_for(40000, 30000));
 }
 
 // Degenerate sizes: a 1x1 frame, and a working size that rounds down to 1x1.

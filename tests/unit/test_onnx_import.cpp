@@ -408,6 +408,27 @@ TEST(OnnxImport, ManifestWithWrongInputNameIsAMismatch) {
   std::remove(yaml.c_str());
 }
 
+// The manifest's `output:` picks the head that is segmented; without it, the first output.
+TEST(OnnxImport, ManifestOutputSelectsTheSegmentedOutput) {
+  const std::string model = save_temp(two_output_model(), "manifest_two_outputs.onnx");
+  const std::string named = write_manifest("manifest_out", model, "", "x", "out");
+  EXPECT_EQ(Segmenter(resolve_model(named), cpu_options()).network().num_classes, 5);
+  const std::string first = write_manifest("manifest_first", model, "", "x");
+  EXPECT_EQ(Segmenter(resolve_model(first), cpu_options()).network().num_classes, 3);
+  const std::string aux = write_manifest("manifest_aux", model, "", "x", "aux");
+  EXPECT_EQ(Segmenter(resolve_model(aux), cpu_options()).network().num_classes, 3);
+  for (const auto& path : {model, named, first, aux}) std::remove(path.c_str());
+}
+
+TEST(OnnxImport, ManifestOutputThatIsNotAnOutputIsAMismatch) {
+  const std::string model = save_temp(two_output_model(), "manifest_bad_output.onnx");
+  const std::string yaml = write_manifest("manifest_bad_output", model, "", "x", "logits");
+  expect_error([&] { Segmenter s(resolve_model(yaml), cpu_options()); }, ErrorCode::kManifestMismatch,
+               {model, "'logits'", "'aux', 'out'"});
+  std::remove(model.c_str());
+  std::remove(yaml.c_str());
+}
+
 // ---- the real model ----
 
 TEST(OnnxImport, RealModelTruncatedIsCorrupt) {

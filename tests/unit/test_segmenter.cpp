@@ -489,6 +489,31 @@ TEST(Segmenter, MultiThreadedIsDeterministic) {
   EXPECT_EQ(differing, 0) << "frames whose class map changed";
 }
 
+// Out-of-range options are refused before anything runs: threads reached libgomp unchecked
+// (100000 threads: SIGSEGV there), a negative count was taken silently.
+TEST(Segmenter, OptionsOutOfRangeAreRefused) {
+  for (int threads : {-5, kMaxThreads + 1, 100000}) {
+    SegmenterOptions o;
+    o.device = Device::kCpu;
+    o.threads = threads;
+    std::string message;
+    EXPECT_EQ(construct_error(o, &message), ErrorCode::kInvalidArgument) << threads << ": " << message;
+    EXPECT_NE(message.find("threads must be in 0..1024"), std::string::npos) << message;
+  }
+  SegmenterOptions size;
+  size.device = Device::kCpu;
+  size.input_width = -1;
+  std::string message;
+  EXPECT_EQ(construct_error(size, &message), ErrorCode::kInvalidArgument) << message;
+  EXPECT_NE(message.find("input size"), std::string::npos) << message;
+  SegmenterOptions crf;
+  crf.device = Device::kCpu;
+  crf.crf.mode = CrfMode::kFull;
+  crf.crf.max_pixels = -1;
+  EXPECT_EQ(construct_error(crf, &message), ErrorCode::kInvalidArgument) << message;
+  EXPECT_NE(message.find("max_pixels"), std::string::npos) << message;
+}
+
 // The TF model has a fixed 1x257x257x3 input: another size is a manifest/model mismatch that
 // names the fixed shape; the model's own size is accepted.
 TEST(Segmenter, InputSizeOverrideOnFixedModel) {

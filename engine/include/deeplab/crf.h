@@ -39,12 +39,22 @@ struct CrfParams {
   float gaussian_xy_std = 1.0f;
 };
 
+// The CRF's default working-size cap: 1920x1080 pixels. At a frame's full resolution a 4K frame
+// (8.3 Mpx, 21 classes) would need several GiB of CRF buffers and ~4x a 1080p frame's time on the
+// CPU, an 8K one ~16x, for masks that the CRF's 67-pixel appearance kernel barely sharpens further.
+inline constexpr std::int64_t kDefaultCrfMaxPixels = 1920 * 1080;
+inline constexpr std::int64_t kMaxCrfMaxPixels = std::int64_t{1} << 30;
+
 struct CrfOptions {
   CrfMode mode = CrfMode::kOff;
   CrfParams params;
   int temporal_iterations = 2;   // mean-field passes per frame after a warm start
   int keyframe_interval = 30;    // temporal mode: full iterations every N frames (0 = never)
   float scale = 1.0f;            // the CRF's working resolution as a fraction of the frame's, (0, 1]
+  // The most pixels the CRF works on (0 = no cap, at most kMaxCrfMaxPixels): a frame whose
+  // scale x size exceeds it runs the CRF at the largest size of the frame's shape within it, and
+  // the positional stds shrink with it as they do with `scale`.
+  std::int64_t max_pixels = kDefaultCrfMaxPixels;
   // Temporal mode: a frame whose mean absolute luma difference from the previous frame (on a small
   // thumbnail, 0..1 of full range) exceeds this is a scene cut and runs full iterations.
   float scene_cut_threshold = 0.15f;
@@ -52,6 +62,15 @@ struct CrfOptions {
 
 // Throws Error(kInvalidArgument) naming the offending option.
 void validate_crf_options(const CrfOptions& options);
+
+// Where the CRF runs for a frame: round(frame size x scale), reduced (same aspect) to at most
+// options.max_pixels pixels; at least 1 x 1. `position_scale` multiplies the positional stds.
+struct CrfWorkingSize {
+  int width = 0;
+  int height = 0;
+  float position_scale = 1.0f;
+};
+CrfWorkingSize crf_working_size(int frame_width, int frame_height, const CrfOptions& options);
 
 // An 8-bit interleaved RGB image at the CRF's working resolution.
 struct CrfImage {
@@ -104,6 +123,9 @@ class CrfStream {
   // Runs the CRF on the next frame of the stream. Returns Q (height*width*num_classes, pixel-major),
   // valid until the next call. Full mode always runs params.iterations from the unary.
   const float* process(const CrfImage& image, const float* probabilities, int num_classes);
+  // The same, with the positional stds scaled by `position_scale` instead of options().scale (the
+  // image is a frame reduced by crf_working_size()).
+  const float* process(const CrfImage& image, const float* probabilities, int num_classes, float position_scale);
 
   // The next frame starts from scratch (seek, flush, caps change). Size changes reset by themselves.
   void reset();

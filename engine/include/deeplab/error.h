@@ -16,6 +16,7 @@ enum class ErrorCode {
   kManifestMismatch,  // the manifest disagrees with the model file (sha256, input name, shape)
   kDevice,            // the requested device is not usable (no GPU, CUDA error)
   kIo,                // reading or writing a file failed
+  kOutOfMemory,       // memory for a frame's buffers (its size, the CRF's size) could not be had
   kInternal,          // a bug in the engine
 };
 

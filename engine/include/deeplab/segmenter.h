@@ -23,12 +23,14 @@
 
 namespace deeplab {
 
+inline constexpr int kMaxThreads = 1024;  // SegmenterOptions::threads, the tools' --threads, the element's
+
 struct SegmenterOptions {
   Device device = Device::kAuto;
   Precision precision = Precision::kFp32;  // fp16 is a CUDA-only option; the CPU runs fp32
   int input_width = 0;   // 0 = the manifest's (or the model's fixed) input size
   int input_height = 0;
-  int threads = 0;       // CPU threads; 0 = all cores
+  int threads = 0;       // CPU threads; 0 = all cores; at most kMaxThreads
   // Keep the model's own final Resize (full-resolution logits at the network input size) instead of
   // upsampling low-resolution logits straight to the frame size. For parity tests and debugging.
   bool keep_final_resize = false;

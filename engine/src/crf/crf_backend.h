@@ -27,6 +27,15 @@ class CrfBackend {
 // probabilities or a class count outside 1..256.
 void validate_crf_input(const CrfImage& image, const float* probabilities, int num_classes, const char* who);
 
+// The lattice keys are int16: a positional std far below a pixel on a large image overflows them.
+// Each throws Error(kInvalidArgument) naming the option; both backends call them before building
+// a lattice, and the Segmenter's CRF stages before sizing any buffer (check_lattice_ranges: the
+// kernels whose weight is > 0), so that a size the CRF cannot take fails before gigabytes are
+// allocated for it.
+void check_gaussian_range(int width, int height, float gaussian_xy_std, float position_scale);
+void check_bilateral_range(int width, int height, const CrfParams& params, float position_scale);
+void check_lattice_ranges(int width, int height, const CrfParams& params, float position_scale);
+
 std::unique_ptr<CrfBackend> make_cpu_crf_backend(int threads);
 #if defined(DEEPLAB_HAVE_CUDA_CRF)
 std::unique_ptr<CrfBackend> make_cuda_crf_backend(int threads);

@@ -38,23 +38,6 @@ constexpr int kMaxClasses = 256;
 
 int padded(int classes) { return (classes + kLanes - 1) / kLanes * kLanes; }
 
-std::string format_float(float v) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%g", static_cast<double>(v));
-  return text;
-}
-
-// The lattice keys are int16: a positional std far below a pixel on a large image overflows them.
-// Checked up front so that the message names the option.
-void check_lattice_range(const char* option, float std_value, float position_scale, const float* max_feature, int dim,
-                         int width, int height) {
-  if (PermutohedralLattice::max_lattice_coordinate(max_feature, dim) <= 32000.0) return;
-  throw Error(ErrorCode::kInvalidArgument,
-              std::string("crf: ") + option + " " + format_float(std_value) + " (working scale " +
-                  format_float(position_scale) + ") is too small for a " + std::to_string(width) + "x" +
-                  std::to_string(height) + " image: the permutohedral lattice's 16-bit coordinates would overflow");
-}
-
 // What one mean-field update reads and writes; a kernel is null when its weight is 0.
 struct UpdateArgs {
   const CrfKernel* gaussian;
@@ -225,8 +208,7 @@ class CpuCrf final : public CrfBackend {
   void build_gaussian(float option_std, float position_scale) {
     const float xy_std = option_std * position_scale;
     if (gaussian_width_ == width_ && gaussian_height_ == height_ && gaussian_std_ == xy_std) return;
-    const float max_feature[kGaussianDim] = {(width_ - 1) / xy_std, (height_ - 1) / xy_std};
-    check_lattice_range("gaussian_xy_std", option_std, position_scale, max_feature, kGaussianDim, width_, height_);
+    check_gaussian_range(width_, height_, option_std, position_scale);
     const int n = width_ * height_;
     features_.resize(static_cast<std::size_t>(n) * kGaussianDim);
     gaussian_features(width_, height_, xy_std, features_.data(), threads_);
@@ -239,10 +221,7 @@ class CpuCrf final : public CrfBackend {
 
   void build_bilateral(const CrfImage& image, const CrfParams& params, float position_scale, bool norm_in_lane) {
     const float xy_std = params.bilateral_xy_std * position_scale, rgb_std = params.bilateral_rgb_std;
-    const float max_feature[kBilateralDim] = {(width_ - 1) / xy_std, (height_ - 1) / xy_std, 255 / rgb_std,
-                                              255 / rgb_std, 255 / rgb_std};
-    check_lattice_range("bilateral_xy_std or bilateral_rgb_std", std::min(params.bilateral_xy_std, rgb_std),
-                        position_scale, max_feature, kBilateralDim, width_, height_);
+    check_bilateral_range(width_, height_, params, position_scale);
     const int n = width_ * height_;
     features_.resize(static_cast<std::size_t>(n) * kBilateralDim);
     bilateral_features(image, xy_std, rgb_std, features_.data(), threads_);

@@ -6,9 +6,13 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <new>
+#include <string>
 
+#include "crf/crf_backend.h"
 #include "crf/fast_exp.h"
 #include "crf/simd_clones.h"
+#include "deeplab/error.h"
 
 namespace deeplab::crf {
 
@@ -103,14 +107,28 @@ InputTensorLayout crf_image_layout(int width, int height) {
 CrfStage::CrfStage(const CrfOptions& options, int threads)
     : stream_(options, Device::kCpu, threads), threads_(threads > 0 ? threads : omp_get_num_procs()) {}
 
-void CrfStage::working_size(int frame_width, int frame_height, float scale, int& width, int& height) {
-  width = std::max(1, static_cast<int>(std::lround(static_cast<double>(frame_width) * scale)));
-  height = std::max(1, static_cast<int>(std::lround(static_cast<double>(frame_height) * scale)));
+void CrfStage::prepare(int frame_width, int frame_height, int classes, const ResampleGeometry& to_working) {
+  frame_width_ = frame_height_ = -1;  // until everything below is in place
+  const CrfWorkingSize size = crf_working_size(frame_width, frame_height, stream_.options());
+  check_lattice_ranges(size.width, size.height, stream_.options().params, size.position_scale);
+  width_ = size.width;
+  height_ = size.height;
+  position_scale_ = size.position_scale;
+  classes_ = classes;
+  try {
+    allocate(frame_width, frame_height, to_working);
+  } catch (const std::bad_alloc&) {
+    throw Error(ErrorCode::kOutOfMemory, "out of memory for the dense CRF at " + std::to_string(width_) + "x" +
+                                             std::to_string(height_) + " (" + std::to_string(classes) +
+                                             " classes) for a " + std::to_string(frame_width) + "x" +
+                                             std::to_string(frame_height) + " frame; lower crf-scale or crf-max-pixels");
+  }
+  frame_width_ = frame_width;
+  frame_height_ = frame_height;
 }
 
-void CrfStage::prepare(int frame_width, int frame_height, int classes, const ResampleGeometry& to_working) {
-  working_size(frame_width, frame_height, stream_.options().scale, width_, height_);
-  classes_ = classes;
+void CrfStage::allocate(int frame_width, int frame_height, const ResampleGeometry& to_working) {
+  const int classes = classes_;
   to_working_ = to_working;
   to_rgb_ = std::make_unique<Preprocessor>(crf_image_spec(), crf_image_layout(width_, height_));
   const std::size_t pixels = static_cast<std::size_t>(width_) * height_;
@@ -129,15 +147,13 @@ void CrfStage::prepare(int frame_width, int frame_height, int classes, const Res
     scratch = std::max(scratch, resample_scratch_floats(to_frame_, threads_));
   }
   scratch_.assign(scratch, 0.0f);
-  frame_width_ = frame_width;
-  frame_height_ = frame_height;
 }
 
 const CrfFrameReport& CrfStage::run(const FrameView& frame, const float* logits, std::uint8_t* class_map) {
   make_image(frame);
   make_probabilities(logits);
   const CrfImage image{rgb_.data(), width_, height_, 3 * width_};
-  const float* q = stream_.process(image, probabilities_.data(), classes_);
+  const float* q = stream_.process(image, probabilities_.data(), classes_, position_scale_);
   class_map_from(q, class_map);
   return stream_.last_report();
 }

@@ -1,7 +1,8 @@
 // The dense CRF as a stage of deeplab::Segmenter: from the frame and the network's low-resolution
 // logits to the class map at the frame's size.
 //
-//   working size   = round(frame size * crf.scale), at least 1 x 1
+//   working size   = round(frame size * crf.scale), at least 1 x 1, capped at crf.max_pixels
+//                    (crf_working_size(): a 4K frame runs the CRF at 1080p by default)
 //   image          = the frame as 8-bit RGB at the working size (the pre-processing's own per-pixel
 //                    fetch and bilinear blend, any pixel format, then rounded)
 //   probabilities  = softmax of the logits resampled to the working size (the same geometry as the
@@ -38,13 +39,13 @@ class CrfStage {
  public:
   CrfStage(const CrfOptions& options, int threads);
 
-  static void working_size(int frame_width, int frame_height, float scale, int& width, int& height);
-
   // True if prepare() was called for frames of this size.
   bool prepared_for(int frame_width, int frame_height) const {
     return frame_width == frame_width_ && frame_height == frame_height_;
   }
-  // `to_working`: the logits' geometry resampled to working_size() of this frame size.
+  // `to_working`: the logits' geometry resampled to crf_working_size() of this frame size. Checks
+  // the lattice's range for that size before sizing any buffer; Error(kOutOfMemory) when the
+  // buffers cannot be had.
   void prepare(int frame_width, int frame_height, int classes, const ResampleGeometry& to_working);
 
   // `logits`: the network's NHWC logits. Writes frame_width x frame_height class ids.
@@ -54,6 +55,7 @@ class CrfStage {
   const CrfOptions& options() const { return stream_.options(); }
 
  private:
+  void allocate(int frame_width, int frame_height, const ResampleGeometry& to_working);
   void make_image(const FrameView& frame);
   void make_probabilities(const float* logits);
   void class_map_from(const float* q, std::uint8_t* class_map);
@@ -61,6 +63,7 @@ class CrfStage {
   CrfStream stream_;
   int threads_;
   int frame_width_ = -1, frame_height_ = -1, width_ = 0, height_ = 0, classes_ = 0;
+  float position_scale_ = 1.0f;
   std::unique_ptr<Preprocessor> to_rgb_;
   ResampleGeometry to_working_, to_frame_;
   std::vector<float> rgb_float_, probabilities_, scratch_;

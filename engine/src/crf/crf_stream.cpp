@@ -22,7 +22,7 @@ class CrfStream::Impl {
     validate_crf_options(options_);
   }
 
-  const float* process(const CrfImage& image, const float* probabilities, int num_classes) {
+  const float* process(const CrfImage& image, const float* probabilities, int num_classes, float position_scale) {
     const auto start = std::chrono::steady_clock::now();
     crf::validate_crf_input(image, probabilities, num_classes, "CrfStream::process");
     const bool same_shape = have_state_ && image.width == width_ && image.height == height_ && num_classes == classes_;
@@ -30,6 +30,7 @@ class CrfStream::Impl {
     have_state_ = false;
     q_.resize(static_cast<std::size_t>(image.width) * image.height * num_classes);
     report_ = CrfFrameReport{};
+    position_scale_ = position_scale;
     switch (options_.mode) {
       case CrfMode::kOff: run(image, probabilities, num_classes, 0, false); break;
       case CrfMode::kFull: run(image, probabilities, num_classes, options_.params.iterations, false); break;
@@ -50,7 +51,7 @@ class CrfStream::Impl {
 
  private:
   void run(const CrfImage& image, const float* probabilities, int num_classes, int iterations, bool warm) {
-    crf_.infer(image, probabilities, num_classes, options_.params, iterations, warm, q_.data(), options_.scale);
+    crf_.infer(image, probabilities, num_classes, options_.params, iterations, warm, q_.data(), position_scale_);
     report_.iterations = iterations;
     report_.warm_started = warm;
   }
@@ -87,6 +88,7 @@ class CrfStream::Impl {
   crf::LumaThumbnail thumbnail_;
   crf::TemporalSchedule schedule_;
   int width_ = 0, height_ = 0, classes_ = 0;
+  float position_scale_ = 1.0f;
   bool have_state_ = false;
 };
 
@@ -97,7 +99,12 @@ CrfStream::CrfStream(CrfStream&&) noexcept = default;
 CrfStream& CrfStream::operator=(CrfStream&&) noexcept = default;
 
 const float* CrfStream::process(const CrfImage& image, const float* probabilities, int num_classes) {
-  return impl_->process(image, probabilities, num_classes);
+  return impl_->process(image, probabilities, num_classes, impl_->options_.scale);
+}
+
+const float* CrfStream::process(const CrfImage& image, const float* probabilities, int num_classes,
+                                float position_scale) {
+  return impl_->process(image, probabilities, num_classes, position_scale);
 }
 void CrfStream::reset() { impl_->reset(); }
 const CrfOptions& CrfStream::options() const { return impl_->options_; }

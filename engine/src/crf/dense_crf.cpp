@@ -1,9 +1,11 @@
 // deeplab::DenseCrf (argument checks, then the backend), the option rules and the mode names.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <string>
 
 #include "crf/crf_backend.h"
+#include "crf/permutohedral.h"
 #include "deeplab/crf.h"
 #include "deeplab/error.h"
 
@@ -47,7 +49,39 @@ void validate_params(const CrfParams& p) {
   check_positive(p.gaussian_xy_std, "gaussian_xy_std");
 }
 
+void check_range(const char* option, float std_value, float position_scale, const float* max_feature, int dim,
+                 int width, int height) {
+  if (crf::PermutohedralLattice::max_lattice_coordinate(max_feature, dim) <= 32000.0) return;
+  throw Error(ErrorCode::kInvalidArgument, std::string("crf: ") + option + " " + text(std_value) + " (working scale " +
+                                               text(position_scale) + ") is too small for a " + std::to_string(width) +
+                                               "x" + std::to_string(height) +
+                                               " image: the permutohedral lattice's 16-bit coordinates would overflow");
+}
+
 }  // namespace
+
+namespace crf {
+
+void check_gaussian_range(int width, int height, float gaussian_xy_std, float position_scale) {
+  const float xy_std = gaussian_xy_std * position_scale;
+  const float max_feature[2] = {(width - 1) / xy_std, (height - 1) / xy_std};
+  check_range("gaussian_xy_std", gaussian_xy_std, position_scale, max_feature, 2, width, height);
+}
+
+void check_bilateral_range(int width, int height, const CrfParams& params, float position_scale) {
+  const float xy_std = params.bilateral_xy_std * position_scale, rgb_std = params.bilateral_rgb_std;
+  const float max_feature[5] = {(width - 1) / xy_std, (height - 1) / xy_std, 255 / rgb_std, 255 / rgb_std,
+                                255 / rgb_std};
+  check_range("bilateral_xy_std or bilateral_rgb_std", std::min(params.bilateral_xy_std, rgb_std), position_scale,
+              max_feature, 5, width, height);
+}
+
+void check_lattice_ranges(int width, int height, const CrfParams& params, float position_scale) {
+  if (params.gaussian_weight > 0) check_gaussian_range(width, height, params.gaussian_xy_std, position_scale);
+  if (params.bilateral_weight > 0) check_bilateral_range(width, height, params, position_scale);
+}
+
+}  // namespace crf
 
 CrfMode crf_mode_from_string(const std::string& name) {
   if (name == "off") return CrfMode::kOff;
@@ -82,6 +116,29 @@ void validate_crf_options(const CrfOptions& o) {
   require(std::isfinite(o.scene_cut_threshold) && o.scene_cut_threshold >= 0, [&] {
     return std::string("crf scene_cut_threshold must be a finite number >= 0, got " + text(o.scene_cut_threshold));
   });
+  require(o.max_pixels >= 0 && o.max_pixels <= kMaxCrfMaxPixels, [&] {
+    return std::string("crf max_pixels must be in 0.." + std::to_string(kMaxCrfMaxPixels) + " (0 = no cap), got " +
+                       std::to_string(o.max_pixels));
+  });
+}
+
+CrfWorkingSize crf_working_size(int frame_width, int frame_height, const CrfOptions& options) {
+  double scale = options.scale;
+  const double pixels = static_cast<double>(frame_width) * frame_height * scale * scale;
+  if (options.max_pixels > 0 && pixels > static_cast<double>(options.max_pixels))
+    scale *= std::sqrt(static_cast<double>(options.max_pixels) / pixels);
+  CrfWorkingSize size;
+  size.width = std::max(1, static_cast<int>(std::lround(frame_width * scale)));
+  size.height = std::max(1, static_cast<int>(std::lround(frame_height * scale)));
+  // Rounding may overshoot the cap by a row or column: shrink until it fits.
+  while (options.max_pixels > 0 && static_cast<std::int64_t>(size.width) * size.height > options.max_pixels &&
+         (size.width > 1 || size.height > 1)) {
+    scale *= 0.999;
+    size.width = std::max(1, static_cast<int>(std::lround(frame_width * scale)));
+    size.height = std::max(1, static_cast<int>(std::lround(frame_height * scale)));
+  }
+  size.position_scale = static_cast<float>(scale);
+  return size;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -315,9 +315,8 @@ class Backend : public CudaSegmenterBackend {
       frame_height_ = frame.height;
     }
     if (crf_size_changes) {
-      int w = 0, h = 0;
-      crf::CrfStage::working_size(frame.width, frame.height, crf_->options().scale, w, h);
-      const ResampleGeometry to_working = config_.geometry(w, h);
+      const CrfWorkingSize size = crf_working_size(frame.width, frame.height, crf_->options());
+      const ResampleGeometry to_working = config_.geometry(size.width, size.height);
       check_geometry(to_working);
       crf_->prepare(frame.width, frame.height, channels_, to_working, stream_.get());
     }

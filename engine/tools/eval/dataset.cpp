@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "deeplab/error.h"
+#include "image_file.h"
 
 namespace fs = std::filesystem;
 
@@ -60,8 +61,7 @@ std::vector<LabelledImage> list_labelled_images(const std::string& images_dir, c
 
 void read_labels(const std::string& path, int width, int height, cv::Mat& labels) {
   // IMREAD_UNCHANGED: a 16-bit or colour label file is reported, not silently converted to 8-bit grey.
-  const cv::Mat raw = cv::imread(path, cv::IMREAD_UNCHANGED);
-  if (raw.empty()) throw Error(ErrorCode::kIo, path + ": cannot read the label image");
+  const cv::Mat raw = tools::read_image(path, cv::IMREAD_UNCHANGED, tools::WhenTruncated::kRefuse, "label image");
   if (raw.type() != CV_8UC1)
     throw Error(ErrorCode::kIo, path + ": labels must be an 8-bit single-channel image (value = label id), got " +
                                     std::to_string(raw.channels()) + " channel(s) of " +

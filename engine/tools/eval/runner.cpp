@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "deeplab/error.h"
+#include "image_file.h"
 #include "overlay.h"
 
 namespace deeplab::eval {
@@ -71,8 +72,7 @@ ImageRun evaluate_images(Segmenter& segmenter, const ClassMap& map, const std::v
   EvalOverlay overlay(map, options.overlay_dir);
   cv::Mat raw_labels, truth, predicted;
   for (const auto& item : images) {
-    const cv::Mat bgr = cv::imread(item.image_path, cv::IMREAD_COLOR);
-    if (bgr.empty()) throw Error(ErrorCode::kIo, item.image_path + ": cannot read the image");
+    const cv::Mat bgr = tools::read_image(item.image_path, cv::IMREAD_COLOR, tools::WhenTruncated::kWarn);
     read_labels(item.label_path, bgr.cols, bgr.rows, raw_labels);
     if (!options.sequence) segmenter.reset_stream();
     const Segmentation& seg = segmenter.segment(bgr_view(bgr));
@@ -128,8 +128,7 @@ ImageRun evaluate_oracle(const OracleUnary& oracle, const CrfOptions& crf, int t
   cv::Mat raw_labels, truth, predicted, rgb, indicator, coarse, back;
   std::vector<float> p;
   for (const auto& item : images) {
-    const cv::Mat bgr = cv::imread(item.image_path, cv::IMREAD_COLOR);
-    if (bgr.empty()) throw Error(ErrorCode::kIo, item.image_path + ": cannot read the image");
+    const cv::Mat bgr = tools::read_image(item.image_path, cv::IMREAD_COLOR, tools::WhenTruncated::kWarn);
     read_labels(item.label_path, bgr.cols, bgr.rows, raw_labels);
     const std::size_t n = raw_labels.total();
     truth.create(raw_labels.size(), CV_8UC1);

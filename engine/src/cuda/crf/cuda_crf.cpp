@@ -60,17 +60,6 @@ void check_arguments(const char* who, const CrfImage& image, const float* probab
     });
 }
 
-// The lattice keys are int16: checked up front, as the CPU backend does, so that the message names
-// the option.
-void check_lattice_range(const char* option, float std_value, float position_scale, const float* max_feature, int dim,
-                         int width, int height) {
-  if (crf::PermutohedralLattice::max_lattice_coordinate(max_feature, dim) <= 32000.0) return;
-  throw Error(ErrorCode::kInvalidArgument, std::string("crf: ") + option + " " + text(std_value) + " (working scale " +
-                                               text(position_scale) + ") is too small for a " + std::to_string(width) +
-                                               "x" + std::to_string(height) +
-                                               " image: the permutohedral lattice's 16-bit coordinates would overflow");
-}
-
 }  // namespace
 
 void CudaCrf::infer(const CrfImage& image, const float* probabilities, int num_classes, const CrfParams& params,
@@ -136,8 +125,7 @@ void CudaCrf::build_gaussian(int width, int height, float option_std, float posi
   if (gaussian_width_ == width && gaussian_height_ == height && gaussian_std_ == xy_std && gaussian_.built() &&
       gaussian_.view().symmetric == gaussian_.symmetric())
     return;
-  const float max_feature[kCrfGaussianDim] = {(width - 1) / xy_std, (height - 1) / xy_std};
-  check_lattice_range("gaussian_xy_std", option_std, position_scale, max_feature, kCrfGaussianDim, width, height);
+  crf::check_gaussian_range(width, height, option_std, position_scale);
   gaussian_width_ = -1;  // invalid until built (build may throw)
   GaussianFeatures features;
   features.width = width;
@@ -151,10 +139,7 @@ void CudaCrf::build_gaussian(int width, int height, float option_std, float posi
 void CudaCrf::build_bilateral(const CrfImage& image, const CrfParams& params, float position_scale,
                               cudaStream_t stream) {
   const float xy_std = params.bilateral_xy_std * position_scale, rgb_std = params.bilateral_rgb_std;
-  const float max_feature[kCrfBilateralDim] = {(image.width - 1) / xy_std, (image.height - 1) / xy_std, 255 / rgb_std,
-                                               255 / rgb_std, 255 / rgb_std};
-  check_lattice_range("bilateral_xy_std or bilateral_rgb_std", std::min(params.bilateral_xy_std, rgb_std),
-                      position_scale, max_feature, kCrfBilateralDim, image.width, image.height);
+  crf::check_bilateral_range(image.width, image.height, params, position_scale);
   BilateralFeatures features;
   features.rgb = image.rgb;
   features.width = image.width;

@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "crf/crf_backend.h"
 #include "crf/crf_stage.h"
 #include "cuda/crf/crf_stage.cuh"
 #include "deeplab/error.h"
@@ -14,7 +15,11 @@ void CudaCrfStage::prepare(int frame_width, int frame_height, int classes, const
                            cudaStream_t stream) {
   frame_width_ = frame_height_ = -1;  // until everything below is in place
   have_state_ = false;
-  crf::CrfStage::working_size(frame_width, frame_height, options_.scale, width_, height_);
+  const CrfWorkingSize size = crf_working_size(frame_width, frame_height, options_);
+  crf::check_lattice_ranges(size.width, size.height, options_.params, size.position_scale);
+  width_ = size.width;
+  height_ = size.height;
+  position_scale_ = size.position_scale;
   if (to_working.rows.size() != height_ || to_working.cols.size() != width_ || to_working.channels != classes)
     throw Error(ErrorCode::kInternal, "CUDA CRF stage: logits geometry to " + std::to_string(to_working.cols.size()) +
                                           "x" + std::to_string(to_working.rows.size()) + " for a working size of " +
@@ -67,7 +72,7 @@ const CrfFrameReport& CudaCrfStage::run(const FrameView& frame, const float* log
   const int iterations = iterations_and_warm_start(same_shape, warm_start, stream);
   const CrfImage image{rgb_.data(), width_, height_, 3 * width_};
   crf_.infer_device(image, probabilities_.data(), classes_, options_.params, iterations, warm_start, q_.data(),
-                    options_.scale, stream);
+                    position_scale_, stream);
   to_frame_.run(q_.data(), classes, stream);
   report_.iterations = iterations;
   report_.warm_started = warm_start;

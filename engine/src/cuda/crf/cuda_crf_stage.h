@@ -45,7 +45,7 @@ class CudaCrfStage {
     return frame_width == frame_width_ && frame_height == frame_height_;
   }
   // Plans the buffers and tables for frames of this size; `to_working` is the logits' geometry
-  // resampled to crf::CrfStage::working_size() of it. The next frame starts from scratch.
+  // resampled to crf_working_size() of it. The next frame starts from scratch.
   void prepare(int frame_width, int frame_height, int classes, const ResampleGeometry& to_working,
                cudaStream_t stream);
 
@@ -77,6 +77,7 @@ class CudaCrfStage {
   ThumbnailGrid grid_;
   crf::LumaThumbnail thumbnail_;
   int frame_width_ = -1, frame_height_ = -1, width_ = 0, height_ = 0, classes_ = 0;
+  float position_scale_ = 1.0f;
   bool have_state_ = false;
   CrfFrameReport report_;
 };
