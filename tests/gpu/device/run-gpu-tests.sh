@@ -74,7 +74,8 @@ say() { echo "$*" | tee -a "$out/summary.txt"; }
 run() {
   local name=$1 cap=$2 log=$3 t0 rc; shift 3
   t0=$(date +%s)
-  echo "== $name: $* (limit ${cap}s)" >>"$log"
+  local cmdline="$*"
+  echo "== $name (limit ${cap}s): ${cmdline:0:240}" >>"$log"
   timeout -k 5 "$cap" "$@" >>"$log" 2>&1; rc=$?
   local verdict=ok; [ $rc -eq 124 ] || [ $rc -eq 137 ] && verdict="TIMED OUT after ${cap}s"
   [ $rc -ne 0 ] && [ "$verdict" = ok ] && verdict="FAILED (exit $rc)"
@@ -236,7 +237,7 @@ gpu_pass() {  # NAME CAP FILTER
 }
 gpu_pass "kernels + op cases" 120 'GpuTest.*:PreprocessGpu*:UpsampleGpu*:GpuNetwork.*-GpuNetwork.SharedRealModel*:GpuNetwork.Segmenter*'
 wait "$export_pid" || status=1
-grep -E "^wrote|FAILED|Error|error" "$out/exports.log" | tail -8 >>"$out/summary.txt"
+grep -E "^wrote |carried or already there|FAILED|Traceback|[Ee]rror:" "$out/exports.log" | tail -8 >>"$out/summary.txt"
 whole="GpuNetwork.SharedRealModel*:GpuNetwork.Segmenter*"
 for a in "${arch_list[@]}"; do whole+=":*GpuWholeNetwork.*/$a"; done
 gpu_pass "whole networks" 120 "$whole"
