@@ -226,7 +226,8 @@ host_tests() {
   for k in "${!pids[@]}"; do wait "${pids[$k]}" || rc=1; cat "$work/host-$k.log"; done
   return $rc
 }
-(run "host tests ($jobs shards)" "$(limit 150 60)" "$out/host-tests.log" bash -c \
+host_cap=150; [ $local_run -eq 1 ] && host_cap=400  # 2 cores here: about 2 minutes of CPU, shared
+(run "host tests ($jobs shards)" "$(limit $host_cap 60)" "$out/host-tests.log" bash -c \
   "$(declare -f host_tests); $(declare -p jobs build work); host_tests") &
 host_pid=$!
 
