@@ -188,7 +188,7 @@ if [ $local_run -eq 1 ] && [ -f "$build/CMakeCache.txt" ]; then
 else
   run configure "$(limit 90)" "$out/build.log" "${configure[@]}" || { tail -30 "$out/build.log" >>"$out/summary.txt"; exit 3; }
 fi
-grep -E "gst-deeplab: (CUDA|cuDNN)" "$out/build.log" >>"$out/summary.txt"
+grep -E "gst-deeplab: (CUDA|cuDNN)" "$out/build.log" >>"$out/summary.txt" 2>/dev/null
 
 # Exports in the background (CPU only; they need no build): the whole-network tests' models (with
 # their inputs) and the benchmark's.
