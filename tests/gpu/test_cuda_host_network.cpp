@@ -12,6 +12,7 @@
 #include <fstream>
 #include <limits>
 #include <set>
+#include <thread>
 
 #include "cpu/cpu_network.h"
 #include "cpu/kernel.h"
@@ -498,17 +499,20 @@ TEST(CudaConvPlan, KrscWeightsHoldTheSameTaps) {
 }
 
 // Equal shapes share one algorithm search: the real model has 55 convs but far fewer shapes.
-TEST(CudaConvPlan, AlgorithmCacheKeysByShapeTypeAndEpilogue) {
+TEST(CudaConvPlan, AlgorithmCacheKeysByShapeTypeEpilogueAndResidualForm) {
   const Graph g = load_graph(kSharedModel);
+  const MemoryPlan plan = plan_memory(g, 2, 256);
   ConvAlgorithmCache cache;
-  int convs = 0;
+  int convs = 0, in_place = 0;
   for (const Node& n : g.nodes) {
     if (n.op != "Conv") continue;
     ++convs;
     const ConvPlan p = plan_conv(g, n, TensorType::kHalf);
-    const ConvKey key = conv_key(p);
+    const ConvKey key = conv_key(p, plan.residual_in_place(g, n));
+    in_place += key.residual_in_place;
     if (!cache.find(key)) cache.insert(key, ConvAlgorithm{static_cast<int>(cache.size()), 1, 1000u * cache.size(), 0.1f, p.wanted});
   }
+  EXPECT_GT(in_place, 0) << "the real model's residuals accumulate in place";
   EXPECT_EQ(cache.hits() + cache.misses(), convs);
   EXPECT_EQ(static_cast<int>(cache.size()), cache.misses());
   EXPECT_GT(cache.hits(), 0);
@@ -517,15 +521,142 @@ TEST(CudaConvPlan, AlgorithmCacheKeysByShapeTypeAndEpilogue) {
   // The same shape in the other precision, with another epilogue or with a residual is another key.
   const Node& first = *std::find_if(g.nodes.begin(), g.nodes.end(), [](const Node& n) { return n.op == "Conv"; });
   ConvPlan p = plan_conv(g, first, TensorType::kFloat);
-  EXPECT_EQ(cache.find(conv_key(p)), nullptr);
+  EXPECT_FALSE(cache.find(conv_key(p, false)));
   p = plan_conv(g, first, TensorType::kHalf);
-  EXPECT_NE(cache.find(conv_key(p)), nullptr);
-  ConvKey other = conv_key(p);
+  EXPECT_TRUE(cache.find(conv_key(p, false)));
+  ConvKey other = conv_key(p, false);
   other.wanted = other.wanted == ConvEpilogue::kOwn ? ConvEpilogue::kCudnnRelu : ConvEpilogue::kOwn;
-  EXPECT_EQ(cache.find(other), nullptr);
-  other = conv_key(p);
+  EXPECT_FALSE(cache.find(other));
+  other = conv_key(p, false);
   other.residual = !other.residual;
-  EXPECT_EQ(cache.find(other), nullptr);
+  EXPECT_FALSE(cache.find(other));
+  // Without a residual the in-place flag means nothing and is not part of the key.
+  ASSERT_FALSE(p.has_residual);
+  EXPECT_FALSE(conv_key(p, true).residual_in_place);
+}
+
+// A conv whose residual accumulates in place (plain call with beta = 1, fused call with z == y) is
+// not the call a conv with a separate residual makes: their choices are kept apart.
+TEST(CudaConvPlan, InPlaceResidualIsAnotherKey) {
+  const Graph g = load_graph(kSharedModel);
+  const MemoryPlan plan = plan_memory(g, 2, 256);
+  const auto it = std::find_if(g.nodes.begin(), g.nodes.end(), [&](const Node& n) {
+    return n.op == "Conv" && n.residual >= 0 && plan.residual_in_place(g, n);
+  });
+  ASSERT_NE(it, g.nodes.end());
+  const ConvPlan p = plan_conv(g, *it, TensorType::kHalf);
+  ConvAlgorithmCache cache;
+  cache.insert(conv_key(p, false), ConvAlgorithm{3, 1, 0, 1.0f, p.wanted});
+  EXPECT_FALSE(cache.find(conv_key(p, true))) << "an in-place conv reused a separate-residual choice";
+  cache.insert(conv_key(p, true), ConvAlgorithm{1, 1, 64, 2.0f, ConvEpilogue::kOwn});
+  EXPECT_EQ(cache.find(conv_key(p, true))->algo, 1);
+  EXPECT_EQ(cache.find(conv_key(p, false))->algo, 3);
+}
+
+// The first choice stored for a key stays; a network that searched the same key concurrently gets
+// it back from insert() and runs it, so every network of the process agrees.
+TEST(CudaConvPlan, AlgorithmCacheKeepsTheFirstChoiceAcrossThreads) {
+  const Graph g = load_graph(kSharedModel);
+  const Node& first = *std::find_if(g.nodes.begin(), g.nodes.end(), [](const Node& n) { return n.op == "Conv"; });
+  const ConvKey key = conv_key(plan_conv(g, first, TensorType::kHalf), false);
+  ConvAlgorithmCache cache;
+  constexpr int kThreads = 8;
+  std::vector<int> got(kThreads, -1);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t)
+    threads.emplace_back([&, t] {
+      if (!cache.find(key)) got[t] = cache.insert(key, ConvAlgorithm{t, 0, 0, 1.0f, ConvEpilogue::kOwn}).algo;
+      else got[t] = cache.find(key)->algo;
+    });
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(cache.size(), 1u);
+  for (int t = 1; t < kThreads; ++t) EXPECT_EQ(got[t], got[0]) << "thread " << t;
+  EXPECT_EQ(cache.insert(key, ConvAlgorithm{99, 0, 0, 1.0f, ConvEpilogue::kOwn}).algo, got[0]);
+}
+
+// The Segmenter's networks share one cache per device, for the life of the process.
+TEST(CudaConvPlan, ProcessAlgorithmCacheIsOnePerDevice) {
+  ConvAlgorithmCache& a = process_algorithm_cache(0);
+  EXPECT_EQ(&a, &process_algorithm_cache(0));
+  EXPECT_NE(&a, &process_algorithm_cache(1));
+  std::vector<ConvAlgorithmCache*> seen(4, nullptr);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) threads.emplace_back([&, t] { seen[t] = &process_algorithm_cache(7); });
+  for (std::thread& t : threads) t.join();
+  for (int t = 1; t < 4; ++t) EXPECT_EQ(seen[t], seen[0]);
+}
+
+// ---- the fused/plain decision on recorded timings (issue 17, findings 3-5) ----
+
+namespace {
+
+ConvTrial trial(int algo, float plain_ms, float fused_ms, std::size_t bytes = 0, bool deterministic = true) {
+  ConvTrial t;
+  t.algo = algo;
+  t.math_type = 1;
+  t.deterministic = deterministic;
+  t.plain_ms = plain_ms;
+  t.plain_workspace_bytes = bytes;
+  t.fused_ms = fused_ms;
+  t.fused_workspace_bytes = bytes + 1;  // tells which of the two was recorded
+  return t;
+}
+
+}  // namespace
+
+// With the identity activation cuDNN fuses only IMPLICIT_PRECOMP_GEMM (1): when that is slower
+// than the fastest plain algorithm + the bias kernel, the plain one wins.
+TEST(CudaConvDecision, IdentityFusedOnlyWhenItIsTheTimedWinner) {
+  const std::vector<ConvTrial> trials = {trial(6, 0.10f, -1), trial(1, 0.30f, 0.31f), trial(0, 0.50f, -1)};
+  ConvAlgorithm a = decide_conv_algorithm(trials, ConvEpilogue::kCudnnIdentity, 0.02f);
+  EXPECT_EQ(a.algo, 6);
+  EXPECT_EQ(a.epilogue, ConvEpilogue::kOwn);
+  EXPECT_FLOAT_EQ(a.time_ms, 0.12f);  // the plain call + the bias kernel
+  // The same fused call when it is the fastest form: taken.
+  const std::vector<ConvTrial> fast = {trial(6, 0.20f, -1), trial(1, 0.19f, 0.19f, 4096)};
+  a = decide_conv_algorithm(fast, ConvEpilogue::kCudnnIdentity, 0.02f);
+  EXPECT_EQ(a.algo, 1);
+  EXPECT_EQ(a.epilogue, ConvEpilogue::kCudnnIdentity);
+  EXPECT_EQ(a.workspace_bytes, 4097u) << "the fused call's own workspace is recorded";
+}
+
+// "Or close": within the tolerance of plain + epilogue the fused call (one launch) is kept.
+TEST(CudaConvDecision, FusedWithinToleranceOfPlainPlusEpilogue) {
+  const std::vector<ConvTrial> trials = {trial(6, 0.100f, 0.125f), trial(1, 0.110f, 0.121f)};
+  // plain 0.100 + epilogue 0.020 = 0.120; the fastest fused (0.121) is within 3 %.
+  ConvAlgorithm a = decide_conv_algorithm(trials, ConvEpilogue::kCudnnRelu, 0.020f);
+  EXPECT_EQ(a.algo, 1);
+  EXPECT_EQ(a.epilogue, ConvEpilogue::kCudnnRelu);
+  EXPECT_FLOAT_EQ(a.time_ms, 0.121f);
+  // Beyond the tolerance: plain + kernel.
+  a = decide_conv_algorithm(trials, ConvEpilogue::kCudnnRelu, 0.020f, 0.0f);
+  EXPECT_EQ(a.algo, 6);
+  EXPECT_EQ(a.epilogue, ConvEpilogue::kOwn);
+  EXPECT_EQ(a.workspace_bytes, 0u);
+}
+
+// Activations cuDNN cannot fuse never take the fused path, whatever was timed; a candidate that
+// ran neither form is ignored; none at all -> algo -1 (the caller reports Find's statuses).
+TEST(CudaConvDecision, OwnEpilogueRefusedCandidatesAndNothingThatRuns) {
+  const std::vector<ConvTrial> trials = {trial(2, -1, -1), trial(5, 0.4f, 0.1f), trial(0, 0.3f, -1)};
+  ConvAlgorithm a = decide_conv_algorithm(trials, ConvEpilogue::kOwn, 0.05f);
+  EXPECT_EQ(a.algo, 0);
+  EXPECT_EQ(a.epilogue, ConvEpilogue::kOwn);
+  // Only the fused form ran: it is the choice.
+  a = decide_conv_algorithm({trial(1, -1, 0.5f)}, ConvEpilogue::kCudnnRelu, 0.05f);
+  EXPECT_EQ(a.algo, 1);
+  EXPECT_EQ(a.epilogue, ConvEpilogue::kCudnnRelu);
+  EXPECT_EQ(decide_conv_algorithm({trial(2, -1, -1)}, ConvEpilogue::kCudnnRelu, 0.0f).algo, -1);
+  EXPECT_EQ(decide_conv_algorithm({}, ConvEpilogue::kOwn, 0.0f).algo, -1);
+}
+
+// A faster non-deterministic algorithm loses to a deterministic one (equal results run after run,
+// network after network); it is taken only when nothing deterministic runs.
+TEST(CudaConvDecision, DeterministicAlgorithmsArePreferred) {
+  std::vector<ConvTrial> trials = {trial(7, 0.05f, -1, 0, false), trial(6, 0.20f, -1)};
+  EXPECT_EQ(decide_conv_algorithm(trials, ConvEpilogue::kOwn, 0.0f).algo, 6);
+  trials[1].plain_ms = -1;
+  EXPECT_EQ(decide_conv_algorithm(trials, ConvEpilogue::kOwn, 0.0f).algo, 7);
 }
 
 // ===================================== copy and broadcast parameters =====================================

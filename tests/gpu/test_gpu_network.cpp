@@ -273,8 +273,8 @@ TEST_P(GpuWholeNetwork, TorchvisionRandomWeightsAgreeWithTheCpu) {
   const std::string arch = GetParam();
   const std::string onnx = models_dir() + "/" + arch + ".onnx";
   if (!std::filesystem::exists(onnx))
-    GTEST_SKIP() << onnx << " not found: export it with scripts/export-torchvision.py " << arch
-                 << " --random --reference --size 321x321 --out-dir " << models_dir();
+    DEEPLAB_GPU_SKIP_OR_FAIL(onnx << " not found: export it with scripts/export-torchvision.py " << arch
+                                  << " --random --reference --size 321x321 --out-dir " << models_dir());
   const std::string npy = models_dir() + "/" + arch + ".input.npy";
   check_whole_network({arch, onnx, std::filesystem::exists(npy) ? npy : ""}, stream());
 }
@@ -285,8 +285,8 @@ INSTANTIATE_TEST_SUITE_P(Archs, GpuWholeNetwork, ::testing::ValuesIn(kTorchvisio
 TEST_F(GpuNetwork, SharedRealModelAgreesWithTheCpu) {
   const std::string path = shared_model();
   if (path.empty())
-    GTEST_SKIP() << "deeplab_v3_1_default_1.onnx is neither in " << DEEPLAB_SHARED_DIR
-                 << "/models nor in models/cache/ (scripts/fetch-models.sh deeplabv3-mnv2-voc)";
+    DEEPLAB_GPU_SKIP_OR_FAIL("deeplab_v3_1_default_1.onnx is neither in " << DEEPLAB_SHARED_DIR
+                             << "/models nor in models/cache/ (scripts/fetch-models.sh deeplabv3-mnv2-voc)");
   check_whole_network({"deeplab_v3_1_default_1 (257x257)", path, ""}, stream());
 }
 
@@ -294,7 +294,7 @@ TEST_F(GpuNetwork, SharedRealModelAgreesWithTheCpu) {
 
 TEST_F(GpuNetwork, SegmenterOnCudaGivesTheCpuClassMapAtFrameResolution) {
   const std::string path = shared_model();
-  if (path.empty()) GTEST_SKIP() << "the shared real model is not available";
+  if (path.empty()) DEEPLAB_GPU_SKIP_OR_FAIL("the shared real model is not available");
   ModelManifest manifest = resolve_model(path);
   const int w = 1920, h = 1080;
   std::vector<std::uint8_t> pixels(static_cast<std::size_t>(w) * h * 3);

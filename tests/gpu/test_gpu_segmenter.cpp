@@ -38,14 +38,14 @@ class GpuSegmenter : public GpuTest {
  protected:
   void SetUp() override {
     GpuTest::SetUp();
-    if (IsSkipped()) return;
+    if (stopped()) return;
     const std::string model = real_model();
-    if (model.empty()) GTEST_SKIP() << "the shared real model is neither in ../shared/models nor in models/cache/";
+    if (model.empty()) DEEPLAB_GPU_SKIP_OR_FAIL("the shared real model is neither in ../shared/models nor in models/cache/");
     manifest_ = load_manifest((fs::path(DEEPLAB_SOURCE_DIR) / "models" / "deeplabv3-mnv2-voc.yaml").string());
     manifest_.file = model;
     std::string why;
     frames_ = crf_test_sequence(DEEPLAB_SHARED_DIR, frames_dir(), 640, 360, 6, &why);
-    if (frames_.empty()) GTEST_SKIP() << why << " (make them with deeplab-gpu-frames DIR)";
+    if (frames_.empty()) DEEPLAB_GPU_SKIP_OR_FAIL(why << " (make them with deeplab-gpu-frames DIR)");
   }
 
   SegmenterOptions options(Device device, CrfMode mode, float scale, Precision precision = Precision::kFp32) const {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <memory>
 
 #include "deeplab/error.h"
 #include "graph/attrs.h"
@@ -108,22 +109,78 @@ std::vector<float> to_krsc(const std::vector<float>& oihw, int k, int c_per_grou
   return krsc;
 }
 
-ConvKey conv_key(const ConvPlan& plan) { return {plan.shape, plan.wanted, plan.has_residual}; }
+ConvKey conv_key(const ConvPlan& plan, bool residual_in_place) {
+  return {plan.shape, plan.wanted, plan.has_residual, plan.has_residual && residual_in_place};
+}
 
-const ConvAlgorithm* ConvAlgorithmCache::find(const ConvKey& key) {
+ConvAlgorithm decide_conv_algorithm(const std::vector<ConvTrial>& trials, ConvEpilogue wanted, float epilogue_ms,
+                                    float fused_tolerance) {
+  const bool any_deterministic = std::any_of(trials.begin(), trials.end(), [](const ConvTrial& t) {
+    return t.deterministic && (t.plain_ms >= 0 || t.fused_ms >= 0);
+  });
+  const ConvTrial* plain = nullptr;
+  const ConvTrial* fused = nullptr;
+  for (const ConvTrial& t : trials) {
+    if (any_deterministic && !t.deterministic) continue;
+    if (t.plain_ms >= 0 && (!plain || t.plain_ms < plain->plain_ms)) plain = &t;
+    if (wanted != ConvEpilogue::kOwn && t.fused_ms >= 0 && (!fused || t.fused_ms < fused->fused_ms)) fused = &t;
+  }
+  ConvAlgorithm chosen;
+  const float plain_total = plain ? plain->plain_ms + std::max(epilogue_ms, 0.0f) : 0.0f;
+  if (fused && (!plain || fused->fused_ms <= plain_total * (1.0f + fused_tolerance))) {
+    chosen = {fused->algo, fused->math_type, fused->fused_workspace_bytes, fused->fused_ms, wanted};
+  } else if (plain) {
+    chosen = {plain->algo, plain->math_type, plain->plain_workspace_bytes, plain_total, ConvEpilogue::kOwn};
+  }
+  return chosen;
+}
+
+std::optional<ConvAlgorithm> ConvAlgorithmCache::find(const ConvKey& key) {
+  const std::lock_guard<std::mutex> lock(mutex_);
   const auto it = map_.find(key);
   if (it == map_.end()) {
     ++misses_;
-    return nullptr;
+    return std::nullopt;
   }
   ++hits_;
-  return &it->second;
+  return it->second;
+}
+
+ConvAlgorithm ConvAlgorithmCache::insert(const ConvKey& key, const ConvAlgorithm& algorithm) {
+  const std::lock_guard<std::mutex> lock(mutex_);
+  return map_.emplace(key, algorithm).first->second;
+}
+
+std::size_t ConvAlgorithmCache::size() const {
+  const std::lock_guard<std::mutex> lock(mutex_);
+  return map_.size();
+}
+
+int ConvAlgorithmCache::hits() const {
+  const std::lock_guard<std::mutex> lock(mutex_);
+  return hits_;
+}
+
+int ConvAlgorithmCache::misses() const {
+  const std::lock_guard<std::mutex> lock(mutex_);
+  return misses_;
 }
 
 std::size_t ConvAlgorithmCache::max_workspace_bytes() const {
+  const std::lock_guard<std::mutex> lock(mutex_);
   std::size_t bytes = 0;
   for (const auto& [key, algorithm] : map_) bytes = std::max(bytes, algorithm.workspace_bytes);
   return bytes;
+}
+
+ConvAlgorithmCache& process_algorithm_cache(int device) {
+  static std::mutex mutex;
+  // Never destroyed (networks may outlive static destruction order); one per device ordinal.
+  static auto* caches = new std::map<int, std::unique_ptr<ConvAlgorithmCache>>();
+  const std::lock_guard<std::mutex> lock(mutex);
+  std::unique_ptr<ConvAlgorithmCache>& cache = (*caches)[device];
+  if (!cache) cache = std::make_unique<ConvAlgorithmCache>();
+  return *cache;
 }
 
 }  // namespace deeplab::cuda

@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -75,40 +77,80 @@ ConvPlan plan_conv(const Graph& g, const Node& n, TensorType type);
 std::vector<float> to_krsc(const std::vector<float>& oihw, int k, int c_per_group, int r, int s);
 
 // The algorithm chosen for a shape (cudnnConvolutionFwdAlgo_t and cudnnMathType_t as ints), found
-// once at load by cudnnFindConvolutionForwardAlgorithmEx and reused by every conv of equal key.
+// once at load by cudnnFindConvolutionForwardAlgorithmEx, tried in the form it runs in, and reused
+// by every conv of equal key.
 struct ConvAlgorithm {
   int algo = -1;
   int math_type = 0;
-  std::size_t workspace_bytes = 0;
-  float time_ms = 0;         // Find's measurement of the plain convolution
-  ConvEpilogue epilogue = ConvEpilogue::kOwn;  // kCudnn* only if the fused call succeeded with `algo`
+  std::size_t workspace_bytes = 0;  // what the chosen call needs (the network's workspace is the max)
+  float time_ms = 0;                // the chosen call's measured time, its epilogue kernel included
+  ConvEpilogue epilogue = ConvEpilogue::kOwn;  // kCudnn* only if the fused call won with `algo`
 };
 
 // Whether cuDNN's fused call accepts an algorithm may depend on the activation and on z (the
-// residual), so both are part of the key.
+// residual, aliasing y when it accumulates in place), and the plain call with beta = 1 (in-place
+// residual) is another call than with beta = 0: all of it is part of the key.
 struct ConvKey {
   ConvShape shape;
   ConvEpilogue wanted = ConvEpilogue::kOwn;
   bool residual = false;
+  bool residual_in_place = false;
   bool operator<(const ConvKey& o) const {
-    return std::tie(shape, wanted, residual) < std::tie(o.shape, o.wanted, o.residual);
+    return std::tie(shape, wanted, residual, residual_in_place) <
+           std::tie(o.shape, o.wanted, o.residual, o.residual_in_place);
   }
 };
-ConvKey conv_key(const ConvPlan& plan);
+// `residual_in_place`: the memory plan lets the residual accumulate in the output's storage
+// (MemoryPlan::residual_in_place); ignored without a residual.
+ConvKey conv_key(const ConvPlan& plan, bool residual_in_place);
 
+// One candidate algorithm as tried at load, in the exact calls the conv would run: the plain call
+// (cudnnConvolutionForward, beta = 1 for an in-place residual) followed by the bias/activation
+// kernel when one is needed, and the fused call (cudnnConvolutionBiasActivationForward, z aliasing
+// y for an in-place residual) with the workspace it would get. A negative time: refused or failed.
+struct ConvTrial {
+  int algo = -1;
+  int math_type = 0;
+  bool deterministic = true;
+  std::size_t plain_workspace_bytes = 0;
+  float plain_ms = -1;  // the cuDNN call alone
+  std::size_t fused_workspace_bytes = 0;
+  float fused_ms = -1;  // not tried (kOwn), or refused
+};
+
+// The fused call is taken only when it is the fastest (or within `fused_tolerance` of the fastest
+// plain call + epilogue kernel, `epilogue_ms`, which it saves a launch of); otherwise the fastest
+// plain call. Deterministic algorithms are preferred whenever one ran (two networks must give equal
+// results run after run). Returns algo -1 when no candidate ran.
+ConvAlgorithm decide_conv_algorithm(const std::vector<ConvTrial>& trials, ConvEpilogue wanted, float epilogue_ms,
+                                    float fused_tolerance = 0.03f);
+
+// Choices shared by the networks that use the cache. Thread-safe; the first choice stored for a
+// key stays: a network that searched concurrently takes it instead of its own, so every network of
+// the process runs the same algorithm for the same key (and gives the same results).
 class ConvAlgorithmCache {
  public:
-  // The cached choice, or nullptr (counted as a miss; a hit otherwise).
-  const ConvAlgorithm* find(const ConvKey& key);
-  void insert(const ConvKey& key, const ConvAlgorithm& algorithm) { map_[key] = algorithm; }
-  std::size_t size() const { return map_.size(); }
-  int hits() const { return hits_; }
-  int misses() const { return misses_; }
+  ConvAlgorithmCache() = default;
+  ConvAlgorithmCache(const ConvAlgorithmCache&) = delete;
+  ConvAlgorithmCache& operator=(const ConvAlgorithmCache&) = delete;
+
+  // The cached choice, if any (counted as a hit, else as a miss).
+  std::optional<ConvAlgorithm> find(const ConvKey& key);
+  // Stores `algorithm` unless the key has a choice already; returns the key's choice.
+  ConvAlgorithm insert(const ConvKey& key, const ConvAlgorithm& algorithm);
+  std::size_t size() const;
+  int hits() const;
+  int misses() const;
   std::size_t max_workspace_bytes() const;
 
  private:
+  mutable std::mutex mutex_;
   std::map<ConvKey, ConvAlgorithm> map_;
   int hits_ = 0, misses_ = 0;
 };
+
+// The process-wide cache of one CUDA device (by ordinal): what the Segmenter's networks share, so
+// that two Segmenters of a process pick the same algorithms (and search each key once).
+ConvAlgorithmCache& process_algorithm_cache(int device);
 
 }  // namespace deeplab::cuda

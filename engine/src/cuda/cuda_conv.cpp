@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <optional>
 #include <vector>
 
 #include "cuda/cuda_check.h"
@@ -102,55 +103,112 @@ std::vector<cudnnConvolutionFwdAlgoPerf_t> CudaConv::find(cudnnHandle_t handle, 
   return perf;
 }
 
+struct CudaConv::TrialTimer {
+  Event start{true}, end{true};
+
+  // Times `call` over kRuns runs after an untimed one (cuDNN loads kernels on first use); -1 when
+  // cuDNN refuses or fails it.
+  template <typename Call>
+  float time(cudaStream_t stream, Call call) {
+    constexpr int kRuns = 3;
+    if (call() != CUDNN_STATUS_SUCCESS) {
+      cudaGetLastError();  // a refused call leaves nothing sticky; clear what it may have set
+      return -1;
+    }
+    start.record(stream);
+    for (int k = 0; k < kRuns; ++k)
+      if (call() != CUDNN_STATUS_SUCCESS) {
+        DEEPLAB_CUDA_CHECK(cudaStreamSynchronize(stream));
+        return -1;
+      }
+    end.record(stream);
+    end.synchronize();
+    return Event::elapsed_ms(start, end) / kRuns;
+  }
+};
+
+bool CudaConv::needs_epilogue_kernel() const {
+  return plan_.has_bias || (plan_.has_residual && !buffers_.residual_in_place) ||
+         plan_.activation.kind != Activation::kNone;
+}
+
+// The bias/activation kernel after the plain call: y = act(y + bias + z) (z only when the residual
+// is not already in y).
+void CudaConv::launch_epilogue(cudaStream_t stream) const {
+  const void* z = plan_.has_residual && !buffers_.residual_in_place ? buffers_.residual : nullptr;
+  const void* bias = plan_.has_bias ? buffers_.bias : nullptr;
+  const ConvShape& s = plan_.shape;
+  launch_bias_activation(act_, s.type, buffers_.y, bias, z, static_cast<std::int64_t>(s.n) * s.out_h * s.out_w * s.k,
+                         s.k, stream);
+}
+
+// One candidate, in the calls it would run in (the plain call with the real beta, the fused call
+// with the real z, which is y for an in-place residual), each with the workspace it would get.
+ConvTrial CudaConv::try_candidate(cudnnHandle_t handle, cudaStream_t stream, const void* x,
+                                  const cudnnConvolutionFwdAlgoPerf_t& p, void* workspace,
+                                  std::size_t workspace_bytes, TrialTimer& timer) const {
+  ConvTrial t;
+  t.algo = static_cast<int>(p.algo);
+  t.math_type = static_cast<int>(p.mathType);
+  t.deterministic = p.determinism == CUDNN_DETERMINISTIC;
+  DEEPLAB_CUDNN_CHECK(cudnnSetConvolutionMathType(conv_desc_.get(), p.mathType));
+  // Find reports the plain call's workspace; the documentation sizes the fused call's with the same
+  // query. The larger of the two is what the call is tried with and what the network provides.
+  std::size_t need = 0;
+  if (cudnnGetConvolutionForwardWorkspaceSize(handle, x_desc_.get(), w_desc_.get(), conv_desc_.get(), y_desc_.get(),
+                                              p.algo, &need) != CUDNN_STATUS_SUCCESS)
+    need = 0;
+  need = std::max(need, p.memory);
+  if (need > workspace_bytes) return t;
+  t.plain_workspace_bytes = t.fused_workspace_bytes = need;
+  t.plain_ms = timer.time(stream, [&] { return plain_call(handle, x, t.algo, workspace, need); });
+  if (plan_.wanted != ConvEpilogue::kOwn)
+    t.fused_ms = timer.time(stream, [&] { return fused_call(handle, x, t.algo, workspace, need); });
+  return t;
+}
+
 void CudaConv::choose_algorithm(cudnnHandle_t handle, cudaStream_t stream, ConvAlgorithmCache& cache, void* workspace,
                                 std::size_t workspace_bytes) {
-  const ConvKey key = conv_key(plan_);
-  if (const ConvAlgorithm* cached = cache.find(key)) {
+  const ConvKey key = conv_key(plan_, buffers_.residual_in_place);
+  searched_ = false;
+  if (const std::optional<ConvAlgorithm> cached = cache.find(key)) {
     algorithm_ = *cached;
   } else {
+    searched_ = true;
     const void* x = input_for_cudnn(stream);
-    auto usable = [&](const cudnnConvolutionFwdAlgoPerf_t& p) {
+    auto runs = [&](const cudnnConvolutionFwdAlgoPerf_t& p) {
       return p.status == CUDNN_STATUS_SUCCESS && p.memory <= workspace_bytes;
     };
     std::vector<cudnnConvolutionFwdAlgoPerf_t> perf = find(handle, x, wanted_math(plan_.shape.type), workspace,
                                                            workspace_bytes);
     // Should no algorithm run under FMA-only (fp32) or tensor-op (fp16) math, take what cuDNN's
     // default math allows (TF32 on Ampere and later) rather than refuse the network.
-    if (std::none_of(perf.begin(), perf.end(), usable))
+    if (std::none_of(perf.begin(), perf.end(), runs))
       perf = find(handle, x, CUDNN_DEFAULT_MATH, workspace, workspace_bytes);
-    // Fastest first (Find sorts by time). The fused call may refuse an algorithm (identity
-    // activation, some NHWC kernels): take the fastest it accepts, else the fastest plain one.
-    ConvAlgorithm plain, fused;
+    // Find timed the plain call with beta = 0 and no epilogue: every candidate is timed again in
+    // the form it would run in (finding 3 of issue 17), and the fused call taken only if it wins.
+    TrialTimer timer;
+    std::vector<ConvTrial> trials;
     std::string statuses;
     for (std::size_t i = 0; i < perf.size(); ++i) {
       const auto& p = perf[i];
       statuses += std::string(i ? ", " : "") + std::to_string(static_cast<int>(p.algo)) + ":" + cudnnGetErrorString(p.status);
-      if (!usable(p)) continue;
-      const ConvAlgorithm candidate{static_cast<int>(p.algo), static_cast<int>(p.mathType), p.memory, p.time,
-                                    ConvEpilogue::kOwn};
-      if (plain.algo < 0) plain = candidate;
-      if (plan_.wanted == ConvEpilogue::kOwn || fused.algo >= 0) continue;
-      DEEPLAB_CUDNN_CHECK(cudnnSetConvolutionMathType(conv_desc_.get(), p.mathType));
-      if (fused_call(handle, x, candidate.algo, workspace, workspace_bytes) == CUDNN_STATUS_SUCCESS) {
-        fused = candidate;
-        fused.epilogue = plan_.wanted;
-      }
+      if (runs(p)) trials.push_back(try_candidate(handle, stream, x, p, workspace, workspace_bytes, timer));
     }
-    if (plain.algo < 0)
+    float epilogue_ms = 0;
+    if (plan_.wanted != ConvEpilogue::kOwn && needs_epilogue_kernel())
+      epilogue_ms = timer.time(stream, [&] {
+        launch_epilogue(stream);
+        return CUDNN_STATUS_SUCCESS;
+      });
+    const ConvAlgorithm chosen = decide_conv_algorithm(trials, plan_.wanted, epilogue_ms);
+    if (chosen.algo < 0)
       throw Error(ErrorCode::kUnsupported, name_ + ": cuDNN has no algorithm for " + plan_.shape.describe() +
-                                               " within " + std::to_string(workspace_bytes >> 20) +
-                                               " MiB of workspace (" + statuses + ")");
-    algorithm_ = fused.algo >= 0 ? fused : plain;
-    // Find reports the plain call's workspace; ask for the chosen algorithm's own figure too.
-    std::size_t bytes = 0;
-    DEEPLAB_CUDNN_CHECK(cudnnSetConvolutionMathType(conv_desc_.get(), static_cast<cudnnMathType_t>(algorithm_.math_type)));
-    DEEPLAB_CUDNN_CHECK(cudnnGetConvolutionForwardWorkspaceSize(handle, x_desc_.get(), w_desc_.get(), conv_desc_.get(),
-                                                                y_desc_.get(),
-                                                                static_cast<cudnnConvolutionFwdAlgo_t>(algorithm_.algo),
-                                                                &bytes));
-    algorithm_.workspace_bytes = std::max(algorithm_.workspace_bytes, bytes);
+                                               " that runs within " + std::to_string(workspace_bytes >> 20) +
+                                               " MiB of workspace (Find: " + statuses + ")");
     DEEPLAB_CUDA_CHECK(cudaStreamSynchronize(stream));
-    cache.insert(key, algorithm_);
+    // Another network may have stored a choice for the key meanwhile: everyone runs the first one.
+    algorithm_ = cache.insert(key, chosen);
   }
   DEEPLAB_CUDNN_CHECK(cudnnSetConvolutionMathType(conv_desc_.get(), static_cast<cudnnMathType_t>(algorithm_.math_type)));
   chosen_ = true;
@@ -164,12 +222,7 @@ void CudaConv::enqueue(cudnnHandle_t handle, cudaStream_t stream, void* workspac
     return;
   }
   DEEPLAB_CUDNN_CHECK(plain_call(handle, x, algorithm_.algo, workspace, workspace_bytes));
-  const void* z = plan_.has_residual && !buffers_.residual_in_place ? buffers_.residual : nullptr;
-  const void* bias = plan_.has_bias ? buffers_.bias : nullptr;
-  if (!bias && !z && plan_.activation.kind == Activation::kNone) return;
-  const ConvShape& s = plan_.shape;
-  launch_bias_activation(act_, s.type, buffers_.y, bias, z, static_cast<std::int64_t>(s.n) * s.out_h * s.out_w * s.k,
-                         s.k, stream);
+  if (needs_epilogue_kernel()) launch_epilogue(stream);
 }
 
 }  // namespace deeplab::cuda

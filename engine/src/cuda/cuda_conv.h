@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cuda/conv_plan.h"
+#include "cuda/cuda_resources.h"
 #include "cuda/cudnn_handles.h"
 #include "cuda/net_ops.h"
 
@@ -33,16 +34,20 @@ class CudaConv {
   // output size disagrees with the plan's.
   CudaConv(const ConvPlan& plan, const ConvBuffers& buffers, std::string name);
 
-  // Takes the algorithm for this shape from `cache`, or finds it (timing every algorithm on the
-  // real buffers with `workspace` as scratch), tries the fused call with each candidate in order of
-  // speed, and caches the choice. At load only: it runs convolutions and synchronises.
+  // Takes the algorithm for this key from `cache`, or finds it: cudnnFindConvolutionForwardAlgorithmEx
+  // lists the algorithms that run (with `workspace` as scratch), each is timed again in the calls
+  // it would run in (plain with the real beta + the epilogue kernel, fused with the real z, each
+  // with its own workspace size), decide_conv_algorithm picks, and the cache keeps the first
+  // choice made for the key. At load only: it runs convolutions and synchronises.
   void choose_algorithm(cudnnHandle_t handle, cudaStream_t stream, ConvAlgorithmCache& cache, void* workspace,
                         std::size_t workspace_bytes);
   // Enqueues the convolution (and its pre-padding and epilogue kernels) on the handle's stream.
   void enqueue(cudnnHandle_t handle, cudaStream_t stream, void* workspace, std::size_t workspace_bytes) const;
 
   const ConvPlan& plan() const { return plan_; }
+  const ConvBuffers& buffers() const { return buffers_; }
   const ConvAlgorithm& algorithm() const { return algorithm_; }
+  bool searched() const { return searched_; }  // the last choose_algorithm() searched (cache miss)
   const std::string& name() const { return name_; }
 
  private:
@@ -52,6 +57,12 @@ class CudaConv {
   cudnnStatus_t fused_call(cudnnHandle_t handle, const void* x, int algo, void* workspace, std::size_t bytes) const;
   cudnnStatus_t plain_call(cudnnHandle_t handle, const void* x, int algo, void* workspace, std::size_t bytes) const;
   const void* input_for_cudnn(cudaStream_t stream) const;
+  bool needs_epilogue_kernel() const;
+  void launch_epilogue(cudaStream_t stream) const;
+  struct TrialTimer;  // two timing events, made only when a key is searched
+  ConvTrial try_candidate(cudnnHandle_t handle, cudaStream_t stream, const void* x,
+                          const cudnnConvolutionFwdAlgoPerf_t& p, void* workspace, std::size_t workspace_bytes,
+                          TrialTimer& timer) const;
 
   ConvPlan plan_;
   ConvBuffers buffers_;
@@ -64,6 +75,7 @@ class CudaConv {
   PadParams pad_;
   ConvAlgorithm algorithm_;
   bool chosen_ = false;
+  bool searched_ = false;
 };
 
 }  // namespace deeplab::cuda

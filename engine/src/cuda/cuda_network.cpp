@@ -170,6 +170,8 @@ void CudaNetwork::choose_algorithms(const CudaNetworkOptions& options) {
     if (CudaConv* conv = step->conv()) {
       conv->choose_algorithm(cudnn_.get(), stream_, *algorithms_, find_workspace.data(), find_workspace.bytes());
       workspace = std::max(workspace, conv->algorithm().workspace_bytes);
+      ++convolutions_;
+      algorithm_searches_ += conv->searched();
     }
   DEEPLAB_CUDA_CHECK(cudaStreamSynchronize(stream_));
   find_workspace.release();
@@ -257,8 +259,9 @@ std::string CudaNetwork::describe_convolutions() const {
     if (!conv) continue;
     const ConvAlgorithm& a = conv->algorithm();
     text += conv->name() + ": " + conv->plan().shape.describe() + ", algo " + std::to_string(a.algo) + ", math " +
-            std::to_string(a.math_type) + ", " + conv_epilogue_name(a.epilogue) + " epilogue, workspace " +
-            std::to_string(a.workspace_bytes) + " B\n";
+            std::to_string(a.math_type) + ", " + conv_epilogue_name(a.epilogue) + " epilogue" +
+            (conv->plan().has_residual && conv->buffers().residual_in_place ? " (residual in place)" : "") +
+            ", " + std::to_string(a.time_ms) + " ms, workspace " + std::to_string(a.workspace_bytes) + " B\n";
   }
   return text;
 }

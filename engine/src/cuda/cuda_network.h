@@ -34,6 +34,7 @@ struct CudaNetworkOptions {
   std::size_t find_workspace_bytes = std::size_t{512} << 20;
   // Algorithm choices shared with other networks (same GPU): equal conv keys are not searched
   // again and run the same algorithm. nullptr: the network keeps its own. Must outlive the network.
+  // The Segmenter passes process_algorithm_cache(device), so its instances agree bit for bit.
   ConvAlgorithmCache* shared_algorithms = nullptr;
 };
 
@@ -66,6 +67,8 @@ class CudaNetwork {
   std::size_t workspace_bytes() const { return workspace_.size(); }
   std::size_t parameter_bytes() const { return parameter_bytes_; }
   const ConvAlgorithmCache& algorithms() const { return *algorithms_; }
+  int convolutions() const { return convolutions_; }
+  int algorithm_searches() const { return algorithm_searches_; }  // keys this network searched itself
   const MemoryPlan& memory_plan() const { return plan_; }
   // One line per conv: node, shape, algorithm, epilogue (for logs and the tests' failure messages).
   std::string describe_convolutions() const;
@@ -107,6 +110,7 @@ class CudaNetwork {
   std::vector<std::unique_ptr<Step>> steps_;
   ConvAlgorithmCache own_algorithms_;
   ConvAlgorithmCache* algorithms_ = &own_algorithms_;
+  int convolutions_ = 0, algorithm_searches_ = 0;
   struct GraphExec;
   std::unique_ptr<GraphExec> graph_exec_;
   // DEEPLAB_PROFILE=1: per-step GPU time (events between steps, direct launches), printed at destruction.

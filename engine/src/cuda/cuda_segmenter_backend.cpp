@@ -40,9 +40,14 @@ using namespace cuda;
 
 double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
+// Every Segmenter of the process shares the device's algorithm cache: two instances run the same
+// algorithms (equal results, bit for bit) and a key is searched once.
 CudaNetworkOptions network_options(const CudaBackendConfig& config) {
   CudaNetworkOptions options;
   options.precision = config.precision;
+  int device = 0;
+  DEEPLAB_CUDA_CHECK(cudaGetDevice(&device));
+  options.shared_algorithms = &process_algorithm_cache(device);
   return options;
 }
 
@@ -229,10 +234,9 @@ class Backend : public CudaSegmenterBackend {
   std::vector<std::int64_t> strides(int value) const override { return net_.strides(value); }
   std::size_t arena_bytes() const override { return net_.arena_bytes(); }
   std::string describe() const override {
-    const ConvAlgorithmCache& a = net_.algorithms();
     return std::string("cuda ") + tensor_type_name(net_.type()) + ", " +
-           (net_.graph_captured() ? "CUDA graph" : "direct launches") + ", " + std::to_string(a.hits() + a.misses()) +
-           " convs / " + std::to_string(a.size()) + " algorithm searches, arena " +
+           (net_.graph_captured() ? "CUDA graph" : "direct launches") + ", " + std::to_string(net_.convolutions()) +
+           " convs / " + std::to_string(net_.algorithm_searches()) + " keys searched here, arena " +
            std::to_string(net_.arena_bytes() >> 20) + " MiB, workspace " + std::to_string(net_.workspace_bytes() >> 20) +
            " MiB, parameters " + std::to_string(net_.parameter_bytes() >> 20) + " MiB";
   }
