@@ -3,13 +3,31 @@
 #include <cstring>
 #include <sstream>
 
+#include "deeplab/log.h"
+
 GST_DEBUG_CATEGORY(gst_deeplab_engine_debug);
 
 namespace deeplab_gst {
 
+namespace {
+
+// The engine's messages (deeplab/log.h) in the "deeplab" debug category, at the matching level:
+// GST_DEBUG=deeplab:4 shows them in order with the pipeline's own, and nothing reaches stderr.
+void log_to_gstreamer(deeplab::LogLevel level, const std::string& message) {
+  switch (level) {
+    case deeplab::LogLevel::kDebug: GST_CAT_DEBUG(gst_deeplab_engine_debug, "%s", message.c_str()); break;
+    case deeplab::LogLevel::kInfo: GST_CAT_INFO(gst_deeplab_engine_debug, "%s", message.c_str()); break;
+    case deeplab::LogLevel::kWarning: GST_CAT_WARNING(gst_deeplab_engine_debug, "%s", message.c_str()); break;
+    case deeplab::LogLevel::kError: GST_CAT_ERROR(gst_deeplab_engine_debug, "%s", message.c_str()); break;
+  }
+}
+
+}  // namespace
+
 void init_debug_categories() {
   static const bool done = [] {
     GST_DEBUG_CATEGORY_INIT(gst_deeplab_engine_debug, "deeplab", 0, "deeplab inference engine (via the plugin)");
+    deeplab::set_log_callback(log_to_gstreamer);
     return true;
   }();
   (void)done;

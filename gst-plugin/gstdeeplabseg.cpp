@@ -83,6 +83,13 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// True for a set variable other than "0" (DEEPLAB_PROFILE=1, DEEPLAB_CUDA_GRAPH=0).
+bool env_flag(const char* name, bool fallback) {
+  const gchar* v = g_getenv(name);
+  if (!v || !*v) return fallback;
+  return *v != '0';
+}
+
 // What a loaded Segmenter depends on: a change makes the next start() reload.
 struct LoadSettings {
   std::string model = DEFAULT_PROP_MODEL;
@@ -309,6 +316,9 @@ static void gst_deeplab_seg_load(GstDeeplabSeg* self, const LoadSettings& want, 
   parse_input_size(want.input_size, &options.input_width, &options.input_height);
   options.threads = static_cast<int>(want.threads);
   options.crf = crf;
+  // The engine reads no environment: the documented diagnostics switches are read here.
+  options.profile = env_flag("DEEPLAB_PROFILE", false);
+  options.cuda_graph = env_flag("DEEPLAB_CUDA_GRAPH", true);
 
   GST_INFO_OBJECT(self, "loading model '%s' (device %s, input-size '%s', threads %u, crf %s)", want.model.c_str(),
                   deeplab::device_name(options.device), want.input_size.c_str(), want.threads,

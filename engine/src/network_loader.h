@@ -19,6 +19,7 @@ struct LoadOptions {
   bool remove_final_resize = true;
   bool fuse = true;
   int threads = 0;
+  bool profile = false;  // CpuNetwork::set_profile
 };
 
 struct LoadedNetwork {

@@ -10,6 +10,7 @@
 
 #include "cpu/kernel.h"
 #include "crf/crf_stage.h"
+#include "deeplab/log.h"
 #include "cuda/cuda_backend.h"
 #include "network_loader.h"
 #include "onnx/onnx_import.h"
@@ -90,7 +91,7 @@ double ms_since(Clock::time_point t) { return std::chrono::duration<double, std:
 void say_auto_is_cpu(const std::string& why) {
   static bool said_once = false;
   if (!said_once) {
-    std::fprintf(stderr, "deeplab: device auto -> cpu (%s)\n", why.c_str());
+    log_message(LogLevel::kInfo, "device auto -> cpu (" + why + ")");
     said_once = true;
   }
 }
@@ -199,6 +200,7 @@ class Segmenter::Impl {
     LoadOptions load;
     load.output = manifest_.output;
     load.threads = options_.threads;
+    load.profile = options_.profile;
     load.remove_final_resize = !options_.keep_final_resize;
     if (width > 0 && height > 0) {
       load.input_shape = manifest_.input.layout == TensorLayout::kNHWC ? std::vector<std::int64_t>{1, height, width, 3}
@@ -393,6 +395,8 @@ class Segmenter::Impl {
       config.precision = options_.precision;
       config.input = manifest_.input;
       config.nhwc_input = manifest_.input.layout == TensorLayout::kNHWC;
+      config.cuda_graph = options_.cuda_graph;
+      config.profile = options_.profile;
       config.geometry = [this](int width, int height) { return geometry_to(width, height); };
       cuda_ = make_cuda_segmenter_backend(load_optimized_graph(manifest_.file, load, &final_resize_), config);
     } catch (const Error& e) {

@@ -110,6 +110,8 @@ Setup parse(int argc, char** argv) {
   s.in_flight = args.integer("--in-flight", 1, 1, Segmenter::kMaxInFlight);
   s.frames_from = args.value("--frames-from");
   s.options.crf = tools::read_crf_options(args);
+  s.options.profile = tools::environment_flag("DEEPLAB_PROFILE", false);
+  s.options.cuda_graph = tools::environment_flag("DEEPLAB_CUDA_GRAPH", true);
   args.finish();
   return s;
 }

@@ -99,6 +99,12 @@ void Args::finish() {
     if (!known_.count(key)) throw Error(ErrorCode::kInvalidArgument, "unknown option " + key + " (or it needs a value)\nusage: " + usage_);
 }
 
+bool environment_flag(const char* name, bool fallback) {
+  const char* v = std::getenv(name);
+  if (!v || !*v) return fallback;
+  return *v != '0';
+}
+
 int run_tool(const char* tool, const std::function<int()>& body, const int* failure_code) {
   const auto failed = [&] { return failure_code ? *failure_code : 2; };
   try {

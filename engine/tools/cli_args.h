@@ -32,6 +32,10 @@ class Args {
   bool help_ = false;
 };
 
+// DEEPLAB_PROFILE=1, DEEPLAB_CUDA_GRAPH=0 and the like: true for a set value other than "0". The
+// engine reads no environment; the tools turn these into SegmenterOptions::profile / cuda_graph.
+bool environment_flag(const char* name, bool fallback);
+
 // A tool's main(): runs `body` and turns every exception into one line on stderr, "TOOL: message",
 // and an exit status (`failure_code`, read when the exception arrives; 2 if null): deeplab::Error,
 // OpenCV's and the standard library's exceptions alike, and std::bad_alloc as "out of memory".

@@ -101,6 +101,7 @@ Setup read_setup(tools::Args& args) {
   s.options.threads = args.integer("--threads", 0, 0, kMaxThreads);
   args.size("--size", s.options.input_width, s.options.input_height);
   s.options.crf = tools::read_crf_options(args);
+  s.options.profile = tools::environment_flag("DEEPLAB_PROFILE", false);
   args.finish();
   const bool images = !s.info.images_dir.empty() || !s.info.labels_dir.empty();
   const bool video = !s.info.video.empty();

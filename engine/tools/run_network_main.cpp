@@ -91,6 +91,7 @@ int run_network(int argc, char** argv) {
   options.input_shape = input.shape;
   options.remove_final_resize = !args.flag("--keep-final-resize");
   options.threads = args.integer("--threads", 0, 0, kMaxThreads);
+  options.profile = tools::environment_flag("DEEPLAB_PROFILE", false);
   const std::string output_path = args.value("--output", "");
   const std::string reference_path = args.value("--reference", "");
   const double min_agreement = args.real("--min-agreement", 0.999, 0, 1);

@@ -98,6 +98,8 @@ int main(int argc, char** argv) {
     options.threads = args.integer("--threads", 0, 0, kMaxThreads);
     args.size("--size", options.input_width, options.input_height);
     options.crf = tools::read_crf_options(args);
+    options.profile = tools::environment_flag("DEEPLAB_PROFILE", false);
+    options.cuda_graph = tools::environment_flag("DEEPLAB_CUDA_GRAPH", true);
     args.finish();
 
     const bool several = inputs.size() > 1;

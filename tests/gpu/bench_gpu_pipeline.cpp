@@ -54,6 +54,8 @@ int main(int argc, char** argv) {
     args.size("--size", options.input_width, options.input_height);
     int frame_w = 0, frame_h = 0;
     args.size("--frame", frame_w, frame_h);
+    options.profile = tools::environment_flag("DEEPLAB_PROFILE", false);
+    options.cuda_graph = tools::environment_flag("DEEPLAB_CUDA_GRAPH", true);
     const int iters = args.integer("--iters", 50, 1, 1000000);
     const int warmup = args.integer("--warmup", 10, 0, 1000000);
     const bool json = args.flag("--json");

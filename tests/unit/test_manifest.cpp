@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "deeplab/error.h"
+#include "deeplab/log.h"
 #include "deeplab/manifest.h"
 
 namespace fs = std::filesystem;
@@ -327,9 +328,18 @@ TEST_F(ManifestTest, ResolveBareOnnx) {
   EXPECT_EQ(m.input.layout, TensorLayout::kNHWC);
   EXPECT_FALSE(m.manifest_path.empty());
 
-  // A file no manifest knows: the defaults for a bare file.
+  // A file no manifest knows: the defaults for a bare file, said as a warning through the engine's
+  // log (not silently, not straight to stderr).
   const std::string unknown = touch("loose/unknown-net.onnx");
+  std::vector<std::pair<LogLevel, std::string>> logged;
+  set_log_callback([&](LogLevel level, const std::string& message) { logged.emplace_back(level, message); });
   const ModelManifest d = resolve_model(unknown);
+  set_log_callback(nullptr);
+  ASSERT_EQ(logged.size(), 1u);
+  EXPECT_EQ(logged[0].first, LogLevel::kWarning);
+  EXPECT_NE(logged[0].second.find(unknown + ": no manifest found; assuming NCHW RGB input with ImageNet"),
+            std::string::npos)
+      << logged[0].second;
   EXPECT_EQ(d.name, "unknown-net");
   EXPECT_TRUE(fs::equivalent(d.file, unknown));
   EXPECT_EQ(d.input.layout, TensorLayout::kNCHW);

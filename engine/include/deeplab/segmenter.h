@@ -37,6 +37,10 @@ struct SegmenterOptions {
   // Dense CRF after the network (off by default). With a CRF the class map is the argmax of the
   // CRF's marginals, upsampled from its working resolution (crf.scale x the frame's) when smaller.
   CrfOptions crf;
+  // Diagnostics: per-op times of the network, logged (deeplab/log.h, kInfo) when the Segmenter is
+  // destroyed; CUDA graph capture and replay (off: direct launches, for debugging).
+  bool profile = false;
+  bool cuda_graph = true;
 };
 
 struct SegmentRequest {

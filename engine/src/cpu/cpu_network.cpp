@@ -11,6 +11,7 @@
 
 #include "cpu/kernel.h"
 #include "deeplab/error.h"
+#include "deeplab/log.h"
 #include "graph/passes.h"
 
 namespace deeplab {
@@ -46,8 +47,6 @@ CpuNetwork::CpuNetwork(Graph graph, int threads) : graph_(std::move(graph)) {
   plan_memory();
   access_ = std::make_unique<Access>(*this);
   build_kernels();
-  const char* profile = std::getenv("DEEPLAB_PROFILE");
-  profile_ = profile && *profile && *profile != '0';
   node_ms_.assign(graph_.nodes.size(), 0.0);
 }
 
@@ -111,8 +110,14 @@ void CpuNetwork::print_profile() const {
     by_op[key] += node_ms_[k] / runs_;
     total += node_ms_[k] / runs_;
   }
-  std::fprintf(stderr, "deeplab profile (%s, %d runs, ms per run): total %.2f\n", graph_.source.c_str(), runs_, total);
-  for (const auto& [op, ms] : by_op) std::fprintf(stderr, "  %-20s %8.2f  %5.1f%%\n", op.c_str(), ms, 100 * ms / total);
+  char line[160];
+  std::snprintf(line, sizeof line, "profile (%s, %d runs, ms per run): total %.2f", graph_.source.c_str(), runs_, total);
+  std::string text = line;
+  for (const auto& [op, ms] : by_op) {
+    std::snprintf(line, sizeof line, "\n  %-20s %8.2f  %5.1f%%", op.c_str(), ms, 100 * ms / total);
+    text += line;
+  }
+  log_message(LogLevel::kInfo, text);
 }
 
 void CpuNetwork::set_input_logical(const float* data) {

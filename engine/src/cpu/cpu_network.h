@@ -18,6 +18,8 @@ class CpuNetwork {
   CpuNetwork& operator=(const CpuNetwork&) = delete;
 
   void run();
+  // Per-op-kind times, logged (LogLevel::kInfo) when the network is destroyed.
+  void set_profile(bool on) { profile_ = on; }
 
   const Graph& graph() const { return graph_; }
   int input_value() const { return graph_.inputs[0]; }

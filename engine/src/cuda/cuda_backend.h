@@ -31,6 +31,8 @@ struct CudaBackendConfig {
   // Logits -> class-map / probability geometry for a target size (the Segmenter's rule: the removed
   // final Resize's mode and coordinate transform, or the manifest's logits_upsampling).
   std::function<ResampleGeometry(int width, int height)> geometry;
+  bool cuda_graph = true;  // SegmenterOptions::cuda_graph
+  bool profile = false;    // SegmenterOptions::profile
 };
 
 class CudaSegmenterBackend {

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "deeplab/error.h"
+#include "deeplab/log.h"
 
 namespace deeplab::cuda {
 namespace {
@@ -27,9 +28,9 @@ void throw_cuda_error(cudaError_t status, const char* file, int line, const char
 
 void log_cuda_error(cudaError_t status, const char* file, int line, const char* call) noexcept {
   try {
-    std::fprintf(stderr, "deeplab: CUDA error (ignored): %s\n", cuda_error_message(status, file, line, call).c_str());
+    log_message(LogLevel::kWarning, "CUDA error (ignored): " + cuda_error_message(status, file, line, call));
   } catch (...) {  // std::bad_alloc building the message: say less, never throw from here
-    std::fprintf(stderr, "deeplab: CUDA error (ignored): %s\n", cudaGetErrorString(status));
+    std::fprintf(stderr, "deeplab: CUDA error (ignored): %s\n", cudaGetErrorString(status));  // no memory for more
   }
 }
 

@@ -11,6 +11,7 @@
 #include "cuda/cuda_steps.h"
 #include "cuda/net_kernels.cuh"
 #include "deeplab/error.h"
+#include "deeplab/log.h"
 
 namespace deeplab::cuda {
 namespace {
@@ -18,12 +19,6 @@ namespace {
 // Every buffer of the arena starts on a 256-byte boundary (cudaMalloc's own alignment), as cuDNN's
 // vectorised NHWC kernels want.
 constexpr std::size_t kArenaAlignment = 256;
-
-bool env_flag(const char* name, bool fallback) {
-  const char* v = std::getenv(name);
-  if (!v || !*v) return fallback;
-  return *v != '0';
-}
 
 }  // namespace
 
@@ -85,11 +80,11 @@ CudaNetwork::CudaNetwork(Graph graph, const CudaNetworkOptions& options, cudaStr
   // Warm-up: cuDNN loads its kernels on first use, which a graph capture must not see.
   enqueue_steps();
   DEEPLAB_CUDA_CHECK(cudaStreamSynchronize(stream_));
-  profile_ = env_flag("DEEPLAB_PROFILE", false);
+  profile_ = options.profile;
   if (profile_) {
     for (std::size_t k = 0; k <= steps_.size(); ++k) profile_events_.emplace_back(true);
     step_ms_.assign(steps_.size(), 0.0);
-  } else if (options.cuda_graph && env_flag("DEEPLAB_CUDA_GRAPH", true)) {
+  } else if (options.cuda_graph) {
     capture_graph();
   }
 }
@@ -203,8 +198,8 @@ void CudaNetwork::capture_graph() {
   if (!failure.empty()) {
     cudaGetLastError();  // capture errors are not sticky; clear them
     if (!said_once.exchange(true))
-      std::fprintf(stderr, "deeplab: CUDA graph capture of %s failed (%s); running the network with direct launches\n",
-                   graph_.source.c_str(), failure.c_str());
+      log_message(LogLevel::kWarning, "CUDA graph capture of " + graph_.source + " failed (" + failure +
+                                          "); running the network with direct launches");
     return;
   }
   // One replay now, so that a graph that instantiates but cannot run is reported at load.
@@ -244,10 +239,15 @@ void CudaNetwork::print_profile() const {
     by_label[steps_[k]->label] += step_ms_[k] / profiled_runs_;
     total += step_ms_[k] / profiled_runs_;
   }
-  std::fprintf(stderr, "deeplab profile (cuda %s, %s, %d runs, ms per run): total %.3f\n", tensor_type_name(type_),
-               graph_.source.c_str(), profiled_runs_, total);
-  for (const auto& [label, ms] : by_label)
-    std::fprintf(stderr, "  %-20s %8.3f  %5.1f%%\n", label.c_str(), ms, total > 0 ? 100 * ms / total : 0.0);
+  char line[200];
+  std::snprintf(line, sizeof line, "profile (cuda %s, %s, %d runs, ms per run): total %.3f", tensor_type_name(type_),
+                graph_.source.c_str(), profiled_runs_, total);
+  std::string text = line;
+  for (const auto& [label, ms] : by_label) {
+    std::snprintf(line, sizeof line, "\n  %-20s %8.3f  %5.1f%%", label.c_str(), ms, total > 0 ? 100 * ms / total : 0.0);
+    text += line;
+  }
+  log_message(LogLevel::kInfo, text);
 }
 
 std::vector<std::int64_t> CudaNetwork::strides(int value) const { return physical_strides(graph_.values[value]); }

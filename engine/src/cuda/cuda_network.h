@@ -28,7 +28,8 @@ namespace deeplab::cuda {
 
 struct CudaNetworkOptions {
   Precision precision = Precision::kFp32;
-  bool cuda_graph = true;  // also off when the environment sets DEEPLAB_CUDA_GRAPH=0
+  bool cuda_graph = true;  // capture the steps once and replay them (off: direct launches)
+  bool profile = false;    // per-step times (events, direct launches), logged when destroyed
   // Scratch the algorithm search may use per convolution (the chosen algorithms' own workspace is
   // sized afterwards, to the largest they need).
   std::size_t find_workspace_bytes = std::size_t{512} << 20;

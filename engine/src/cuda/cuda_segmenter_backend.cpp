@@ -45,6 +45,8 @@ double ms_since(Clock::time_point t) { return std::chrono::duration<double, std:
 CudaNetworkOptions network_options(const CudaBackendConfig& config) {
   CudaNetworkOptions options;
   options.precision = config.precision;
+  options.cuda_graph = config.cuda_graph;
+  options.profile = config.profile;
   int device = 0;
   DEEPLAB_CUDA_CHECK(cudaGetDevice(&device));
   options.shared_algorithms = &process_algorithm_cache(device);

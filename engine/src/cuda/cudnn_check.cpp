@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "deeplab/error.h"
+#include "deeplab/log.h"
 
 namespace deeplab::cuda {
 namespace {
@@ -32,9 +33,9 @@ void throw_cudnn_error(cudnnStatus_t status, const char* file, int line, const c
 
 void log_cudnn_error(cudnnStatus_t status, const char* file, int line, const char* call) noexcept {
   try {
-    std::fprintf(stderr, "deeplab: cuDNN error (ignored): %s\n", cudnn_error_message(status, file, line, call).c_str());
+    log_message(LogLevel::kWarning, "cuDNN error (ignored): " + cudnn_error_message(status, file, line, call));
   } catch (...) {
-    std::fprintf(stderr, "deeplab: cuDNN error (ignored): %s\n", cudnnGetErrorString(status));
+    std::fprintf(stderr, "deeplab: cuDNN error (ignored): %s\n", cudnnGetErrorString(status));  // no memory for more
   }
 }
 

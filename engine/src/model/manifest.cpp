@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "deeplab/error.h"
+#include "deeplab/log.h"
 #include "yaml/yaml_keys.h"
 
 #ifndef DEEPLAB_SOURCE_MODELS_DIR
@@ -212,11 +213,11 @@ namespace {
 
 // A bare .onnx path with no manifest: the assumptions are said out loud, once per file.
 void say_assumed_manifest(const std::string& onnx_path) {
-  std::fprintf(stderr,
-               "warning: %s: no manifest found; assuming NCHW RGB input with ImageNet normalisation "
-               "(pixel/255 - [0.485, 0.456, 0.406]) / [0.229, 0.224, 0.225]. If the model was trained otherwise, "
-               "write a manifest beside it (%s; docs/models.md)\n",
-               onnx_path.c_str(), fs::path(onnx_path).replace_extension(".yaml").string().c_str());
+  log_message(LogLevel::kWarning,
+              onnx_path + ": no manifest found; assuming NCHW RGB input with ImageNet normalisation "
+                          "(pixel/255 - [0.485, 0.456, 0.406]) / [0.229, 0.224, 0.225]. If the model was trained "
+                          "otherwise, write a manifest beside it (" +
+                  fs::path(onnx_path).replace_extension(".yaml").string() + "; docs/models.md)");
 }
 
 }  // namespace
