@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "crf_properties.h"
 #include "deeplab/segmenter.h"
 #include "deeplabcommon.h"
 #include "gst/deeplab/deeplabmeta.h"
@@ -44,17 +45,7 @@ enum {
   PROP_EMIT_PROBABILITIES,
   PROP_LATENCY,
   PROP_CRF,
-  PROP_CRF_ITERATIONS,
-  PROP_CRF_TEMPORAL_ITERATIONS,
-  PROP_CRF_KEYFRAME_INTERVAL,
-  PROP_CRF_SCALE,
-  PROP_CRF_MAX_PIXELS,
-  PROP_CRF_BILATERAL_WEIGHT,
-  PROP_CRF_BILATERAL_XY_STD,
-  PROP_CRF_BILATERAL_RGB_STD,
-  PROP_CRF_GAUSSIAN_WEIGHT,
-  PROP_CRF_GAUSSIAN_XY_STD,
-  PROP_CRF_SCENE_CUT_THRESHOLD,
+  PROP_CRF_NUMERIC,  // the first of crf_properties.h's table; the others follow it
 };
 
 #define DEFAULT_PROP_MODEL "deeplabv3-mnv2-voc"
@@ -65,19 +56,9 @@ enum {
 #define DEFAULT_PROP_CLASSES ""
 #define DEFAULT_PROP_EMIT_PROBABILITIES FALSE
 #define DEFAULT_PROP_LATENCY 0
-// The CRF's defaults are the engine's (DeepLab's released parameters): deeplab::CrfOptions.
+// The CRF's defaults are the engine's (DeepLab's released parameters): deeplab::CrfOptions; the
+// numeric ones come from there (crf_properties.h).
 #define DEFAULT_PROP_CRF GST_DEEPLAB_CRF_OFF
-#define DEFAULT_PROP_CRF_ITERATIONS 10
-#define DEFAULT_PROP_CRF_TEMPORAL_ITERATIONS 2
-#define DEFAULT_PROP_CRF_KEYFRAME_INTERVAL 30
-#define DEFAULT_PROP_CRF_SCALE 1.0
-#define DEFAULT_PROP_CRF_MAX_PIXELS 2073600  // 1920x1080
-#define DEFAULT_PROP_CRF_BILATERAL_WEIGHT 4.0
-#define DEFAULT_PROP_CRF_BILATERAL_XY_STD 67.0
-#define DEFAULT_PROP_CRF_BILATERAL_RGB_STD 3.0
-#define DEFAULT_PROP_CRF_GAUSSIAN_WEIGHT 3.0
-#define DEFAULT_PROP_CRF_GAUSSIAN_XY_STD 1.0
-#define DEFAULT_PROP_CRF_SCENE_CUT_THRESHOLD 0.15
 
 namespace {
 
@@ -182,17 +163,6 @@ GstDeeplabCrfMode gst_crf_mode(deeplab::CrfMode mode) {
 // The properties' defaults are the engine's: a change there must show in gst-inspect too.
 constexpr deeplab::CrfOptions kEngineCrf{};
 static_assert(kEngineCrf.mode == deeplab::CrfMode::kOff && DEFAULT_PROP_CRF == GST_DEEPLAB_CRF_OFF);
-static_assert(kEngineCrf.params.iterations == DEFAULT_PROP_CRF_ITERATIONS);
-static_assert(kEngineCrf.temporal_iterations == DEFAULT_PROP_CRF_TEMPORAL_ITERATIONS);
-static_assert(kEngineCrf.keyframe_interval == DEFAULT_PROP_CRF_KEYFRAME_INTERVAL);
-static_assert(kEngineCrf.scale == static_cast<float>(DEFAULT_PROP_CRF_SCALE));
-static_assert(kEngineCrf.max_pixels == DEFAULT_PROP_CRF_MAX_PIXELS);
-static_assert(kEngineCrf.params.bilateral_weight == static_cast<float>(DEFAULT_PROP_CRF_BILATERAL_WEIGHT));
-static_assert(kEngineCrf.params.bilateral_xy_std == static_cast<float>(DEFAULT_PROP_CRF_BILATERAL_XY_STD));
-static_assert(kEngineCrf.params.bilateral_rgb_std == static_cast<float>(DEFAULT_PROP_CRF_BILATERAL_RGB_STD));
-static_assert(kEngineCrf.params.gaussian_weight == static_cast<float>(DEFAULT_PROP_CRF_GAUSSIAN_WEIGHT));
-static_assert(kEngineCrf.params.gaussian_xy_std == static_cast<float>(DEFAULT_PROP_CRF_GAUSSIAN_XY_STD));
-static_assert(kEngineCrf.scene_cut_threshold == static_cast<float>(DEFAULT_PROP_CRF_SCENE_CUT_THRESHOLD));
 
 deeplab::PixelFormat pixel_format_of(GstVideoFormat format) {
   return deeplab::pixel_format_from_string(gst_video_format_to_string(format));
@@ -657,43 +627,15 @@ static gboolean gst_deeplab_seg_query(GstBaseTransform* trans, GstPadDirection d
 
 // The crf* properties (false: `prop_id` is not one of them). Called with the object lock held.
 static bool gst_deeplab_seg_set_crf_property(deeplab::CrfOptions& crf, guint prop_id, const GValue* value) {
-  switch (prop_id) {
-    case PROP_CRF: crf.mode = engine_crf_mode(static_cast<GstDeeplabCrfMode>(g_value_get_enum(value))); return true;
-    case PROP_CRF_ITERATIONS: crf.params.iterations = static_cast<int>(g_value_get_uint(value)); return true;
-    case PROP_CRF_TEMPORAL_ITERATIONS: crf.temporal_iterations = static_cast<int>(g_value_get_uint(value)); return true;
-    case PROP_CRF_KEYFRAME_INTERVAL: crf.keyframe_interval = static_cast<int>(g_value_get_uint(value)); return true;
-    case PROP_CRF_SCALE: crf.scale = static_cast<float>(g_value_get_double(value)); return true;
-    case PROP_CRF_MAX_PIXELS: crf.max_pixels = g_value_get_int64(value); return true;
-    case PROP_CRF_BILATERAL_WEIGHT: crf.params.bilateral_weight = static_cast<float>(g_value_get_double(value)); return true;
-    case PROP_CRF_BILATERAL_XY_STD: crf.params.bilateral_xy_std = static_cast<float>(g_value_get_double(value)); return true;
-    case PROP_CRF_BILATERAL_RGB_STD:
-      crf.params.bilateral_rgb_std = static_cast<float>(g_value_get_double(value));
-      return true;
-    case PROP_CRF_GAUSSIAN_WEIGHT: crf.params.gaussian_weight = static_cast<float>(g_value_get_double(value)); return true;
-    case PROP_CRF_GAUSSIAN_XY_STD: crf.params.gaussian_xy_std = static_cast<float>(g_value_get_double(value)); return true;
-    case PROP_CRF_SCENE_CUT_THRESHOLD:
-      crf.scene_cut_threshold = static_cast<float>(g_value_get_double(value));
-      return true;
-    default: return false;
-  }
+  if (prop_id != PROP_CRF) return deeplab_gst::set_crf_property(crf, PROP_CRF_NUMERIC, prop_id, value);
+  crf.mode = engine_crf_mode(static_cast<GstDeeplabCrfMode>(g_value_get_enum(value)));
+  return true;
 }
 
 static bool gst_deeplab_seg_get_crf_property(const deeplab::CrfOptions& crf, guint prop_id, GValue* value) {
-  switch (prop_id) {
-    case PROP_CRF: g_value_set_enum(value, gst_crf_mode(crf.mode)); return true;
-    case PROP_CRF_ITERATIONS: g_value_set_uint(value, static_cast<guint>(crf.params.iterations)); return true;
-    case PROP_CRF_TEMPORAL_ITERATIONS: g_value_set_uint(value, static_cast<guint>(crf.temporal_iterations)); return true;
-    case PROP_CRF_KEYFRAME_INTERVAL: g_value_set_uint(value, static_cast<guint>(crf.keyframe_interval)); return true;
-    case PROP_CRF_SCALE: g_value_set_double(value, crf.scale); return true;
-    case PROP_CRF_MAX_PIXELS: g_value_set_int64(value, crf.max_pixels); return true;
-    case PROP_CRF_BILATERAL_WEIGHT: g_value_set_double(value, crf.params.bilateral_weight); return true;
-    case PROP_CRF_BILATERAL_XY_STD: g_value_set_double(value, crf.params.bilateral_xy_std); return true;
-    case PROP_CRF_BILATERAL_RGB_STD: g_value_set_double(value, crf.params.bilateral_rgb_std); return true;
-    case PROP_CRF_GAUSSIAN_WEIGHT: g_value_set_double(value, crf.params.gaussian_weight); return true;
-    case PROP_CRF_GAUSSIAN_XY_STD: g_value_set_double(value, crf.params.gaussian_xy_std); return true;
-    case PROP_CRF_SCENE_CUT_THRESHOLD: g_value_set_double(value, crf.scene_cut_threshold); return true;
-    default: return false;
-  }
+  if (prop_id != PROP_CRF) return deeplab_gst::get_crf_property(crf, PROP_CRF_NUMERIC, prop_id, value);
+  g_value_set_enum(value, gst_crf_mode(crf.mode));
+  return true;
 }
 
 static void gst_deeplab_seg_set_property(GObject* object, guint prop_id, const GValue* value, GParamSpec* pspec) {
@@ -776,68 +718,7 @@ static void gst_deeplab_seg_install_crf_properties(GObjectClass* gobject_class, 
                         "network's probabilities) or temporal (each frame starts from the previous one's result). "
                         "Can change while playing",
                         GST_TYPE_DEEPLAB_CRF_MODE, DEFAULT_PROP_CRF, flags));
-  g_object_class_install_property(
-      gobject_class, PROP_CRF_ITERATIONS,
-      g_param_spec_uint("crf-iterations", "CRF iterations",
-                        "Mean-field iterations of a full CRF run: every frame with crf=full; with crf=temporal the "
-                        "first frame, keyframes, scene cuts and frames after a seek or caps change",
-                        1, 1000, DEFAULT_PROP_CRF_ITERATIONS, flags));
-  g_object_class_install_property(
-      gobject_class, PROP_CRF_TEMPORAL_ITERATIONS,
-      g_param_spec_uint("crf-temporal-iterations", "CRF temporal iterations",
-                        "crf=temporal: mean-field iterations of a frame started from the previous frame's result", 1,
-                        1000, DEFAULT_PROP_CRF_TEMPORAL_ITERATIONS, flags));
-  g_object_class_install_property(
-      gobject_class, PROP_CRF_KEYFRAME_INTERVAL,
-      g_param_spec_uint("crf-keyframe-interval", "CRF keyframe interval",
-                        "crf=temporal: run full iterations every N frames (0: never, only on the first frame and "
-                        "scene cuts)",
-                        0, G_MAXINT, DEFAULT_PROP_CRF_KEYFRAME_INTERVAL, flags));
-  g_object_class_install_property(
-      gobject_class, PROP_CRF_SCALE,
-      g_param_spec_double("crf-scale", "CRF scale",
-                          "The CRF's working resolution as a fraction of the frame's (0.5: a quarter of the pixels, "
-                          "the result upsampled to the frame)",
-                          0.01, 1.0, DEFAULT_PROP_CRF_SCALE, flags));
-  g_object_class_install_property(
-      gobject_class, PROP_CRF_MAX_PIXELS,
-      g_param_spec_int64("crf-max-pixels", "CRF max pixels",
-                         "The most pixels the CRF works on (0: no cap): a larger frame (after crf-scale) runs the CRF "
-                         "at the largest size of its shape within this, so a 4K or 8K camera runs it at 1080p",
-                         0, deeplab::kMaxCrfMaxPixels, DEFAULT_PROP_CRF_MAX_PIXELS, flags));
-  g_object_class_install_property(
-      gobject_class, PROP_CRF_BILATERAL_WEIGHT,
-      g_param_spec_double("crf-bilateral-weight", "CRF bilateral weight",
-                          "Weight of the appearance kernel (position + colour): pixels alike in place and colour "
-                          "take the same class",
-                          0.0, 1000.0, DEFAULT_PROP_CRF_BILATERAL_WEIGHT, flags));
-  g_object_class_install_property(
-      gobject_class, PROP_CRF_BILATERAL_XY_STD,
-      g_param_spec_double("crf-bilateral-xy-std", "CRF bilateral position std",
-                          "Position standard deviation of the appearance kernel, in frame pixels", 0.01, 10000.0,
-                          DEFAULT_PROP_CRF_BILATERAL_XY_STD, flags));
-  g_object_class_install_property(
-      gobject_class, PROP_CRF_BILATERAL_RGB_STD,
-      g_param_spec_double("crf-bilateral-rgb-std", "CRF bilateral colour std",
-                          "Colour standard deviation of the appearance kernel, in 0..255 units per channel", 0.01,
-                          1000.0, DEFAULT_PROP_CRF_BILATERAL_RGB_STD, flags));
-  g_object_class_install_property(
-      gobject_class, PROP_CRF_GAUSSIAN_WEIGHT,
-      g_param_spec_double("crf-gaussian-weight", "CRF Gaussian weight",
-                          "Weight of the smoothness kernel (position only): removes small isolated regions", 0.0,
-                          1000.0, DEFAULT_PROP_CRF_GAUSSIAN_WEIGHT, flags));
-  g_object_class_install_property(
-      gobject_class, PROP_CRF_GAUSSIAN_XY_STD,
-      g_param_spec_double("crf-gaussian-xy-std", "CRF Gaussian position std",
-                          "Position standard deviation of the smoothness kernel, in frame pixels", 0.01, 10000.0,
-                          DEFAULT_PROP_CRF_GAUSSIAN_XY_STD, flags));
-  g_object_class_install_property(
-      gobject_class, PROP_CRF_SCENE_CUT_THRESHOLD,
-      g_param_spec_double("crf-scene-cut-threshold", "CRF scene-cut threshold",
-                          "crf=temporal: a frame whose mean absolute luma change from the previous frame (0..1 of "
-                          "full range, on a thumbnail) exceeds this is a scene cut and runs full iterations (0: "
-                          "every changed frame, 1: never)",
-                          0.0, 1.0, DEFAULT_PROP_CRF_SCENE_CUT_THRESHOLD, flags));
+  deeplab_gst::install_crf_properties(gobject_class, PROP_CRF_NUMERIC, flags);
 }
 
 static void gst_deeplab_seg_class_init(GstDeeplabSegClass* klass) {
@@ -877,7 +758,7 @@ static void gst_deeplab_seg_class_init(GstDeeplabSegClass* klass) {
                           DEFAULT_PROP_INPUT_SIZE, ready));
   g_object_class_install_property(
       gobject_class, PROP_THREADS,
-      g_param_spec_uint("threads", "Threads", "CPU threads for the network (0: all cores)", 0, 1024,
+      g_param_spec_uint("threads", "Threads", "CPU threads for the network (0: all cores)", 0, deeplab::kMaxThreads,
                         DEFAULT_PROP_THREADS, ready));
   g_object_class_install_property(
       gobject_class, PROP_CLASSES,
