@@ -16,36 +16,25 @@
 #include <tuple>
 #include <vector>
 
+#include "crf/crf_stage.h"
 #include "deeplab/error.h"
 #include "deeplab/manifest.h"
-#include "crf/crf_stage.h"
 #include "deeplab/segmenter.h"
 #include "postprocess/interpolate.h"
+#include "stills.h"
 
 using namespace deeplab;
 namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kModel = std::string(DEEPLAB_SHARED_DIR) + "/models/deeplab_v3_1_default_1.onnx";
+const std::string kModel = test::shared_default_model();
+
+using test::bgr_frame;
+using test::load_still;
 
 // The repo's manifest (with its align_corners logits upsampling), pointed at the shared model.
-ModelManifest crf_model_manifest() {
-  ModelManifest m = load_manifest((fs::path(DEEPLAB_SOURCE_DIR) / "models" / "deeplabv3-mnv2-voc.yaml").string());
-  m.file = kModel;
-  return m;
-}
-
-cv::Mat load_still(const std::string& name) {
-  const std::string path = std::string(DEEPLAB_SHARED_DIR) + "/media/" + name;
-  cv::Mat bgr = cv::imread(path, cv::IMREAD_COLOR);
-  if (bgr.empty()) throw std::runtime_error("cannot read test still " + path);
-  return bgr;
-}
-
-FrameView bgr_frame(const cv::Mat& bgr) {
-  return FrameView::packed(PixelFormat::kBGR, bgr.data, bgr.cols, bgr.rows, static_cast<int>(bgr.step[0]));
-}
+ModelManifest crf_model_manifest() { return test::default_model_manifest(); }
 
 cv::Mat shifted(const cv::Mat& m, int dx) {
   cv::Mat out;

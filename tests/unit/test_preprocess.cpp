@@ -21,6 +21,7 @@
 #include "deeplab/frame.h"
 #include "deeplab/manifest.h"
 #include "preprocess/preprocess.h"
+#include "stills.h"
 
 using namespace deeplab;
 
@@ -31,9 +32,7 @@ constexpr float kSentinel = -12345.0f;
 constexpr int kGuard = 64;  // floats after the tensor that must stay untouched
 
 cv::Mat load_still_rgb(const std::string& name) {
-  const std::string path = std::string(DEEPLAB_SHARED_DIR) + "/media/" + name;
-  cv::Mat bgr = cv::imread(path, cv::IMREAD_COLOR);
-  if (bgr.empty()) throw std::runtime_error("cannot read test still " + path);
+  const cv::Mat bgr = test::load_still(name);
   cv::Mat rgb;
   cv::cvtColor(bgr, rgb, cv::COLOR_BGR2RGB);
   return rgb;

@@ -28,6 +28,7 @@
 #include "deeplab/error.h"
 #include "deeplab/manifest.h"
 #include "deeplab/segmenter.h"
+#include "stills.h"
 
 // ---------------------------------------------------------------------------------------------
 // Counting replacement of the global allocation functions. The unit tests are one binary, so this
@@ -137,7 +138,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kModel = std::string(DEEPLAB_SHARED_DIR) + "/models/deeplab_v3_1_default_1.onnx";
+const std::string kModel = test::shared_default_model();
 const char* const kStills[] = {"dog.jpg", "person.jpg", "horses.jpg", "eagle.jpg"};
 // The VOC class each still shows (on at least 2% of its pixels): dog 12, person 15, horse 13, bird 3.
 const int kStillClass[] = {12, 15, 13, 3};
@@ -148,7 +149,7 @@ ModelManifest model_manifest() {
   const fs::path repo = fs::path(DEEPLAB_SOURCE_DIR) / "models" / "deeplabv3-mnv2-voc.yaml";
   ModelManifest m;
   if (fs::exists(repo)) {
-    m = load_manifest(repo.string());
+    m = test::default_model_manifest();
     // These tests compare with the model's own final Upsample; the manifest's align_corners
     // correction has its own test (LogitsUpsamplingOverride).
     m.logits_upsampling.clear();
@@ -171,16 +172,8 @@ ModelManifest model_manifest() {
   return m;
 }
 
-cv::Mat load_still(const std::string& name) {
-  const std::string path = std::string(DEEPLAB_SHARED_DIR) + "/media/" + name;
-  cv::Mat bgr = cv::imread(path, cv::IMREAD_COLOR);
-  if (bgr.empty()) throw std::runtime_error("cannot read test still " + path);
-  return bgr;
-}
-
-FrameView bgr_frame(const cv::Mat& bgr) {
-  return FrameView::packed(PixelFormat::kBGR, bgr.data, bgr.cols, bgr.rows, static_cast<int>(bgr.step[0]));
-}
+using test::bgr_frame;
+using test::load_still;
 
 cv::Mat resized(const cv::Mat& m, int w, int h) {
   cv::Mat out;
