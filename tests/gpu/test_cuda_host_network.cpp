@@ -17,7 +17,7 @@
 #include "cpu/cpu_network.h"
 #include "cpu/kernel.h"
 #include "cuda/conv_plan.h"
-#include "cuda/cuda_backend.h"
+#include "backend/segmenter_backend.h"
 #include "cuda/net_ops.h"
 #include "cuda/network_plan.h"
 #include "cuda/step_params.h"

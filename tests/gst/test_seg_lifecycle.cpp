@@ -47,7 +47,8 @@ TEST(DeeplabSegErrors, ManifestPointingAtAMissingFileIsNamed) {
   const std::string path = work_dir() + "/missing-weights.yaml";
   {
     std::ofstream out(path);
-    out << "name: missing-weights\nfile: no-such-weights.onnx\n";
+    out << "name: missing-weights\nfile: no-such-weights.onnx\n"
+        << "input: {layout: NCHW, color: RGB, scale: 1, mean: [0, 0, 0], std: [1, 1, 1]}\n";
   }
   expect_error_naming("deeplabseg name=seg model=" + path, "no-such-weights.onnx");
 }

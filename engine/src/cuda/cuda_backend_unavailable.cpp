@@ -1,8 +1,7 @@
 // The CUDA backend's entry points in a build without CUDA or without cuDNN 9: they say why there is
 // no GPU pipeline (DEEPLAB_CUDA_UNAVAILABLE_REASON, set by engine/src/cuda/CMakeLists.txt), and
 // reference no CUDA symbol.
-#include "cuda/cuda_backend.h"
-
+#include "backend/segmenter_backend.h"
 #include "deeplab/error.h"
 
 namespace deeplab {
@@ -12,7 +11,7 @@ bool cuda_backend_built(std::string* why) {
   return false;
 }
 
-std::unique_ptr<CudaSegmenterBackend> make_cuda_segmenter_backend(Graph, const CudaBackendConfig&) {
+std::unique_ptr<SegmenterBackend> make_cuda_segmenter_backend(Graph, const BackendSetup&) {
   throw Error(ErrorCode::kDevice, std::string("--device cuda: ") + DEEPLAB_CUDA_UNAVAILABLE_REASON);
 }
 

@@ -1,12 +1,12 @@
-// The Segmenter's CUDA pipeline (cuda/cuda_backend.h): pinned staging -> async upload ->
+// The Segmenter's CUDA pipeline (backend/segmenter_backend.h): pinned staging -> async upload ->
 // CudaPreprocess -> CudaNetwork -> CudaPostprocess or the CRF stage -> class map (and
 // probabilities) back to the host. Two slots let two frames be in flight: uploads on one stream,
 // compute on the network's, downloads on a third, ordered by events (which also time each stage).
 #include <chrono>
 #include <cstring>
 
-#include "cuda/cuda_backend.h"
-#include "crf/crf_stage.h"
+#include "backend/segmenter_backend.h"
+#include "cuda/crf/cuda_crf_stage.h"
 #include "cuda/cuda_check.h"
 #include "cuda/cuda_network.h"
 #include "cuda/cuda_postprocess.h"
@@ -15,25 +15,9 @@
 #include "cuda/frame_planes.h"
 #include "cuda/net_kernels.cuh"
 #include "deeplab/error.h"
-#if defined(DEEPLAB_HAVE_CUDA_CRF)
-#include "cuda/crf/cuda_crf_stage.h"
-#endif
 
 namespace deeplab {
 namespace {
-
-#if !defined(DEEPLAB_HAVE_CUDA_CRF)
-// Stands for cuda::CudaCrfStage in a build without it; set_crf() never makes one.
-struct NoCrfStage {
-  const CrfFrameReport& run(const FrameView&, const float*, std::uint8_t*, cudaStream_t) { return report; }
-  bool prepared_for(int, int) const { return true; }
-  void prepare(int, int, int, const ResampleGeometry&, cudaStream_t) {}
-  void reset() {}
-  const CrfOptions& options() const { return options_; }
-  CrfFrameReport report;
-  CrfOptions options_;
-};
-#endif
 
 using Clock = std::chrono::steady_clock;
 using namespace cuda;
@@ -42,33 +26,15 @@ double ms_since(Clock::time_point t) { return std::chrono::duration<double, std:
 
 // Every Segmenter of the process shares the device's algorithm cache: two instances run the same
 // algorithms (equal results, bit for bit) and a key is searched once.
-CudaNetworkOptions network_options(const CudaBackendConfig& config) {
+CudaNetworkOptions network_options(const SegmenterOptions& segmenter) {
   CudaNetworkOptions options;
-  options.precision = config.precision;
-  options.cuda_graph = config.cuda_graph;
-  options.profile = config.profile;
+  options.precision = segmenter.precision;
+  options.cuda_graph = segmenter.cuda_graph;
+  options.profile = segmenter.profile;
   int device = 0;
   DEEPLAB_CUDA_CHECK(cudaGetDevice(&device));
   options.shared_algorithms = &process_algorithm_cache(device);
   return options;
-}
-
-// Where the pre-processing writes: the network input's own strides (NCHW logical, channels-last
-// physical for torchvision exports; NHWC for TF ones).
-InputTensorLayout input_layout(const CudaNetwork& net, bool nhwc) {
-  const Value& input = net.graph().values[net.input_value()];
-  const int channel_axis = nhwc ? 3 : 1;
-  if (input.shape.size() != 4 || input.shape[channel_axis] != 3)
-    throw Error(ErrorCode::kManifestMismatch, net.graph().source + ": input shape " + shape_string(input.shape) +
-                                                  " is not a 3-channel " + (nhwc ? "NHWC" : "NCHW") + " image");
-  const auto strides = net.strides(net.input_value());
-  InputTensorLayout layout;
-  layout.height = static_cast<int>(input.shape[nhwc ? 1 : 2]);
-  layout.width = static_cast<int>(input.shape[nhwc ? 2 : 3]);
-  layout.channel_stride = strides[channel_axis];
-  layout.row_stride = strides[nhwc ? 1 : 2];
-  layout.col_stride = strides[nhwc ? 2 : 3];
-  return layout;
 }
 
 // One frame in flight: its pinned staging, device frame, class map (and probabilities) on the
@@ -94,33 +60,27 @@ struct Slot {
 constexpr int kEvents = 9;
 constexpr int kSlots = 2;
 
-class Backend : public CudaSegmenterBackend {
+class CudaSegmenterBackend : public SegmenterBackend {
  public:
-  Backend(Graph graph, const CudaBackendConfig& config)
-      : config_(config),
-        net_(std::move(graph), network_options(config), stream_.get()),
-        pre_(config.input, input_layout(net_, config.nhwc_input)) {
+  CudaSegmenterBackend(Graph graph, const BackendSetup& setup)
+      : setup_(setup),
+        nhwc_(setup.manifest.input.layout == TensorLayout::kNHWC),
+        net_(std::move(graph), network_options(setup.options), stream_.get()),
+        pre_(setup.manifest.input, input_layout(setup.info, net_.strides(net_.input_value()), nhwc_)) {
     for (Slot& slot : slots_)
       for (int k = 0; k < kEvents; ++k) slot.events.emplace_back(true);
     plan_logits();
   }
   // The buffers below the network are freed before its own destructor waits for the stream.
-  ~Backend() override {
+  ~CudaSegmenterBackend() override {
     for (const Stream* s : {&upload_, &stream_, &download_}) DEEPLAB_CUDA_CHECK_LOG(cudaStreamSynchronize(s->get()));
-  }
-
-  void segment(const FrameView& frame, const SegmentRequest& request, Segmentation& result,
-               StageTimes& times) override {
-    if (pending_ > 0)
-      throw Error(ErrorCode::kInternal, "CUDA segment() with " + std::to_string(pending_) + " frames in flight");
-    submit(frame, request);
-    collect(result, times);
   }
 
   // Stages the frame in a free slot and enqueues its upload (upload stream), its compute (the
   // network's stream, after the upload) and its download (download stream, after the compute): the
   // upload of the next frame and the download of the previous one overlap this frame's compute.
-  void submit(const FrameView& frame, const SegmentRequest& request) override {
+  // `result` and `times` are written by collect().
+  void submit(const FrameView& frame, const SegmentRequest& request, Segmentation&, StageTimes&) override {
     const auto wall = Clock::now();
     validate_frame(frame);
     if (pending_ == kSlots) throw Error(ErrorCode::kInternal, "CUDA submit() with every slot in flight");
@@ -192,44 +152,16 @@ class Backend : public CudaSegmenterBackend {
     if (slot.with_crf) result.crf.ms = times.crf_ms;
   }
 
-  int pending() const override { return pending_; }
-
-  bool set_crf(const CrfOptions& options) override {
-#if defined(DEEPLAB_HAVE_CUDA_CRF)
+  // The dense CRF on the device, right after the network (cuda/crf/cuda_crf_stage.h).
+  void set_crf(const CrfOptions& options) override {
     validate_crf_options(options);
     stream_.synchronize();  // no frame's work may still use the stage being replaced
     crf_.reset();
     if (options.mode != CrfMode::kOff) crf_ = std::make_unique<CudaCrfStage>(options);
-    return true;
-#else
-    crf_.reset();
-    return options.mode == CrfMode::kOff;
-#endif
   }
 
   void reset_crf() override {
     if (crf_) crf_->reset();
-  }
-
-  const float* logits_to_host(const FrameView& frame, StageTimes& times) override {
-    const auto wall = Clock::now();
-    validate_frame(frame);
-    if (pending_ > 0)
-      throw Error(ErrorCode::kInternal, "CUDA logits_to_host() with " + std::to_string(pending_) + " frames in flight");
-    Slot& slot = slots_[0];
-    const cudaStream_t stream = stream_.get();
-    const float* logits = enqueue_network(frame, slot);
-    host_logits_.reserve(logits_count_);
-    DEEPLAB_CUDA_CHECK(cudaMemcpyAsync(host_logits_.data(), logits, logits_count_ * sizeof(float),
-                                       cudaMemcpyDeviceToHost, stream));
-    slot.events[5].record(stream);
-    slot.events[5].synchronize();
-    times.upload_ms = slot.staging_ms + Event::elapsed_ms(slot.events[0], slot.events[1]);
-    times.preprocess_ms = Event::elapsed_ms(slot.events[2], slot.events[3]);
-    times.infer_ms = Event::elapsed_ms(slot.events[3], slot.events[4]);
-    times.download_ms = Event::elapsed_ms(slot.events[4], slot.events[5]);
-    times.total_ms = ms_since(wall);
-    return host_logits_.data();
   }
 
   const Graph& graph() const override { return net_.graph(); }
@@ -265,25 +197,18 @@ class Backend : public CudaSegmenterBackend {
   }
 
   // The post-processing reads dense NHWC float logits; other layouts are copied into that first.
+  // (describe_network() has checked their shape and class count.)
   void plan_logits() {
     const int out = net_.output_value();
     const Value& v = net_.graph().values[out];
-    const bool nhwc = config_.nhwc_input;
-    const int c_axis = nhwc ? 3 : 1, h_axis = nhwc ? 1 : 2, w_axis = nhwc ? 2 : 3;
-    if (v.shape.size() != 4 || v.shape[0] != 1)
-      throw Error(ErrorCode::kUnsupported, net_.graph().source + ": output '" + v.name + "' has shape " +
-                                               shape_string(v.shape) + "; 4-D class scores are expected");
-    channels_ = static_cast<int>(v.shape[c_axis]);
-    logits_count_ = static_cast<std::size_t>(v.element_count());
-    if (channels_ < 1 || channels_ > 256)
-      throw Error(ErrorCode::kUnsupported, net_.graph().source + ": " + std::to_string(channels_) +
-                                               " classes; 1..256 are supported");
+    const LogitsAxes a = logits_axes(nhwc_);
+    channels_ = setup_.info.num_classes;
     const auto strides = net_.strides(out);
     std::vector<std::int64_t> dense(4);
-    dense[c_axis] = 1;
-    dense[w_axis] = channels_;
-    dense[h_axis] = dense[w_axis] * v.shape[w_axis];
-    dense[0] = dense[h_axis] * v.shape[h_axis];
+    dense[a.c] = 1;
+    dense[a.w] = channels_;
+    dense[a.h] = dense[a.w] * v.shape[a.w];
+    dense[0] = dense[a.h] * v.shape[a.h];
     if (strides == dense) return;
     logits_copy_ = make_copy_params(v.shape, strides, dense);
     logits_.allocate(static_cast<std::size_t>(v.element_count()));
@@ -291,8 +216,8 @@ class Backend : public CudaSegmenterBackend {
 
   void check_geometry(const ResampleGeometry& geo) const {
     const Value& v = net_.graph().values[net_.output_value()];
-    const bool nhwc = config_.nhwc_input;
-    if (geo.channels != channels_ || geo.in_h != v.shape[nhwc ? 1 : 2] || geo.in_w != v.shape[nhwc ? 2 : 3])
+    const LogitsAxes a = logits_axes(nhwc_);
+    if (geo.channels != channels_ || geo.in_h != v.shape[a.h] || geo.in_w != v.shape[a.w])
       throw Error(ErrorCode::kInternal, "CUDA post-processing geometry for " + std::to_string(geo.in_h) + "x" +
                                             std::to_string(geo.in_w) + "x" + std::to_string(geo.channels) +
                                             " logits, the network yields " + shape_string(v.shape));
@@ -314,7 +239,7 @@ class Backend : public CudaSegmenterBackend {
       stream_.synchronize();
     if (frame.width != frame_width_ || frame.height != frame_height_) {
       frame_width_ = frame_height_ = -1;  // until the new tables are in place
-      const ResampleGeometry geo = config_.geometry(frame.width, frame.height);
+      const ResampleGeometry geo = setup_.geometry.to(frame.width, frame.height);
       check_geometry(geo);
       post_.prepare(geo, stream_.get());
       frame_width_ = frame.width;
@@ -322,7 +247,7 @@ class Backend : public CudaSegmenterBackend {
     }
     if (crf_size_changes) {
       const CrfWorkingSize size = crf_working_size(frame.width, frame.height, crf_->options());
-      const ResampleGeometry to_working = config_.geometry(size.width, size.height);
+      const ResampleGeometry to_working = setup_.geometry.to(size.width, size.height);
       check_geometry(to_working);
       crf_->prepare(frame.width, frame.height, channels_, to_working, stream_.get());
     }
@@ -337,7 +262,7 @@ class Backend : public CudaSegmenterBackend {
     if (width != prob_width_ || height != prob_height_) {
       if (pending_ > 0) stream_.synchronize();
       prob_width_ = prob_height_ = -1;
-      const ResampleGeometry geo = config_.geometry(width, height);
+      const ResampleGeometry geo = setup_.geometry.to(width, height);
       check_geometry(geo);
       prob_post_.prepare(geo, stream_.get());
       prob_width_ = width;
@@ -374,7 +299,8 @@ class Backend : public CudaSegmenterBackend {
     return v;
   }
 
-  CudaBackendConfig config_;
+  BackendSetup setup_;
+  bool nhwc_;  // the model's input (and logits) are logically NHWC (TF exports), else NCHW
   Stream stream_;  // compute: pre-processing, the network, post-processing / CRF (the network's)
   Stream upload_, download_;
   CudaNetwork net_;
@@ -383,16 +309,10 @@ class Backend : public CudaSegmenterBackend {
   DeviceBuffer<float> logits_;
   CopyParams logits_copy_;
   int channels_ = 0;
-  std::size_t logits_count_ = 0;
-  PinnedBuffer<float> host_logits_;
   int frame_width_ = -1, frame_height_ = -1, prob_width_ = -1, prob_height_ = -1;
   Slot slots_[kSlots];
   int head_ = 0, pending_ = 0;  // the oldest frame in flight, and how many are
-#if defined(DEEPLAB_HAVE_CUDA_CRF)
   std::unique_ptr<CudaCrfStage> crf_;
-#else
-  std::unique_ptr<NoCrfStage> crf_;  // never made: no CUDA CRF in this build
-#endif
 };
 
 }  // namespace
@@ -402,9 +322,8 @@ bool cuda_backend_built(std::string* why) {
   return true;
 }
 
-std::unique_ptr<CudaSegmenterBackend> make_cuda_segmenter_backend(Graph graph, const CudaBackendConfig& config) {
-  if (!config.geometry) throw Error(ErrorCode::kInternal, "CUDA backend without a logits geometry");
-  return std::make_unique<Backend>(std::move(graph), config);
+std::unique_ptr<SegmenterBackend> make_cuda_segmenter_backend(Graph graph, const BackendSetup& setup) {
+  return std::make_unique<CudaSegmenterBackend>(std::move(graph), setup);
 }
 
 }  // namespace deeplab

@@ -1,0 +1,102 @@
+// The seam under deeplab::Segmenter: what runs its frames. One interface for every backend — the
+// CPU (backend/cpu_segmenter_backend.cpp), CUDA (cuda/cuda_segmenter_backend.cpp), and whatever
+// comes next (batched, int8) — made in one place (make_segmenter_backend), and the pieces they
+// share: the network's description with its checks (describe_network), where the pre-processing
+// writes (input_layout) and the geometry from the logits to any frame size (LogitsGeometry).
+//
+//   Segmenter (segmenter.cpp): options, device choice, model file -> optimised graph, the in-flight
+//     ring of results; orchestration only
+//   SegmenterBackend: frame -> pre-processing -> network -> class map (+ CRF, probabilities)
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "deeplab/manifest.h"
+#include "deeplab/segmenter.h"
+#include "graph/graph.h"
+#include "graph/passes.h"
+#include "postprocess/interpolate.h"
+#include "preprocess/preprocess.h"
+
+namespace deeplab {
+
+// The network's input and logits sizes and class count, from the optimised graph's shapes; throws
+// kManifestMismatch / kUnsupported naming the file for an input that is not a 3-channel image of
+// the manifest's layout and name, logits that are not 4-D, or a class count the manifest disagrees
+// with. node_count and arena_bytes are left for the backend.
+NetworkInfo describe_network(const Graph& graph, const ModelManifest& manifest, const FinalResizeInfo& final_resize);
+
+// Where the pre-processing writes: the network input's own strides (NCHW logical, channels-last
+// physical for torchvision exports; NHWC for TF ones).
+InputTensorLayout input_layout(const NetworkInfo& info, const std::vector<std::int64_t>& input_strides, bool nhwc);
+
+// The axes of the logits' class, height and width dimensions in the graph's logical shape.
+struct LogitsAxes {
+  int c, h, w;
+};
+LogitsAxes logits_axes(bool nhwc);
+
+// Logits -> class-map / probability geometry for a target size: the removed final Resize's own
+// mode and coordinate transform (its scale stretched by target / network input), or the manifest's
+// logits_upsampling, or bilinear half-pixel when the model kept its Resize.
+class LogitsGeometry {
+ public:
+  LogitsGeometry() = default;
+  LogitsGeometry(const NetworkInfo& info, const FinalResizeInfo& final_resize, std::string logits_upsampling);
+  ResampleGeometry to(int width, int height) const;
+
+ private:
+  NetworkInfo info_;
+  FinalResizeInfo final_resize_;
+  std::string logits_upsampling_;
+};
+
+// What a backend is built from besides the graph.
+struct BackendSetup {
+  ModelManifest manifest;
+  SegmenterOptions options;
+  NetworkInfo info;
+  LogitsGeometry geometry;
+};
+
+class SegmenterBackend {
+ public:
+  virtual ~SegmenterBackend() = default;
+
+  // Takes the frame (it may be reused once this returns) and starts it. Its class map (and
+  // probabilities when asked, at their requested size), CRF report and stage times are in `result`
+  // and `times` once collect() has returned for it: a synchronous backend fills them here, one
+  // with frames in flight in collect(). At most Segmenter::kMaxInFlight are pending (the
+  // Segmenter's ring keeps count).
+  virtual void submit(const FrameView& frame, const SegmentRequest& request, Segmentation& result,
+                      StageTimes& times) = 0;
+  // Finishes the oldest submitted frame into `result` / `times` (the same objects submit() got).
+  virtual void collect(Segmentation& result, StageTimes& times) = 0;
+
+  // The dense CRF after the network from the next frame on (kOff removes it); validated first.
+  virtual void set_crf(const CrfOptions& options) = 0;
+  // The next frame starts the CRF's temporal state from scratch.
+  virtual void reset_crf() = 0;
+
+  // The optimised graph the network runs, the physical strides (elements) of its values, the
+  // activation memory, and one line about how it runs ("cpu, 2 threads", "cuda fp16, CUDA graph...").
+  virtual const Graph& graph() const = 0;
+  virtual std::vector<std::int64_t> strides(int value) const = 0;
+  virtual std::size_t arena_bytes() const = 0;
+  virtual std::string describe() const = 0;
+};
+
+// The backends, registered here: kCpu or kCuda (kAuto is resolved by the Segmenter first).
+std::unique_ptr<SegmenterBackend> make_segmenter_backend(Device device, Graph graph, const BackendSetup& setup);
+
+std::unique_ptr<SegmenterBackend> make_cpu_segmenter_backend(Graph graph, const BackendSetup& setup);
+// In cuda/cuda_segmenter_backend.cpp, or cuda/cuda_backend_unavailable.cpp (Error(kDevice) saying
+// why) in a build without CUDA and cuDNN.
+std::unique_ptr<SegmenterBackend> make_cuda_segmenter_backend(Graph graph, const BackendSetup& setup);
+// Whether this build has the CUDA backend; if not, `why` says what is missing.
+bool cuda_backend_built(std::string* why);
+
+}  // namespace deeplab
