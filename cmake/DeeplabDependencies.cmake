@@ -25,6 +25,13 @@ deeplab_require(OpenMP_CXX_FOUND "OpenMP" "libgomp1 (g++) or libomp-dev (clang)"
 find_package(OpenCV QUIET COMPONENTS core imgproc imgcodecs)
 deeplab_require(OpenCV_FOUND "OpenCV (core, imgproc, imgcodecs) for the command-line tools" "libopencv-dev")
 
+# TFLite import (engine/src/tflite): the flatbuffers headers, and flatc to generate the reader of the
+# project's own schema subset (engine/src/tflite/tflite_schema.fbs) at build time.
+find_path(DEEPLAB_FLATBUFFERS_INCLUDE_DIR flatbuffers/flatbuffers.h)
+deeplab_require(DEEPLAB_FLATBUFFERS_INCLUDE_DIR "the flatbuffers headers (TFLite import)" "libflatbuffers-dev")
+find_program(DEEPLAB_FLATC flatc)
+deeplab_require(DEEPLAB_FLATC "flatc, the flatbuffers schema compiler (TFLite import)" "flatbuffers-compiler")
+
 find_package(OpenSSL QUIET)
 deeplab_require(OpenSSL_FOUND "OpenSSL (libcrypto, for model sha256 checks)" "libssl-dev")
 

@@ -3,6 +3,7 @@
 #include "deeplab/error.h"
 #include "graph/fold.h"
 #include "onnx/onnx_import.h"
+#include "tflite/tflite_import.h"
 
 namespace deeplab {
 
@@ -32,7 +33,8 @@ void select_output(Graph& g, const std::string& name, const std::string& onnx_pa
 
 Graph load_optimized_graph(const std::string& onnx_path, const LoadOptions& options, FinalResizeInfo* final_resize,
                            int* imported_nodes) {
-  Graph g = import_onnx_file(onnx_path);
+  // The file's format by its extension or TFLite's identifier; both importers fill the same IR.
+  Graph g = is_tflite_file(onnx_path) ? import_tflite_file(onnx_path) : import_onnx_file(onnx_path);
   if (imported_nodes) *imported_nodes = static_cast<int>(g.nodes.size());
   select_output(g, options.output, onnx_path);
   std::vector<std::int64_t> shape = options.input_shape;

@@ -17,6 +17,9 @@ DEEPLAB_APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config git ca-certificates curl
   libdnnl-dev ocl-icd-opencl-dev libonnx-dev libprotobuf-dev protobuf-compiler libyaml-cpp-dev libssl-dev
   libopencv-dev libgtest-dev libgmock-dev
+  # TFLite import (engine/src/tflite): flatbuffers headers, and flatc to generate the reader from the
+  # project's schema subset (engine/src/tflite/tflite_schema.fbs) at build time
+  libflatbuffers-dev flatbuffers-compiler
   python3-torchvision python3-onnx python3-numpy python3-pil
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly

@@ -1,4 +1,4 @@
-// Fuzz target for the model loading path: bytes -> import -> constant folding / shape inference ->
+// Fuzz target for the model loading path: bytes -> import (ONNX or TFLite) -> constant folding / shape inference ->
 // graph passes -> (when small enough) a compiled CPU network run once.
 //
 // Every failure a model file can cause must be a deeplab::Error. Anything else — a crash, a
@@ -17,6 +17,7 @@
 #include "graph/fold.h"
 #include "graph/passes.h"
 #include "onnx/onnx_import.h"
+#include "tflite/tflite_import.h"
 
 namespace {
 
@@ -71,7 +72,10 @@ bool verbose() {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   try {
-    deeplab::Graph g = deeplab::import_onnx_bytes(data, size, "fuzz.onnx");
+    // Both importers: bytes carrying TFLite's identifier go to the TFLite reader (as the loader does).
+    deeplab::Graph g = deeplab::has_tflite_identifier(data, size)
+                           ? deeplab::import_tflite_bytes(data, size, "fuzz.tflite")
+                           : deeplab::import_onnx_bytes(data, size, "fuzz.onnx");
     // The model's own input shape when static; otherwise dynamic dims from 1x3x16x16.
     const std::vector<std::int64_t> fallback = {1, 3, 16, 16};
     std::vector<std::int64_t> shape = g.values[g.inputs.at(0)].shape;

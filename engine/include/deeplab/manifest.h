@@ -52,12 +52,19 @@ ModelManifest load_manifest(const std::string& path);
 // NCHW RGB, generic class names and the PASCAL VOC palette.
 ModelManifest default_manifest_for(const std::string& onnx_path);
 
+// The manifest used for a bare .tflite file: input size, NHWC layout and normalisation from the
+// model's input tensor (a quantized uint8/int8 input's scale and zero point; a float input is assumed
+// to take [-1, 1]), RGB, classes named "0".."C-1" and the PASCAL VOC palette. Throws like the importer.
+ModelManifest default_manifest_for_tflite(const std::string& tflite_path);
+
 // The PASCAL VOC colour map (the standard bit-interleaved palette), n entries.
 std::vector<std::array<std::uint8_t, 3>> voc_palette(int n);
 
 // Resolves NAME or PATH to a manifest:
 //  - an existing .yaml/.yml file: loaded;
-//  - an existing .onnx file: a sibling <stem>.yaml if there is one, else default_manifest_for;
+//  - an existing .onnx file: a sibling <stem>.yaml if there is one, else a manifest in the model
+//    directories naming that file, else default_manifest_for;
+//  - an existing .tflite file: likewise, else default_manifest_for_tflite;
 //  - otherwise a model name: <dir>/<name>.yaml for dir in $DEEPLAB_MODEL_DIR, then the source tree's
 //    models/ directory.
 // The returned manifest's `file` is made absolute (found in $DEEPLAB_MODEL_CACHE, <models>/cache,

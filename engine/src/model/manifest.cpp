@@ -10,6 +10,7 @@
 
 #include "deeplab/error.h"
 #include "deeplab/log.h"
+#include "tflite/tflite_import.h"
 #include "yaml/yaml_keys.h"
 
 #ifndef DEEPLAB_SOURCE_MODELS_DIR
@@ -209,6 +210,35 @@ ModelManifest default_manifest_for(const std::string& onnx_path) {
   return m;
 }
 
+ModelManifest default_manifest_for_tflite(const std::string& tflite_path) {
+  const TfliteInputInfo info = read_tflite_input_info(tflite_path);
+  ModelManifest m;
+  m.name = fs::path(tflite_path).stem().string();
+  m.file = tflite_path;
+  m.input.name = info.name;
+  m.input.height = static_cast<int>(info.shape[1]);
+  m.input.width = static_cast<int>(info.shape[2]);
+  m.input.layout = TensorLayout::kNHWC;  // TFLite's own layout; the importer keeps it for the input
+  m.input.color = ColorOrder::kRGB;
+  m.input.std = {1, 1, 1};
+  // The graph's input is the dequantized image, (q - zero_point) * scale, with q the uint8 pixel (or,
+  // for an int8 input, pixel - 128): value = pixel * scale - mean.
+  if (info.quantized) {
+    const float offset = static_cast<float>(info.zero_point + (info.type == TfliteInputInfo::kInt8 ? 128 : 0));
+    m.input.scale = info.scale;
+    m.input.mean.fill(offset * info.scale);
+    m.description = "bare TFLite file (no manifest): RGB, normalisation from the input's quantization (scale " +
+                    std::to_string(info.scale) + ", zero point " + std::to_string(info.zero_point) + ")";
+  } else {
+    m.input.scale = 1.0f / 127.5f;  // TFLite's float image models mostly take [-1, 1]
+    m.input.mean.fill(1.0f);
+    m.description = "bare float TFLite file (no manifest): RGB in [-1, 1] assumed";
+  }
+  for (int k = 0; k < info.classes; ++k) m.classes.push_back(std::to_string(k));
+  m.palette = voc_palette(info.classes);
+  return m;
+}
+
 namespace {
 
 // A bare .onnx path with no manifest: the assumptions are said out loud, once per file.
@@ -267,23 +297,40 @@ static std::string find_model_file(const ModelManifest& m) {
                                         " is not in the model cache; run: scripts/fetch-models.sh " + m.name);
 }
 
+// A model file given by path: its sibling <stem>.yaml, else a known manifest naming the file, else
+// what the file itself says (the assumptions logged as a warning); `file` is that path whatever the
+// manifest says.
+static ModelManifest manifest_for_model_file(const fs::path& p) {
+  ModelManifest m;
+  const fs::path sibling = fs::path(p).replace_extension(".yaml");
+  if (fs::exists(sibling)) {
+    m = load_manifest(sibling.string());
+  } else if (!find_manifest_for_file(p.filename().string(), m)) {
+    const std::string file = fs::absolute(p).string();
+    if (p.extension() == ".tflite") {
+      m = default_manifest_for_tflite(file);
+      if (m.description.rfind("bare float", 0) == 0)
+        log_message(LogLevel::kWarning, file + ": no manifest found and a float input; assuming RGB in [-1, 1] "
+                                               "(pixel/127.5 - 1). If the model was trained otherwise, write a "
+                                               "manifest beside it (docs/models.md)");
+    } else {
+      m = default_manifest_for(file);
+      say_assumed_manifest(file);
+    }
+  }
+  m.file = fs::absolute(p).string();
+  return m;
+}
+
 ModelManifest resolve_model(const std::string& name_or_path) {
   const fs::path p(name_or_path);
   const std::string ext = p.extension().string();
   ModelManifest m;
   if (fs::exists(p) && (ext == ".yaml" || ext == ".yml")) {
     m = load_manifest(p.string());
-  } else if (fs::exists(p) && ext == ".onnx") {
-    const fs::path sibling = fs::path(p).replace_extension(".yaml");
-    if (fs::exists(sibling)) {
-      m = load_manifest(sibling.string());
-    } else if (!find_manifest_for_file(p.filename().string(), m)) {
-      m = default_manifest_for(fs::absolute(p).string());
-      say_assumed_manifest(m.file);
-    }
-    m.file = fs::absolute(p).string();
-    return m;
-  } else if (ext == ".onnx" || ext == ".yaml" || ext == ".yml") {
+  } else if (fs::exists(p) && (ext == ".onnx" || ext == ".tflite")) {
+    return manifest_for_model_file(p);
+  } else if (ext == ".onnx" || ext == ".tflite" || ext == ".yaml" || ext == ".yml") {
     throw Error(ErrorCode::kNotFound, name_or_path + ": model file not found");
   } else {
     bool found = false;
