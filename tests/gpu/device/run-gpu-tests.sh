@@ -93,7 +93,7 @@ check_carry() {
   echo "carry total: $((bytes / 1048576)) MiB (limit here ${CARRY_LIMIT_MIB} MiB, the tool's 64 MiB)"
   [ $bytes -le $((CARRY_LIMIT_MIB * 1048576)) ] || { echo "carry too large"; ok=1; }
   local n; n=$(ls .carry/debs/*.deb 2>/dev/null | wc -l)
-  echo ".carry/debs: $n packages$(for d in libonnx-dev libdnnl-dev libyaml-cpp-dev libprotobuf-dev protobuf-compiler libgtest-dev; do ls .carry/debs/${d}_*.deb >/dev/null 2>&1 || printf ' (no %s)' "$d"; done)"
+  echo ".carry/debs: $n packages$(for d in libonnx-dev libdnnl-dev libyaml-cpp-dev libprotobuf-dev protobuf-compiler libgtest-dev libflatbuffers-dev flatbuffers-compiler; do ls .carry/debs/${d}_*.deb >/dev/null 2>&1 || printf ' (no %s)' "$d"; done)"
   [ "$n" -gt 0 ] || ok=1
   [ -f .carry/unpack-debs.sh ] || { echo ".carry/unpack-debs.sh: MISSING (cp ../shared/device/unpack-debs.sh .carry/)"; ok=1; }
   n=$(ls .carry/frames/*.ppm 2>/dev/null | wc -l)
