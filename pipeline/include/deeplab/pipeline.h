@@ -130,8 +130,11 @@ class Pipeline {
 
   void on_frame(FrameCallback callback);  // before run()
   RunStats run(const RunOptions& options = {});
-  // Ask a running pipeline to finish: EOS is sent so that files are finalised; a second call (or the
-  // EOS timeout) tears it down at once. Async-signal-safe: may be called from a SIGINT handler.
+  // Ask a running pipeline to finish: the frames waiting before the model are dropped and EOS follows
+  // the frame being segmented, so that files are finalised with every segmented frame; before the
+  // first frame (or before run()) the run ends at once, stopped with no frame, empty files removed.
+  // A second call (or the EOS timeout) tears it down at once. Async-signal-safe: may be called from a
+  // SIGINT handler.
   void stop() noexcept;
 
  private:
