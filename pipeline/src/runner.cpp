@@ -402,7 +402,9 @@ Runner::Next Runner::handle(GstMessage* message) {
       if (!cause.empty() && error_.find(cause) == std::string::npos && detail.find("): ") == std::string::npos)
         error_ += " (" + detail + ")";
       error_code_ = code_of(error);
-      if (const std::string no_video = no_video_stream(); !no_video.empty()) {
+      // A stream error ("not-linked": nothing takes the audio) from an input without video; not a
+      // missing decoder (a CORE error), whose own message is the better one.
+      if (const std::string no_video = error->domain == GST_STREAM_ERROR ? no_video_stream() : ""; !no_video.empty()) {
         error_ = no_video;  // what the "not-linked" stream error of its other streams means
         error_code_ = ErrorCode::kUnsupported;
       }
