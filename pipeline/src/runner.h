@@ -7,13 +7,13 @@
 #include <gst/gst.h>
 
 #include <atomic>
-#include <filesystem>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
 #include "appsink_output.h"
+#include "output_files.h"
 #include "config.h"
 #include "deeplab/pipeline.h"
 #include "run_stats.h"
@@ -42,14 +42,6 @@ struct SourcePads {
   bool complete = false;     // no-more-pads
   std::string other;         // media types of the other streams ("audio/x-raw")
 };
-
-// An output file as it was before the run, so that an old file the run never opened is not removed.
-struct FileStamp {
-  bool exists = false;
-  std::filesystem::file_time_type time{};
-  std::uintmax_t size = 0;
-};
-FileStamp file_stamp(const std::string& path);
 
 class Runner {
  public:
