@@ -276,7 +276,7 @@ void Runner::watch_source_pads() {
 // "source file 'a.m4a': no video stream in it (it has audio/x-raw)" once the decoder has exposed all
 // its streams and none is video; else "".
 std::string Runner::no_video_stream() const {
-  std::lock_guard<std::mutex> lock(const_cast<std::mutex&>(source_pads_.mutex));
+  std::lock_guard<std::mutex> lock(source_pads_.mutex);
   if (!source_pads_.complete || source_pads_.video > 0) return "";
   return "no video stream in " + source_description() +
          (source_pads_.other.empty() ? "" : " (it has " + source_pads_.other + " only)");
@@ -481,32 +481,37 @@ void Runner::remove_empty_outputs(RunStats& stats, std::string& note) const {
   if (!note.empty()) note = "nothing was written: removed the empty " + note;
 }
 
-// Did the video of a file or uri source end clearly before what its container declares (a file cut
-// short: the demuxer stops where the data stops, without an error)? Short by more than a second and
-// 2 % counts; an audio track a little longer than the video does not.
-void Runner::check_input_end(RunStats& stats) const {
+// The duration a file or uri source's container declares, and the frame rate, while the pipeline can
+// still answer; for a run that went to the source's end (not live, not stopped, not max-frames).
+void Runner::query_input_duration() {
   if (live_ || eos_sent_ || !error_.empty()) return;
   if (config_.source.type != SourceType::kFile && config_.source.type != SourceType::kUri) return;
   {
-    std::lock_guard<std::mutex> lock(const_cast<std::mutex&>(counters_.gate.mutex));
+    std::lock_guard<std::mutex> lock(counters_.gate.mutex);
     if (counters_.gate.limited) return;
   }
-  gint64 duration = -1;
-  if (!gst_element_query_duration(pipeline_->get(), GST_FORMAT_TIME, &duration) || duration <= 0) return;
-  const std::int64_t end = std::max<std::int64_t>(counters_.last_end.load(), 0);
-  const std::int64_t missing = duration - end;
-  if (missing <= std::max<std::int64_t>(GST_SECOND, duration / 50)) return;
-  stats.input_ended_early = true;
-  stats.input_end_s = static_cast<double>(end) / GST_SECOND;
-  stats.input_duration_s = static_cast<double>(duration) / GST_SECOND;
+  if (!gst_element_query_duration(pipeline_->get(), GST_FORMAT_TIME, &input_duration_ns_)) input_duration_ns_ = -1;
   GstPad* pad = gst_element_get_static_pad(pipeline_->element(kSegName), "sink");
   if (GstCaps* caps = pad ? gst_pad_get_current_caps(pad) : nullptr) {
     gint num = 0, den = 1;
     if (gst_structure_get_fraction(gst_caps_get_structure(caps, 0), "framerate", &num, &den) && num > 0 && den > 0)
-      stats.input_frames_expected = static_cast<std::uint64_t>(static_cast<double>(duration) * num / den / GST_SECOND + 0.5);
+      input_fps_ = static_cast<double>(num) / den;
     gst_caps_unref(caps);
   }
   if (pad) gst_object_unref(pad);
+}
+
+// Did the video end clearly before the declared duration (a file cut short: the demuxer stops where
+// the data stops, without an error)? Short by more than a second and 2 % counts; an audio track a
+// little longer than the video does not.
+void Runner::check_input_end(RunStats& stats) const {
+  if (input_duration_ns_ <= 0) return;
+  const std::int64_t end = std::max<std::int64_t>(counters_.last_end.load(), 0);
+  if (input_duration_ns_ - end <= std::max<std::int64_t>(GST_SECOND, input_duration_ns_ / 50)) return;
+  stats.input_ended_early = true;
+  stats.input_end_s = static_cast<double>(end) / GST_SECOND;
+  stats.input_duration_s = static_cast<double>(input_duration_ns_) / GST_SECOND;
+  stats.input_frames_expected = static_cast<std::uint64_t>(stats.input_duration_s * input_fps_ + 0.5);
 }
 
 RunStats Runner::run() {
@@ -550,8 +555,7 @@ RunStats Runner::run() {
   const gint64 end = g_get_monotonic_time();
   report_progress(end, true);
   gst_object_unref(bus);
-  RunStats input_end;
-  check_input_end(input_end);
+  query_input_duration();
   pipeline_.reset();  // to NULL: every streaming thread has stopped, the counters are final
   RunStats stats = collect(end);
   if (error_.empty() && !timed_out && !stopped_at_start_)  // the files are finalised
@@ -561,10 +565,7 @@ RunStats Runner::run() {
       const std::int64_t written = count_written_frames(o.path, o.container);
       if (written >= 0) stats.outputs[k].frames = static_cast<std::uint64_t>(written);
     }
-  stats.input_ended_early = input_end.input_ended_early;
-  stats.input_end_s = input_end.input_end_s;
-  stats.input_duration_s = input_end.input_duration_s;
-  stats.input_frames_expected = input_end.input_frames_expected;
+  check_input_end(stats);
   std::string removed;
   remove_empty_outputs(stats, removed);
   const std::string also = removed.empty() ? "" : "; " + removed;

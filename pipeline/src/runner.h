@@ -37,7 +37,7 @@ class GstPipelineHandle {
 // What the source's decodebin exposed (pad-added, no-more-pads; streaming threads): an input with
 // no video stream is named as such rather than by the "not-linked" error it ends with.
 struct SourcePads {
-  std::mutex mutex;
+  mutable std::mutex mutex;
   int video = 0;
   bool complete = false;     // no-more-pads
   std::string other;         // media types of the other streams ("audio/x-raw")
@@ -58,6 +58,7 @@ class Runner {
   void watch_source_pads();
   std::string no_video_stream() const;
   void remove_empty_outputs(RunStats& stats, std::string& note) const;
+  void query_input_duration();
   void check_input_end(RunStats& stats) const;
   enum class Next { kContinue, kDone };
   Next handle(GstMessage* message);
@@ -85,6 +86,8 @@ class Runner {
   gint64 last_progress_us_ = 0;
   gint64 eos_deadline_us_ = 0;
   gint64 duration_ns_ = -1;
+  gint64 input_duration_ns_ = -1;  // declared by the container, for check_input_end()
+  double input_fps_ = 0;
   bool eos_sent_ = false;        // stop() seen: the gate closed and the EOS sent
   bool stopped_at_start_ = false;  // stop() before any frame reached deeplabseg: torn down, no EOS
   std::uint64_t progress_mark_ = 0;  // frames segmented and written when the EOS deadline last moved
