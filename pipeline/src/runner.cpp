@@ -403,6 +403,31 @@ void Runner::handle_stop(gint64 now_us) {
   gst_element_send_event(pipeline_->get(), gst_event_new_eos());
 }
 
+// No frame finished for the EOS timeout after a stop: the model is still on one frame (a CRF of
+// hundreds of iterations), or stuck. The outputs are finalised without it: an EOS into each output's
+// queue, behind the model, from a thread of GStreamer's pool (the queue's stream lock may be held).
+void Runner::bypass_model() {
+  bypassed_ = true;
+  struct Branches {
+    std::vector<GstPad*> pads;
+  };
+  auto* branches = new Branches;
+  for (std::size_t k = 0; k < config_.outputs.size(); ++k)
+    if (GstElement* queue = pipeline_->element(output_element(k, "q")))
+      if (GstPad* pad = gst_element_get_static_pad(queue, "sink")) branches->pads.push_back(pad);
+  gst_element_call_async(
+      pipeline_->get(),
+      [](GstElement*, gpointer data) {
+        for (GstPad* pad : static_cast<Branches*>(data)->pads) gst_pad_send_event(pad, gst_event_new_eos());
+      },
+      branches,
+      [](gpointer data) {
+        auto* b = static_cast<Branches*>(data);
+        for (GstPad* pad : b->pads) gst_object_unref(pad);
+        delete b;
+      });
+}
+
 // The EOS deadline moves while frames are still being finished: a slow model is not a hang.
 void Runner::extend_eos_deadline(gint64 now_us) {
   std::uint64_t mark = counters_.seg_out.load();
@@ -515,6 +540,12 @@ void Runner::check_input_end(RunStats& stats) const {
 }
 
 RunStats Runner::run() {
+  if (stop_requests_.load() > 0) {  // stop() before run(): nothing is started, no output file touched
+    stops_seen_ = stop_requests_.load();
+    eos_sent_ = stopped_at_start_ = true;
+    start_us_ = g_get_monotonic_time();
+    return collect(start_us_);
+  }
   check_inputs();
   prepare_outputs();
   for (const OutputConfig& o : config_.outputs)
@@ -546,6 +577,10 @@ RunStats Runner::run() {
     handle_stop(now);
     if (stopped_at_start_) break;
     if (eos_sent_) extend_eos_deadline(now);
+    if (eos_sent_ && stops_seen_ == 1 && now > eos_deadline_us_ && !bypassed_) {
+      bypass_model();
+      eos_deadline_us_ = now + static_cast<gint64>(options_.eos_timeout_s * 1e6);
+    }
     if (eos_sent_ && (stops_seen_ > 1 || now > eos_deadline_us_)) {
       timed_out = true;
       break;
@@ -572,7 +607,7 @@ RunStats Runner::run() {
   if (!error_.empty()) throw Error(error_code_, error_ + also);
   if (timed_out)
     throw Error(ErrorCode::kIo, (stops_seen_ > 1 ? "stopped again before the end of the stream: outputs may be incomplete"
-                                                 : "the pipeline did not finish within " + seconds_text(options_.eos_timeout_s) +
+                                                 : "the pipeline did not finish within " + seconds_text(2 * options_.eos_timeout_s) +
                                                        " of the last frame after the stop request: outputs may be incomplete") +
                                     also);
   return stats;

@@ -64,6 +64,7 @@ class Runner {
   Next handle(GstMessage* message);
   void handle_stop(gint64 now_us);
   void extend_eos_deadline(gint64 now_us);
+  void bypass_model();
   void report_progress(gint64 now_us, bool final);
   std::string describe(GstObject* object) const;
   std::string source_description() const;
@@ -89,6 +90,7 @@ class Runner {
   gint64 input_duration_ns_ = -1;  // declared by the container, for check_input_end()
   double input_fps_ = 0;
   bool eos_sent_ = false;        // stop() seen: the gate closed and the EOS sent
+  bool bypassed_ = false;          // the outputs were sent EOS behind the model (bypass_model)
   bool stopped_at_start_ = false;  // stop() before any frame reached deeplabseg: torn down, no EOS
   std::uint64_t progress_mark_ = 0;  // frames segmented and written when the EOS deadline last moved
   bool live_ = false;

@@ -144,6 +144,31 @@ TEST(Interrupts, StopBeforeRunEndsWithoutAFile) {
   EXPECT_FALSE(fs::exists(dir + "/o.mp4"));
 }
 
+// A stop while the model spends longer on one frame than the EOS timeout (RunOptions::eos_timeout_s
+// made far shorter than a frame with a CRF): the outputs get their EOS behind the model, and the file plays
+// every frame written. (Before: the timeout tore the pipeline down, run() threw, the MP4 had no index.)
+TEST(Interrupts, StopDuringAFrameLongerThanTheTimeoutKeepsTheFile) {
+  const std::string dir = ptest::scratch_dir();
+  deeplab::Pipeline pipeline = deeplab::Pipeline::from_string(
+      "source: {type: file, path: '" + ptest::clip("car-detection.mp4") + "'}\n"
+      "segmentation: {device: cpu, threads: 2, crf: full, crf-iterations: 20}\n"
+      // zerolatency: x264enc's lookahead would hold the first frames, and the pipeline (the file
+      // sink) would not preroll before the stop, nor the appsink see a frame.
+      "outputs:\n  - {type: file, path: '" + dir + "/o.mp4', encoder: {tune: zerolatency}}\n"
+      "  - {type: appsink, name: a, drop: false}\n");
+  pipeline.on_frame([&pipeline](const deeplab::FrameView& frame) {
+    if (frame.index == 0) pipeline.stop();  // a frame done, the next one in the model
+  });
+  deeplab::RunOptions options;
+  options.eos_timeout_s = 0.02;
+  deeplab::RunStats stats;
+  ASSERT_NO_THROW(stats = pipeline.run(options));
+  EXPECT_TRUE(stats.stopped);
+  ASSERT_EQ(stats.outputs.size(), 2u);
+  EXPECT_GE(stats.outputs[0].frames, 1u);
+  EXPECT_EQ(ptest::count_frames(dir + "/o.mp4"), static_cast<std::int64_t>(stats.outputs[0].frames));
+}
+
 // An input without video: said in so many words, exit 1, no output file.
 // (Before: "... not-linked" and a 0-byte MP4.)
 TEST(BadInputs, AudioOnlyInputIsNamedAndWritesNothing) {
