@@ -298,7 +298,7 @@ static void gst_deeplab_seg_load(GstDeeplabSeg* self, const LoadSettings& want, 
   auto segmenter = std::make_unique<deeplab::Segmenter>(manifest, options);
   const deeplab::NetworkInfo& net = segmenter->network();
   if (options.precision == deeplab::Precision::kFp16 && segmenter->device() == deeplab::Device::kCpu)
-    GST_WARNING_OBJECT(self, "precision fp16 is a CUDA option; the CPU runs fp32");
+    GST_ELEMENT_WARNING(self, RESOURCE, SETTINGS, ("precision fp16 is a CUDA option; the CPU runs fp32"), (nullptr));
 
   // Class names and palette from the manifest, completed for a model with more classes than named.
   std::vector<const gchar*> names(static_cast<std::size_t>(net.num_classes) + 1, nullptr);

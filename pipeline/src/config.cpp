@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -244,12 +245,28 @@ void name_outputs(const Context& ctx, const YAML::Node& list, std::vector<Output
 std::vector<OutputConfig> read_outputs(const Context& ctx, const YAML::Node& root) {
   const YAML::Node list = root["outputs"];
   if (!list) ctx.fail(root, "", "missing required key 'outputs' (a list: display, file, masks, appsink, shm, udp)");
-  if (!list.IsSequence() || list.size() == 0)
+  if (!list.IsSequence())
     ctx.fail(list, "outputs", "expected a list of at least one output, got " + describe_node(list));
+  if (list.size() == 0)
+    ctx.fail(list, "outputs", "the list is empty: at least one output is needed (each with a type: display, file, masks, "
+                              "appsink, shm or udp)");
   std::vector<OutputConfig> outputs;
   for (std::size_t k = 0; k < list.size(); ++k) outputs.push_back(read_output(ctx, list[k], "outputs." + std::to_string(k)));
   name_outputs(ctx, list, outputs);
   return outputs;
+}
+
+// deeplabseg's input-size is a string property: its form (WIDTHxHEIGHT, 1..16384 each, or empty) is
+// checked here, as a configuration error, rather than when the element loads the model.
+void check_input_size(const Context& ctx, const YAML::Node& segmentation, const std::vector<PropertySetting>& settings) {
+  for (const auto& s : settings) {
+    if (s.name != "input-size" || s.value.empty()) continue;
+    unsigned w = 0, h = 0;
+    char tail = 0;
+    if (std::sscanf(s.value.c_str(), "%ux%u%c", &w, &h, &tail) == 2 && w >= 1 && h >= 1 && w <= 16384 && h <= 16384) continue;
+    ctx.fail(segmentation["input-size"], "segmentation.input-size",
+             "'" + s.value + "' is not WIDTHxHEIGHT with each within 1..16384 (e.g. 513x513), or empty for the model's own size");
+  }
 }
 
 PipelineConfig read_config(const Context& ctx, const YAML::Node& root) {
@@ -260,6 +277,7 @@ PipelineConfig read_config(const Context& ctx, const YAML::Node& root) {
   config.origin = ctx.origin();
   config.source = read_source(ctx, root);
   config.segmentation = read_element_properties(ctx, root["segmentation"], "segmentation", "deeplabseg");
+  check_input_size(ctx, root["segmentation"], config.segmentation);
   config.outputs = read_outputs(ctx, root);
   return config;
 }

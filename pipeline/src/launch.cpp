@@ -134,6 +134,10 @@ const char* counted_role(OutputType type) {
   return type == OutputType::kFile || type == OutputType::kUdp ? "enc" : "sink";
 }
 
+const char* counted_pad(OutputType type) {
+  return type == OutputType::kFile || type == OutputType::kUdp ? "src" : "sink";
+}
+
 std::vector<std::string> launch_args(const PipelineConfig& config) {
   Args args;
   add_source(args, config.source);

@@ -23,9 +23,11 @@ std::string shell_quote(const std::string& word);
 
 // Element names the runner looks up.
 std::string output_element(std::size_t index, const char* role);  // "out2_sink"
-// The element of an output whose sink pad sees one buffer per frame: the encoder where a muxer or
-// payloader follows, else the sink.
+// The element and pad of an output that see one buffer per frame written: the encoder's src pad where
+// a muxer or payloader follows (what the muxer gets: frames still inside the encoder at a teardown are
+// not counted), else the sink's sink pad.
 const char* counted_role(OutputType type);
+const char* counted_pad(OutputType type);
 constexpr const char* kSourceConvertName = "srcconv";  // the last element of the source part
 constexpr const char* kSegName = "seg";
 constexpr const char* kSourceName = "src";

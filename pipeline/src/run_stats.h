@@ -6,6 +6,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <mutex>
 
 namespace deeplab::pipeline {
 
@@ -30,12 +31,19 @@ class LatencyHistogram {
   std::int64_t max_us_ = 0;
 };
 
-// source.max-frames: lets `max` frames through, then sends EOS downstream and drops the rest.
-// Touched by the source's streaming thread only.
-struct FrameLimit {
+// The way into deeplabseg, watched by a pad probe on the pad that feeds it. It lets `max` frames
+// through (source.max-frames; 0 = no limit), or every frame until the runner closes it (stop()); then
+// it sends EOS straight into deeplabseg, once, and drops what still comes. So on a stop the frames
+// that wait before the model (demuxer and decoder queues) are dropped, not segmented first: the EOS
+// follows the frame being segmented, and the files are finalised a frame later, however slow the model.
+// Shared by the streaming thread that feeds deeplabseg and the bus loop, under `mutex`.
+struct StopGate {
+  std::mutex mutex;
   std::uint64_t max = 0;
-  std::uint64_t passed = 0;
-  bool eos_sent = false;
+  std::uint64_t passed = 0;  // frames let through
+  bool closed = false;       // stop() was seen
+  bool limited = false;      // `max` frames went through
+  bool eos_sent = false;     // an EOS went into deeplabseg (the gate's, or the source's own)
 };
 
 // Shared between the streaming threads (pad probes) and the bus loop.
@@ -46,7 +54,8 @@ struct FrameCounters {
   std::atomic<std::int64_t> last_pts{-1};         // of the last segmented frame, ns
   std::int64_t seg_started_us = 0;                // deeplabseg's streaming thread only
   LatencyHistogram latency;                       // deeplabseg's streaming thread only
-  FrameLimit limit;
+  std::atomic<std::int64_t> last_end{-1};        // PTS + duration of the last segmented frame, ns
+  StopGate gate;
 };
 
 }  // namespace deeplab::pipeline

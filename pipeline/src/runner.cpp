@@ -5,10 +5,12 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <system_error>
 
 #include "launch.h"
+#include "output_files.h"
 
 namespace deeplab::pipeline {
 namespace fs = std::filesystem;
@@ -59,23 +61,37 @@ GstPadProbeReturn seg_src_probe(GstPad*, GstPadProbeInfo* info, gpointer data) {
   auto* c = static_cast<FrameCounters*>(data);
   c->latency.add(g_get_monotonic_time() - c->seg_started_us);
   const GstBuffer* buffer = GST_PAD_PROBE_INFO_BUFFER(info);
-  if (GST_BUFFER_PTS_IS_VALID(buffer)) c->last_pts.store(static_cast<std::int64_t>(GST_BUFFER_PTS(buffer)));
+  if (GST_BUFFER_PTS_IS_VALID(buffer)) {
+    c->last_pts.store(static_cast<std::int64_t>(GST_BUFFER_PTS(buffer)));
+    const GstClockTime duration = GST_BUFFER_DURATION_IS_VALID(buffer) ? GST_BUFFER_DURATION(buffer) : 0;
+    c->last_end.store(static_cast<std::int64_t>(GST_BUFFER_PTS(buffer) + duration));
+  }
   c->seg_out.fetch_add(1, std::memory_order_relaxed);
   return GST_PAD_PROBE_OK;
 }
 
-// The EOS goes straight into the peer pad: pushed on this pad it would mark the pad EOS, and the
-// next buffers would return GST_FLOW_EOS upstream, which decoders with frames in flight (avdec_h264
-// reordering B-frames) turn into an error. Later buffers are dropped with GST_FLOW_OK instead; the run
-// ends when the EOS has reached every sink, and the decoding behind it stops then.
-GstPadProbeReturn limit_probe(GstPad* pad, GstPadProbeInfo*, gpointer data) {
-  auto* limit = static_cast<FrameLimit*>(data);
-  if (limit->passed < limit->max) {
-    ++limit->passed;
+// On the pad that feeds deeplabseg (StopGate). The EOS goes straight into the peer pad: pushed on
+// this pad it would mark the pad EOS, and the next buffers would return GST_FLOW_EOS upstream, which
+// decoders with frames in flight (avdec_h264 reordering B-frames) turn into an error. Later buffers are
+// dropped with GST_FLOW_OK instead; the run ends when the EOS has reached every sink, and the decoding
+// behind it stops then. The source's own EOS passes, unless the gate sent one already.
+GstPadProbeReturn gate_probe(GstPad* pad, GstPadProbeInfo* info, gpointer data) {
+  auto* gate = static_cast<StopGate*>(data);
+  std::unique_lock<std::mutex> lock(gate->mutex);
+  if (GST_PAD_PROBE_INFO_TYPE(info) & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
+    if (GST_EVENT_TYPE(GST_PAD_PROBE_INFO_EVENT(info)) != GST_EVENT_EOS) return GST_PAD_PROBE_OK;
+    if (gate->eos_sent) return GST_PAD_PROBE_DROP;
+    gate->eos_sent = true;
     return GST_PAD_PROBE_OK;
   }
-  if (!limit->eos_sent) {
-    limit->eos_sent = true;
+  if (!gate->closed && (gate->max == 0 || gate->passed < gate->max)) {
+    ++gate->passed;
+    return GST_PAD_PROBE_OK;
+  }
+  if (!gate->closed) gate->limited = true;
+  if (!gate->eos_sent) {
+    gate->eos_sent = true;
+    lock.unlock();
     if (GstPad* peer = gst_pad_get_peer(pad)) {
       gst_pad_send_event(peer, gst_event_new_eos());
       gst_object_unref(peer);
@@ -84,11 +100,36 @@ GstPadProbeReturn limit_probe(GstPad* pad, GstPadProbeInfo*, gpointer data) {
   return GST_PAD_PROBE_DROP;
 }
 
-void add_probe(GstElement* element, const char* pad_name, GstPadProbeCallback callback, gpointer data) {
+void add_probe(GstElement* element, const char* pad_name, GstPadProbeCallback callback, gpointer data,
+               GstPadProbeType type = GST_PAD_PROBE_TYPE_BUFFER) {
   GstPad* pad = gst_element_get_static_pad(element, pad_name);
   if (!pad) throw Error(ErrorCode::kInternal, std::string("element '") + GST_ELEMENT_NAME(element) + "' has no " + pad_name + " pad");
-  gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, callback, data, nullptr);
+  gst_pad_add_probe(pad, type, callback, data, nullptr);
   gst_object_unref(pad);
+}
+
+std::string media_type(GstPad* pad) {
+  GstCaps* caps = gst_pad_get_current_caps(pad);
+  if (!caps) caps = gst_pad_query_caps(pad, nullptr);
+  std::string type = caps && !gst_caps_is_empty(caps) && !gst_caps_is_any(caps)
+                         ? gst_structure_get_name(gst_caps_get_structure(caps, 0))
+                         : "";
+  if (caps) gst_caps_unref(caps);
+  return type;
+}
+
+void on_source_pad(GstElement*, GstPad* pad, gpointer data) {
+  auto* pads = static_cast<SourcePads*>(data);
+  const std::string type = media_type(pad);
+  std::lock_guard<std::mutex> lock(pads->mutex);
+  if (type.rfind("video/", 0) == 0) ++pads->video;
+  else if (pads->other.find(type) == std::string::npos) pads->other += (pads->other.empty() ? "" : ", ") + type;
+}
+
+void on_source_pads_complete(GstElement*, gpointer data) {
+  auto* pads = static_cast<SourcePads*>(data);
+  std::lock_guard<std::mutex> lock(pads->mutex);
+  pads->complete = true;
 }
 
 ErrorCode code_of(const GError* error) {
@@ -201,15 +242,17 @@ void Runner::attach_probes() {
   add_probe(seg, "src", seg_src_probe, &counters_);
   if (GstElement* queue = pipeline_->element(kSourceQueueName))
     add_probe(queue, "sink", count_buffer, &counters_.source_queue_in);
-  if (config_.source.max_frames > 0) {
-    counters_.limit.max = static_cast<std::uint64_t>(config_.source.max_frames);
-    add_probe(pipeline_->element(kSourceConvertName), "src", limit_probe, &counters_.limit);
-  }
+  // The gate sits on the pad that feeds deeplabseg: after the live source's leaky queue, if any.
+  counters_.gate.max = static_cast<std::uint64_t>(std::max<std::int64_t>(config_.source.max_frames, 0));
+  GstElement* feeder = pipeline_->element(config_.source.live() ? kSourceQueueName : kSourceConvertName);
+  if (!feeder) throw Error(ErrorCode::kInternal, "the pipeline has no element before deeplabseg");
+  add_probe(feeder, "src", gate_probe, &counters_.gate,
+            static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM));
   for (std::size_t k = 0; k < config_.outputs.size(); ++k) {
     const std::string name = output_element(k, counted_role(config_.outputs[k].type));
     GstElement* counted = pipeline_->element(name);
     if (!counted) throw Error(ErrorCode::kInternal, "the pipeline has no element " + name);
-    add_probe(counted, "sink", count_buffer, &output_frames_[k]);
+    add_probe(counted, counted_pad(config_.outputs[k].type), count_buffer, &output_frames_[k]);
   }
 }
 
@@ -220,6 +263,23 @@ void Runner::attach_appsinks() {
     appsinks_.push_back(std::make_unique<AppsinkOutput>(config_.outputs[k].name, callback_));
     appsinks_.back()->attach(pipeline_->element(output_element(k, "sink")));
   }
+}
+
+void Runner::watch_source_pads() {
+  if (config_.source.type != SourceType::kFile && config_.source.type != SourceType::kUri) return;
+  GstElement* decoder = pipeline_->element(config_.source.type == SourceType::kFile ? "decode" : kSourceName);
+  if (!decoder) return;
+  g_signal_connect(decoder, "pad-added", G_CALLBACK(on_source_pad), &source_pads_);
+  g_signal_connect(decoder, "no-more-pads", G_CALLBACK(on_source_pads_complete), &source_pads_);
+}
+
+// "source file 'a.m4a': no video stream in it (it has audio/x-raw)" once the decoder has exposed all
+// its streams and none is video; else "".
+std::string Runner::no_video_stream() const {
+  std::lock_guard<std::mutex> lock(source_pads_.mutex);
+  if (!source_pads_.complete || source_pads_.video > 0) return "";
+  return "no video stream in " + source_description() +
+         (source_pads_.other.empty() ? "" : " (it has " + source_pads_.other + " only)");
 }
 
 // "outputs.1 (file 'o.mp4')", "segmentation (model 'x')", "source file 'a.mp4'": the config key of
@@ -265,20 +325,31 @@ Runner::Next Runner::handle(GstMessage* message) {
       if (!cause.empty() && error_.find(cause) == std::string::npos && detail.find("): ") == std::string::npos)
         error_ += " (" + detail + ")";
       error_code_ = code_of(error);
+      // A stream error ("not-linked": nothing takes the audio) from an input without video; not a
+      // missing decoder (a CORE error), whose own message is the better one.
+      if (const std::string no_video = error->domain == GST_STREAM_ERROR ? no_video_stream() : ""; !no_video.empty()) {
+        error_ = no_video;  // what the "not-linked" stream error of its other streams means
+        error_code_ = ErrorCode::kUnsupported;
+      }
       g_error_free(error);
       g_free(debug);
       return Next::kDone;
     }
     case GST_MESSAGE_EOS: return Next::kDone;
-    case GST_MESSAGE_WARNING:
-      if (options_.progress) {
-        GError* error = nullptr;
-        gst_message_parse_warning(message, &error, nullptr);
-        if (progress_line_open_) std::fputc('\n', stderr), progress_line_open_ = false;
-        std::fprintf(stderr, "warning: %s: %s\n", describe(GST_MESSAGE_SRC(message)).c_str(), error->message);
+    case GST_MESSAGE_WARNING: {  // printed with --quiet too: it is not progress
+      GError* error = nullptr;
+      gst_message_parse_warning(message, &error, nullptr);
+      // gst_parse_launch's "Delayed linking failed." for a source stream that is not video: the
+      // "no video stream" error says what it means, and with a video stream it is no news.
+      if (std::strcmp(error->message, "Delayed linking failed.") == 0) {
         g_error_free(error);
+        break;
       }
+      if (progress_line_open_) std::fputc('\n', stderr), progress_line_open_ = false;
+      std::fprintf(stderr, "warning: %s: %s\n", describe(GST_MESSAGE_SRC(message)).c_str(), error->message);
+      g_error_free(error);
       break;
+    }
     case GST_MESSAGE_QOS: {
       GstFormat format;
       guint64 processed = 0, dropped = 0;
@@ -307,17 +378,63 @@ Runner::Next Runner::handle(GstMessage* message) {
   return Next::kContinue;
 }
 
-// First stop(): EOS, so that muxers write their headers and files are playable; then wait for it, up
-// to the timeout. A second stop() ends at once.
+// First stop(): the gate before deeplabseg closes (frames waiting before the model are dropped, the
+// EOS follows the frame being segmented), and the source gets an EOS too, for a source that delivers
+// nothing more; the EOS finalises the files. Before any frame reached deeplabseg there is nothing to
+// finalise: the run ends at once, without an EOS into a pipeline still starting up (decodebin without
+// its pads would fail on it). A second stop() ends at once.
 void Runner::handle_stop(gint64 now_us) {
   const int stops = stop_requests_.load();
   if (stops == stops_seen_) return;
   stops_seen_ = stops;
-  if (!eos_sent_) {
-    eos_sent_ = true;
-    eos_deadline_us_ = now_us + static_cast<gint64>(options_.eos_timeout_s * 1e6);
-    gst_element_send_event(pipeline_->get(), gst_event_new_eos());
+  if (eos_sent_) return;
+  eos_sent_ = true;
+  bool any_frame = false;
+  {
+    std::lock_guard<std::mutex> lock(counters_.gate.mutex);
+    counters_.gate.closed = true;
+    any_frame = counters_.gate.passed > 0;
   }
+  if (!any_frame) {
+    stopped_at_start_ = true;
+    return;
+  }
+  eos_deadline_us_ = now_us + static_cast<gint64>(options_.eos_timeout_s * 1e6);
+  gst_element_send_event(pipeline_->get(), gst_event_new_eos());
+}
+
+// No frame finished for the EOS timeout after a stop: the model is still on one frame (a CRF of
+// hundreds of iterations), or stuck. The outputs are finalised without it: an EOS into each output's
+// queue, behind the model, from a thread of GStreamer's pool (the queue's stream lock may be held).
+void Runner::bypass_model() {
+  bypassed_ = true;
+  struct Branches {
+    std::vector<GstPad*> pads;
+  };
+  auto* branches = new Branches;
+  for (std::size_t k = 0; k < config_.outputs.size(); ++k)
+    if (GstElement* queue = pipeline_->element(output_element(k, "q")))
+      if (GstPad* pad = gst_element_get_static_pad(queue, "sink")) branches->pads.push_back(pad);
+  gst_element_call_async(
+      pipeline_->get(),
+      [](GstElement*, gpointer data) {
+        for (GstPad* pad : static_cast<Branches*>(data)->pads) gst_pad_send_event(pad, gst_event_new_eos());
+      },
+      branches,
+      [](gpointer data) {
+        auto* b = static_cast<Branches*>(data);
+        for (GstPad* pad : b->pads) gst_object_unref(pad);
+        delete b;
+      });
+}
+
+// The EOS deadline moves while frames are still being finished: a slow model is not a hang.
+void Runner::extend_eos_deadline(gint64 now_us) {
+  std::uint64_t mark = counters_.seg_out.load();
+  for (std::size_t k = 0; k < config_.outputs.size(); ++k) mark += output_frames_[k].load();
+  if (mark == progress_mark_) return;
+  progress_mark_ = mark;
+  eos_deadline_us_ = now_us + static_cast<gint64>(options_.eos_timeout_s * 1e6);
 }
 
 void Runner::report_progress(gint64 now_us, bool final) {
@@ -372,12 +489,71 @@ RunStats Runner::collect(gint64 end_us) const {
   return stats;
 }
 
+// A file output that got no frame holds nothing playable (an MP4 header at most): its file is removed,
+// unless it is not this run's (an old file that the sink never opened).
+void Runner::remove_empty_outputs(RunStats& stats, std::string& note) const {
+  for (std::size_t k = 0; k < config_.outputs.size(); ++k) {
+    const OutputConfig& o = config_.outputs[k];
+    if (o.type != OutputType::kFile || stats.outputs[k].frames > 0) continue;
+    std::error_code ec;
+    if (!fs::is_regular_file(o.path, ec)) continue;
+    const FileStamp now = file_stamp(o.path);
+    if (output_stamps_[k].exists && output_stamps_[k].time == now.time && output_stamps_[k].size == now.size) continue;
+    if (!fs::remove(o.path, ec)) continue;
+    stats.outputs[k].removed = true;
+    note += (note.empty() ? "" : ", ") + std::string("'") + o.path + "'";
+  }
+  if (!note.empty()) note = "nothing was written: removed the empty " + note;
+}
+
+// The duration a file or uri source's container declares, and the frame rate, while the pipeline can
+// still answer; for a run that went to the source's end (not live, not stopped, not max-frames).
+void Runner::query_input_duration() {
+  if (live_ || eos_sent_ || !error_.empty()) return;
+  if (config_.source.type != SourceType::kFile && config_.source.type != SourceType::kUri) return;
+  {
+    std::lock_guard<std::mutex> lock(counters_.gate.mutex);
+    if (counters_.gate.limited) return;
+  }
+  if (!gst_element_query_duration(pipeline_->get(), GST_FORMAT_TIME, &input_duration_ns_)) input_duration_ns_ = -1;
+  GstPad* pad = gst_element_get_static_pad(pipeline_->element(kSegName), "sink");
+  if (GstCaps* caps = pad ? gst_pad_get_current_caps(pad) : nullptr) {
+    gint num = 0, den = 1;
+    if (gst_structure_get_fraction(gst_caps_get_structure(caps, 0), "framerate", &num, &den) && num > 0 && den > 0)
+      input_fps_ = static_cast<double>(num) / den;
+    gst_caps_unref(caps);
+  }
+  if (pad) gst_object_unref(pad);
+}
+
+// Did the video end clearly before the declared duration (a file cut short: the demuxer stops where
+// the data stops, without an error)? Short by more than a second and 2 % counts; an audio track a
+// little longer than the video does not.
+void Runner::check_input_end(RunStats& stats) const {
+  if (input_duration_ns_ <= 0) return;
+  const std::int64_t end = std::max<std::int64_t>(counters_.last_end.load(), 0);
+  if (input_duration_ns_ - end <= std::max<std::int64_t>(GST_SECOND, input_duration_ns_ / 50)) return;
+  stats.input_ended_early = true;
+  stats.input_end_s = static_cast<double>(end) / GST_SECOND;
+  stats.input_duration_s = static_cast<double>(input_duration_ns_) / GST_SECOND;
+  stats.input_frames_expected = static_cast<std::uint64_t>(stats.input_duration_s * input_fps_ + 0.5);
+}
+
 RunStats Runner::run() {
+  if (stop_requests_.load() > 0) {  // stop() before run(): nothing is started, no output file touched
+    stops_seen_ = stop_requests_.load();
+    eos_sent_ = stopped_at_start_ = true;
+    start_us_ = g_get_monotonic_time();
+    return collect(start_us_);
+  }
   check_inputs();
   prepare_outputs();
+  for (const OutputConfig& o : config_.outputs)
+    output_stamps_.push_back(o.type == OutputType::kFile ? file_stamp(o.path) : FileStamp{});
   pipeline_ = std::make_unique<GstPipelineHandle>(args_);
   attach_probes();
   attach_appsinks();
+  watch_source_pads();
   progress_on_tty_ = options_.progress && isatty(STDERR_FILENO);
   GstBus* bus = gst_element_get_bus(pipeline_->get());
   start_us_ = last_progress_us_ = g_get_monotonic_time();
@@ -386,6 +562,9 @@ RunStats Runner::run() {
   bool timed_out = false;
   if (started == GST_STATE_CHANGE_FAILURE) error_ = "the pipeline did not start";  // the bus says why, below
   while (true) {
+    const gint64 before = g_get_monotonic_time();
+    handle_stop(before);  // also a stop() that came before run()
+    if (stopped_at_start_) break;
     GstMessage* message = gst_bus_timed_pop(bus, (started == GST_STATE_CHANGE_FAILURE ? 1000 : 100) * GST_MSECOND);
     const gint64 now = g_get_monotonic_time();
     if (message) {
@@ -396,6 +575,12 @@ RunStats Runner::run() {
       break;
     }
     handle_stop(now);
+    if (stopped_at_start_) break;
+    if (eos_sent_) extend_eos_deadline(now);
+    if (eos_sent_ && stops_seen_ == 1 && now > eos_deadline_us_ && !bypassed_) {
+      bypass_model();
+      eos_deadline_us_ = now + static_cast<gint64>(options_.eos_timeout_s * 1e6);
+    }
     if (eos_sent_ && (stops_seen_ > 1 || now > eos_deadline_us_)) {
       timed_out = true;
       break;
@@ -405,13 +590,27 @@ RunStats Runner::run() {
   const gint64 end = g_get_monotonic_time();
   report_progress(end, true);
   gst_object_unref(bus);
+  query_input_duration();
   pipeline_.reset();  // to NULL: every streaming thread has stopped, the counters are final
-  if (!error_.empty()) throw Error(error_code_, error_);
+  RunStats stats = collect(end);
+  if (error_.empty() && !timed_out && !stopped_at_start_)  // the files are finalised
+    for (std::size_t k = 0; k < config_.outputs.size(); ++k) {
+      const OutputConfig& o = config_.outputs[k];
+      if (o.type != OutputType::kFile || stats.outputs[k].frames == 0) continue;
+      const std::int64_t written = count_written_frames(o.path, o.container);
+      if (written >= 0) stats.outputs[k].frames = static_cast<std::uint64_t>(written);
+    }
+  check_input_end(stats);
+  std::string removed;
+  remove_empty_outputs(stats, removed);
+  const std::string also = removed.empty() ? "" : "; " + removed;
+  if (!error_.empty()) throw Error(error_code_, error_ + also);
   if (timed_out)
-    throw Error(ErrorCode::kIo, stops_seen_ > 1 ? "stopped again before the end of the stream: outputs may be incomplete"
-                                                : "the pipeline did not finish within " + seconds_text(options_.eos_timeout_s) +
-                                                      " of the stop request: outputs may be incomplete");
-  return collect(end);
+    throw Error(ErrorCode::kIo, (stops_seen_ > 1 ? "stopped again before the end of the stream: outputs may be incomplete"
+                                                 : "the pipeline did not finish within " + seconds_text(2 * options_.eos_timeout_s) +
+                                                       " of the last frame after the stop request: outputs may be incomplete") +
+                                    also);
+  return stats;
 }
 
 }  // namespace deeplab::pipeline

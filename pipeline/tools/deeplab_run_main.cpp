@@ -1,10 +1,11 @@
 // deeplab-run: runs a YAML pipeline (docs/pipelines.md).
 //
-//   deeplab-run CONFIG.yaml [--set KEY=VALUE]... [--print-launch] [--dry-run] [--quiet]
+//   deeplab-run CONFIG.yaml [--set KEY=VALUE]... [--print-launch] [--dry-run] [--quiet] [--allow-partial]
 //   deeplab-run --describe segmentation|overlay|encoder
 //
 // Exit status: 0 success; 1 a runtime failure (missing input, absent camera, model that does not load,
-// an element error); 2 a configuration or usage error ("FILE:LINE:COLUMN: key: what").
+// an element error, an input that ended before its declared duration without --allow-partial, a stop
+// before the first frame); 2 a configuration or usage error ("FILE:LINE:COLUMN: key: what").
 #include <unistd.h>
 
 #include <atomic>
@@ -23,7 +24,7 @@ constexpr int kRuntimeError = 1;
 constexpr int kConfigError = 2;
 
 const char* const kUsage =
-    "usage: deeplab-run CONFIG.yaml [--set KEY=VALUE]... [--print-launch] [--dry-run] [--quiet]\n"
+    "usage: deeplab-run CONFIG.yaml [--set KEY=VALUE]... [--print-launch] [--dry-run] [--quiet] [--allow-partial]\n"
     "       deeplab-run --describe segmentation|overlay|encoder\n"
     "\n"
     "  --set KEY=VALUE  override a key of the configuration; list items by index (outputs.0.path=o.mp4);\n"
@@ -31,9 +32,12 @@ const char* const kUsage =
     "  --print-launch   print the equivalent gst-launch-1.0 command and exit\n"
     "  --dry-run        validate the configuration and build the pipeline without running it\n"
     "  --quiet          no progress lines and no summary\n"
+    "  --allow-partial  an input file whose video ends before the duration its container declares (a\n"
+    "                   file cut short) is not an error (exit status 0; the summary still says so)\n"
     "  --describe S     print the Markdown table of the keys of section S (from the elements' properties)\n"
     "\n"
-    "Exit status: 0 success, 1 runtime error, 2 configuration or usage error.\n";
+    "Exit status: 0 success, 1 runtime error (also: input cut short, stopped before the first frame),\n"
+    "2 configuration or usage error.\n";
 
 struct Args {
   std::string config;
@@ -42,6 +46,7 @@ struct Args {
   bool print_launch = false;
   bool dry_run = false;
   bool quiet = false;
+  bool allow_partial = false;
 };
 
 // Returns false (after printing why) on a usage error.
@@ -69,6 +74,8 @@ bool parse_args(int argc, char** argv, Args& args) {
       args.print_launch = true;
     } else if (a == "--dry-run") {
       args.dry_run = true;
+    } else if (a == "--allow-partial") {
+      args.allow_partial = true;
     } else if (a == "--quiet" || a == "-q") {
       args.quiet = true;
     } else if (a == "--help" || a == "-h") {
@@ -106,9 +113,13 @@ void use_build_tree_plugin() {
 }
 
 std::atomic<deeplab::Pipeline*> g_running{nullptr};
+std::atomic<int> g_early_stops{0};  // Ctrl-C before the pipeline was made: passed on to it
+static_assert(std::atomic<int>::is_always_lock_free && std::atomic<deeplab::Pipeline*>::is_always_lock_free);
 
 void on_signal(int) {
-  if (deeplab::Pipeline* p = g_running.load()) p->stop();  // async-signal-safe: atomic load and increment
+  // async-signal-safe: atomic loads and increments
+  if (deeplab::Pipeline* p = g_running.load()) p->stop();
+  else g_early_stops.fetch_add(1);
 }
 
 void install_signal_handlers() {
@@ -119,6 +130,24 @@ void install_signal_handlers() {
   sigaction(SIGTERM, &action, nullptr);
 }
 
+std::string clock_text(double seconds) {
+  const long s = static_cast<long>(seconds + 0.5);
+  char text[32];
+  std::snprintf(text, sizeof text, "%ld:%02ld", s / 60, s % 60);
+  return text;
+}
+
+// "input ended early: the video stops at 0:22 of the 0:55 the container declares (555 of about 1394 frames)"
+std::string input_ended_early(const deeplab::RunStats& s) {
+  char text[256];
+  std::snprintf(text, sizeof text, "input ended early: the video stops at %s of the %s its container declares (%llu",
+                clock_text(s.input_end_s).c_str(), clock_text(s.input_duration_s).c_str(),
+                static_cast<unsigned long long>(s.frames));
+  std::string line = text;
+  if (s.input_frames_expected > 0) line += " of about " + std::to_string(s.input_frames_expected);
+  return line + " frames); the file may be cut short";
+}
+
 void print_summary(const deeplab::RunStats& s) {
   std::fprintf(stderr, "%s: %llu frames in %.1f s (%.1f fps)\n", s.stopped ? "stopped" : "done",
                static_cast<unsigned long long>(s.frames), s.seconds, s.fps);
@@ -127,9 +156,10 @@ void print_summary(const deeplab::RunStats& s) {
   std::fprintf(stderr, "dropped frames: %llu\n", static_cast<unsigned long long>(s.dropped));
   for (std::size_t k = 0; k < s.outputs.size(); ++k) {
     const auto& o = s.outputs[k];
-    std::fprintf(stderr, "outputs.%zu %s '%s' (%s): %llu frames\n", k, o.type.c_str(), o.name.c_str(), o.target.c_str(),
-                 static_cast<unsigned long long>(o.frames));
+    std::fprintf(stderr, "outputs.%zu %s '%s' (%s): %llu frames%s\n", k, o.type.c_str(), o.name.c_str(), o.target.c_str(),
+                 static_cast<unsigned long long>(o.frames), o.removed ? " (the empty file was removed)" : "");
   }
+  if (s.input_ended_early) std::fprintf(stderr, "%s\n", input_ended_early(s).c_str());
 }
 
 int run(const Args& args) {
@@ -148,11 +178,24 @@ int run(const Args& args) {
     explicit Running(deeplab::Pipeline* p) { g_running = p; }
     ~Running() { g_running = nullptr; }
   } running(&pipeline);
-  install_signal_handlers();
+  if (g_early_stops.exchange(0) > 0) pipeline.stop();
   deeplab::RunOptions options;
   options.progress = !args.quiet;
   const deeplab::RunStats stats = pipeline.run(options);
   if (!args.quiet) print_summary(stats);
+  if (stats.stopped && stats.frames == 0) {
+    std::string removed;
+    for (const auto& o : stats.outputs)
+      if (o.removed) removed += (removed.empty() ? "" : ", ") + ("'" + o.target + "'");
+    std::fprintf(stderr, "deeplab-run: stopped during start-up, before the first frame: nothing was written%s\n",
+                 removed.empty() ? "" : ("; removed the empty " + removed).c_str());
+    return kRuntimeError;
+  }
+  if (stats.input_ended_early && !args.allow_partial) {
+    std::fprintf(stderr, "deeplab-run: %s (the outputs hold what was read; --allow-partial accepts this)\n",
+                 input_ended_early(stats).c_str());
+    return kRuntimeError;
+  }
   return 0;
 }
 
@@ -161,6 +204,8 @@ int run(const Args& args) {
 int main(int argc, char** argv) {
   Args args;
   if (!parse_args(argc, argv, args)) return kConfigError;
+  // Before anything slow (plugin registry, configuration): a Ctrl-C while loading is passed on to the run.
+  if (args.describe.empty() && !args.print_launch && !args.dry_run) install_signal_handlers();
   use_build_tree_plugin();
   gst_init(nullptr, nullptr);
   try {

@@ -71,6 +71,14 @@ TEST(Cli, MissingRequiredKeyExits2) {
   EXPECT_EQ(r.err, path + ":2:3: source: missing required key 'path' for a file source\n");
 }
 
+TEST(Cli, BadInputSizeExits2) {
+  const std::string dir = ptest::scratch_dir();
+  const ProcessResult r = deeplab_run({file_config(dir), "--set", "segmentation.input-size=0x0"});
+  EXPECT_EQ(r.exit_code, kConfigError) << r.err;
+  EXPECT_NE(r.err.find("segmentation.input-size: '0x0' is not WIDTHxHEIGHT"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/o.mp4"));
+}
+
 TEST(Cli, UsageAndUnreadableConfigExit2) {
   EXPECT_EQ(deeplab_run({}).exit_code, kConfigError);
   EXPECT_EQ(deeplab_run({"a.yaml", "--frobnicate"}).exit_code, kConfigError);
@@ -120,6 +128,9 @@ TEST(Cli, BadModelExits1) {
   EXPECT_NE(bad.err.find("deeplab-run: segmentation (model '" + corrupt + "'): Could not load model"), std::string::npos)
       << bad.err;
   EXPECT_NE(bad.err.find("not a valid ONNX model"), std::string::npos) << bad.err;
+  // No frame written: the file the sink had opened is not left behind, and the message says so.
+  EXPECT_FALSE(std::filesystem::exists(dir + "/o.mp4"));
+  EXPECT_NE(bad.err.find("; nothing was written: removed the empty '" + dir + "/o.mp4'"), std::string::npos) << bad.err;
 }
 
 // The printed command, run by a shell and gst-launch-1.0, makes the same outputs as deeplab-run: a

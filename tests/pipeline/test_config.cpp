@@ -116,7 +116,8 @@ TEST(Config, MissingRequiredKeys) {
   EXPECT_EQ(error_of("source: {type: test}\noutputs:\n  - type: shm\n"),
             "test.yaml:3:5: outputs.0: missing required key 'socket-path' for a shm output");
   EXPECT_EQ(error_of("source: {type: test}\noutputs: []\n"),
-            "test.yaml:2:10: outputs: expected a list of at least one output, got a list");
+            "test.yaml:2:10: outputs: the list is empty: at least one output is needed (each with a type: display, file, "
+            "masks, appsink, shm or udp)");
   EXPECT_EQ(error_of(""), "test.yaml: the configuration is empty: it needs 'source' and 'outputs'");
 }
 
@@ -138,6 +139,20 @@ TEST(Config, OverridesAreNamedInErrors) {
   // An error in the file is still reported at its line when overrides touch other keys.
   EXPECT_EQ(error_of(std::string(kMinimal) + "segmentation:\n  device: gpu\n", {"source.path=b.mp4"}),
             "test.yaml:8:11: segmentation.device: 'gpu' is not one of auto, cpu or cuda (did you mean 'cpu'?)");
+}
+
+// deeplabseg's input-size is a string: its form is checked with the configuration (exit status 2),
+// not when the model loads (exit status 1).
+TEST(Config, InputSizeIsCheckedAtValidation) {
+  EXPECT_EQ(error_of(std::string(kMinimal) + "segmentation:\n  input-size: 0x0\n"),
+            "test.yaml:8:15: segmentation.input-size: '0x0' is not WIDTHxHEIGHT with each within 1..16384 (e.g. 513x513), "
+            "or empty for the model's own size");
+  EXPECT_EQ(error_of(kMinimal, {"segmentation.input-size=513by513"}),
+            "--set segmentation.input-size=513by513: segmentation.input-size: '513by513' is not WIDTHxHEIGHT with each "
+            "within 1..16384 (e.g. 513x513), or empty for the model's own size");
+  EXPECT_NE(error_of(kMinimal, {"segmentation.input-size=16385x1"}), "");
+  EXPECT_EQ(error_of(kMinimal, {"segmentation.input-size=513x513"}), "");
+  EXPECT_EQ(error_of(kMinimal, {"segmentation.input-size=''"}), "");
 }
 
 // Every writable deeplabseg property is a segmentation key, taking its own default value: the schema

@@ -76,14 +76,16 @@ using FrameCallback = std::function<void(const FrameView&)>;
 struct RunOptions {
   bool progress = false;              // progress lines on stderr (a live line when stderr is a terminal)
   double progress_interval_s = 5.0;   // between plain lines when stderr is not a terminal
-  double eos_timeout_s = 10.0;        // after stop(): how long to wait for EOS before tearing down
+  double eos_timeout_s = 10.0;        // after stop(): how long to wait without a frame being finished
+                                      // (segmented or written) for EOS before tearing down
 };
 
 struct OutputStats {
   std::string name;
   std::string type;    // display, file, masks, appsink, shm, udp
   std::string target;  // path, socket, host:port or sink element
-  std::uint64_t frames = 0;
+  std::uint64_t frames = 0;  // frames written: for a file (or udp) output, the frames the encoder handed on
+  bool removed = false;      // a file output that got no frame: its empty, unplayable file was removed
 };
 
 struct RunStats {
@@ -94,7 +96,14 @@ struct RunStats {
   double latency_p95_ms = 0;
   double latency_max_ms = 0;
   std::uint64_t dropped = 0;  // QoS drops (reported by elements) + frames a leaky queue dropped
-  bool stopped = false;       // ended by stop() (and EOS) rather than by the source's end
+  bool stopped = false;       // ended by stop() (and EOS) rather than by the source's end; with frames
+                              // == 0: stopped before the first frame, during start-up
+  // A file or uri source whose video ended clearly before the duration its container declares (a file
+  // cut short): where it ended, and the declared duration (seconds), and about how many frames that is.
+  bool input_ended_early = false;
+  double input_end_s = 0;
+  double input_duration_s = 0;
+  std::uint64_t input_frames_expected = 0;  // 0 if the frame rate is unknown
   std::vector<OutputStats> outputs;
 };
 
@@ -121,8 +130,11 @@ class Pipeline {
 
   void on_frame(FrameCallback callback);  // before run()
   RunStats run(const RunOptions& options = {});
-  // Ask a running pipeline to finish: EOS is sent so that files are finalised; a second call (or the
-  // EOS timeout) tears it down at once. Async-signal-safe: may be called from a SIGINT handler.
+  // Ask a running pipeline to finish: the frames waiting before the model are dropped and EOS follows
+  // the frame being segmented, so that files are finalised with every segmented frame; before the
+  // first frame (or before run()) the run ends at once, stopped with no frame, empty files removed.
+  // A second call (or the EOS timeout) tears it down at once. Async-signal-safe: may be called from a
+  // SIGINT handler.
   void stop() noexcept;
 
  private:
