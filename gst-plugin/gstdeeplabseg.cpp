@@ -48,7 +48,7 @@ enum {
   PROP_CRF_NUMERIC,  // the first of crf_properties.h's table; the others follow it
 };
 
-#define DEFAULT_PROP_MODEL "deeplabv3-mnv2-voc"
+#define DEFAULT_PROP_MODEL "deeplabv3-mnv2-voc-513"
 #define DEFAULT_PROP_DEVICE GST_DEEPLAB_DEVICE_AUTO
 #define DEFAULT_PROP_PRECISION GST_DEEPLAB_PRECISION_FP32
 #define DEFAULT_PROP_INPUT_SIZE ""
@@ -739,8 +739,8 @@ static void gst_deeplab_seg_class_init(GstDeeplabSegClass* klass) {
       gobject_class, PROP_MODEL,
       g_param_spec_string("model", "Model",
                           "A model manifest name (models/NAME.yaml, also looked up in $DEEPLAB_MODEL_DIR), a manifest "
-                          ".yaml path, or an .onnx path. The ONNX file is found in $DEEPLAB_MODEL_CACHE, models/cache "
-                          "or beside the manifest. Loaded at READY->PAUSED, and again only when it or device, "
+                          ".yaml path, or an .onnx / .tflite path. The model file is found in $DEEPLAB_MODEL_CACHE, "
+                          "models/cache or beside the manifest. Loaded at READY->PAUSED, and again only when it or device, "
                           "precision, input-size or threads changed",
                           DEFAULT_PROP_MODEL, ready));
   g_object_class_install_property(

@@ -2,7 +2,7 @@
 # Put the model files named by models/NAME.yaml into the model cache, verified by sha256.
 #
 # usage: scripts/fetch-models.sh [--random] [NAME...]
-#   NAME      a manifest models/NAME.yaml (default: deeplabv3-mnv2-voc)
+#   NAME      a manifest models/NAME.yaml (default: deeplabv3-mnv2-voc-513)
 #   --random  for manifests without a download (torchvision archs): export the architecture with
 #             deterministic random weights into the cache (tests only; needs torch, see below)
 #
@@ -19,7 +19,7 @@ set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PROG=fetch-models.sh
-DEFAULT_NAME=deeplabv3-mnv2-voc
+DEFAULT_NAME=deeplabv3-mnv2-voc-513
 CACHE=${DEEPLAB_MODEL_CACHE:-$REPO/models/cache}
 if [[ -n ${DEEPLAB_MODEL_MIRROR+set} ]]; then
   MIRROR=$DEEPLAB_MODEL_MIRROR

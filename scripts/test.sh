@@ -4,7 +4,7 @@
 source "$(dirname "$0")/lib/common.sh"
 install_missing_packages "${DEEPLAB_APT_PACKAGES[@]}"
 bash "$DEEPLAB_ROOT/scripts/install-ort.sh"
-bash "$DEEPLAB_ROOT/scripts/fetch-models.sh" deeplabv3-mnv2-voc
+bash "$DEEPLAB_ROOT/scripts/fetch-models.sh" deeplabv3-mnv2-voc-513 deeplab-edgetpu-cityscapes deeplabv3-mnv2-voc
 configure_and_build
 log "running the tests"
 cd "$DEEPLAB_BUILD_DIR"

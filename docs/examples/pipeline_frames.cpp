@@ -31,7 +31,7 @@ outputs:
     drop: false              # every frame reaches the callback (a live robot would keep drop: true)
 )";
 
-void print_frame(const deeplab::FrameView& frame) {
+void print_frame(const deeplab::OutputFrame& frame) {
   const deeplab::ClassMapView& map = frame.class_map;
   if (!map) {
     std::printf("frame %llu: no class map\n", static_cast<unsigned long long>(frame.index));

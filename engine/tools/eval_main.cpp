@@ -29,7 +29,7 @@ const std::string kUsage = std::string(
     "deeplab-eval [--model NAME|PATH] --class-map FILE (--images DIR --labels DIR [--sequence] [--limit N] | "
     "--video FILE [--max-frames N]) [--json] [--overlay-dir DIR] [--size WxH] [--threads N] "
     "[--device cpu|cuda|auto] ") + tools::kCrfUsage + "\n"
-    "  --model        model manifest name or path, or an .onnx file (deeplabv3-mnv2-voc)\n"
+    "  --model        model manifest name or path, or an .onnx file (deeplabv3-mnv2-voc-513)\n"
     "  --class-map    YAML mapping dataset labels and model classes onto evaluation classes\n"
     "  --images/--labels  image folder and label PNGs (value = label id) with the same file names;\n"
     "                 reports per-class IoU, mIoU and pixel accuracy\n"
@@ -87,7 +87,7 @@ Setup read_setup(tools::Args& args) {
       if (!args.value(option).empty())
         throw Error(ErrorCode::kInvalidArgument, std::string(option) + " does not go with --oracle-unary (no network runs)");
   }
-  s.info.model = args.value("--model", "deeplabv3-mnv2-voc");
+  s.info.model = args.value("--model", "deeplabv3-mnv2-voc-513");
   s.info.class_map_path = args.required("--class-map");
   s.info.images_dir = args.value("--images");
   s.info.labels_dir = args.value("--labels");

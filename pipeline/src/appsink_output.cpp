@@ -55,7 +55,7 @@ void view_class_map(const GstDeeplabSegMeta* meta, ClassMapView& view) {
 GstFlowReturn AppsinkOutput::deliver(GstElement* appsink, GstSample* sample) {
   GstBuffer* buffer = gst_sample_get_buffer(sample);
   if (!buffer) return GST_FLOW_OK;
-  FrameView view;
+  OutputFrame view;
   view.output = name_;
   view.index = delivered_.load();
   view.pts = GST_BUFFER_PTS(buffer);

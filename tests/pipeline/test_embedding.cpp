@@ -24,7 +24,7 @@ struct Seen {
   std::uint64_t last_index = 0;
 };
 
-bool rows_equal(const deeplab::FrameView& f) {
+bool rows_equal(const deeplab::OutputFrame& f) {
   const auto& m = f.class_map;
   for (int y = 0; y < m.height; ++y)
     if (std::memcmp(f.planes[0] + static_cast<std::size_t>(y) * f.strides[0], m.ids + static_cast<std::size_t>(y) * m.stride,
@@ -45,7 +45,7 @@ TEST(Embedding, FramesAndClassMapsWithoutCopies) {
   deeplab::Pipeline pipeline = deeplab::Pipeline::from_string(yaml);
   std::mutex mutex;
   std::map<std::string, Seen> seen;
-  pipeline.on_frame([&](const deeplab::FrameView& f) {
+  pipeline.on_frame([&](const deeplab::OutputFrame& f) {
     std::lock_guard<std::mutex> lock(mutex);
     Seen& s = seen[std::string(f.output)];
     ASSERT_TRUE(f.class_map);
@@ -91,7 +91,7 @@ TEST(Embedding, CallbackExceptionStopsTheRun) {
       "source: {type: test, num-buffers: 50, width: 64, height: 48}\nsegmentation: {threads: 2}\n"
       "outputs: [{type: appsink, name: app, drop: false}]\n");
   int calls = 0;
-  pipeline.on_frame([&](const deeplab::FrameView&) {
+  pipeline.on_frame([&](const deeplab::OutputFrame&) {
     if (++calls == 3) throw std::runtime_error("boom");
   });
   try {
@@ -111,7 +111,7 @@ TEST(Embedding, StopFromAnotherThreadFinalisesTheFile) {
       "  - {type: appsink, name: app}\n");
   EXPECT_TRUE(pipeline.is_live());
   std::atomic<int> frames{0};
-  pipeline.on_frame([&](const deeplab::FrameView&) { ++frames; });
+  pipeline.on_frame([&](const deeplab::OutputFrame&) { ++frames; });
   std::thread stopper([&] {
     while (frames.load() < 10) std::this_thread::sleep_for(std::chrono::milliseconds(20));
     pipeline.stop();

@@ -156,7 +156,7 @@ TEST(Interrupts, StopDuringAFrameLongerThanTheTimeoutKeepsTheFile) {
       // sink) would not preroll before the stop, nor the appsink see a frame.
       "outputs:\n  - {type: file, path: '" + dir + "/o.mp4', encoder: {tune: zerolatency}}\n"
       "  - {type: appsink, name: a, drop: false}\n");
-  pipeline.on_frame([&pipeline](const deeplab::FrameView& frame) {
+  pipeline.on_frame([&pipeline](const deeplab::OutputFrame& frame) {
     if (frame.index == 0) pipeline.stop();  // a frame done, the next one in the model
   });
   deeplab::RunOptions options;

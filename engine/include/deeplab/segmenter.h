@@ -1,7 +1,7 @@
 // deeplab::Segmenter — the engine's public entry point.
 //
 //   deeplab::SegmenterOptions options;            // device auto, fp32, the manifest's input size
-//   deeplab::Segmenter segmenter(deeplab::resolve_model("deeplabv3-mnv2-voc"), options);
+//   deeplab::Segmenter segmenter(deeplab::resolve_model("deeplabv3-mnv2-voc-513"), options);
 //   const deeplab::Segmentation& result = segmenter.segment(frame);   // frame: deeplab::FrameView
 //   // result.class_map: result.width x result.height class ids, the frame's own resolution
 //

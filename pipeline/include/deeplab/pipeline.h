@@ -3,7 +3,7 @@
 // `deeplab-run`, for applications such as robotics stacks that want segmentation results in-process.
 //
 //   auto pipeline = deeplab::Pipeline::from_file("configs/camera-robot.yaml", {"source.device=/dev/video2"});
-//   pipeline.on_frame([](const deeplab::FrameView& frame) {
+//   pipeline.on_frame([](const deeplab::OutputFrame& frame) {
 //     const deeplab::ClassMapView& map = frame.class_map;   // no copy: points into the buffer's meta
 //     ... map.ids[y * map.stride + x] ...
 //   });
@@ -54,7 +54,8 @@ struct ClassMapView {
 };
 
 // One frame at an `appsink` output: the video frame (mapped read-only, no copy) and its class map.
-struct FrameView {
+// (The engine's deeplab::FrameView is the frame a Segmenter reads; both headers go in one program.)
+struct OutputFrame {
   std::string_view output;    // the output's `name`
   std::uint64_t index = 0;    // frames delivered to this output before this one
   GstClockTime pts = GST_CLOCK_TIME_NONE;
@@ -71,7 +72,7 @@ struct FrameView {
 // Called from the streaming thread of each appsink output (several outputs: several threads). A slow
 // callback makes that appsink drop frames (`drop: true`, the default) rather than stall the pipeline.
 // An exception thrown by the callback stops the run; run() rethrows it as a deeplab::Error.
-using FrameCallback = std::function<void(const FrameView&)>;
+using FrameCallback = std::function<void(const OutputFrame&)>;
 
 struct RunOptions {
   bool progress = false;              // progress lines on stderr (a live line when stderr is a terminal)
