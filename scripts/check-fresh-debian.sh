@@ -227,10 +227,12 @@ configure_chroot() {
   if [[ ! -s $CHROOT/etc/apt/sources.list.d/debian.sources && ! -s $CHROOT/etc/apt/sources.list ]]; then
     echo "deb $MIRROR $SUITE main" >"$CHROOT/etc/apt/sources.list"
   fi
-  # apt settings about fetching (proxy, validity checks of the mirror)
+  # apt settings about reaching the mirror (proxy, validity/date checks of a snapshot mirror)
   local f
   for f in /etc/apt/apt.conf /etc/apt/apt.conf.d/*; do
-    if [[ -f $f ]] && grep -qiE '^[^#/]*(proxy|Acquire::)' "$f"; then cp -- "$f" "$CHROOT/$f"; fi
+    if [[ -f $f ]] && grep -qiE '^[^#/]*(proxy|Check-Valid-Until|Check-Date)' "$f"; then
+      cp -- "$f" "$CHROOT/$f"
+    fi
   done
   # extra CA certificates (update-ca-certificates runs in the chroot, step "setup")
   if [[ -d /usr/local/share/ca-certificates ]]; then
