@@ -77,6 +77,8 @@ mounts_under() { # PREFIX: mount points at or below PREFIX, deepest first
   awk -v p="$1" '{ m = $2; gsub(/\\040/, " ", m); if (m == p || index(m, p "/") == 1) print m }' \
     /proc/self/mounts | sort -r
 }
+exec 9>"$CACHE/.lock"
+flock -n 9 || die "another check-fresh-debian run is using $CACHE (or set DEEPLAB_FRESH_CACHE)"
 leftover=$(mounts_under "$CACHE")
 [[ -z $leftover ]] || die "still mounted under $CACHE from an earlier run; unmount first:
 $(sed 's/^/  umount /' <<<"$leftover")"
