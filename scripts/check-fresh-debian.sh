@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2317  # functions inside the brace group below are called (traps, run_step)
 # check-fresh-debian.sh — the README's two commands on a truly fresh Debian 12, in a chroot.
 #
 # Builds (once) a `debootstrap --variant=minbase bookworm` base and keeps it as a tarball, unpacks a
@@ -24,7 +25,9 @@
 # Takes ~30-40 minutes on a 2-core machine (base: ~5 more the first time). Needs root. Ends with one
 # line "check-fresh-debian: PASS|FAIL ..."; exit status 0 only when everything that ran passed.
 set -euo pipefail
-
+# One brace group: bash reads it whole before running it, so a commit or checkout that changes this
+# file during the (long) run cannot make the running script read a shifted file.
+{
 PROG=check-fresh-debian
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE=${DEEPLAB_FRESH_CACHE:-$ROOT/.cache/fresh-debian}
@@ -292,7 +295,7 @@ check_outputs() {
     esac
     echo "ok: out/$f ($(stat -c %s "$out/$f") bytes)"
   done
-  return $bad
+  return "$bad"
 }
 
 # ------------------------------------------------------------------ run
@@ -329,3 +332,4 @@ fi
 say "logs: $LOGS"
 say "total $(fmt_time $((SECONDS - T_ALL)))"
 echo "$PROG: PASS ${SUMMARY[*]}${ONLY:+ (--only $ONLY)} @ $SHORT"
+}; exit
