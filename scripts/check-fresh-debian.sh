@@ -1,5 +1,4 @@
 #!/usr/bin/env bash
-# shellcheck disable=SC2317  # functions inside the brace group below are called (traps, run_step)
 # check-fresh-debian.sh — the README's two commands on a truly fresh Debian 12, in a chroot.
 #
 # Builds (once) a `debootstrap --variant=minbase bookworm` base and keeps it as a tarball, unpacks a
@@ -27,6 +26,7 @@
 set -euo pipefail
 # One brace group: bash reads it whole before running it, so a commit or checkout that changes this
 # file during the (long) run cannot make the running script read a shifted file.
+# shellcheck disable=SC2317  # (its functions are called: from traps and run_step)
 {
 PROG=check-fresh-debian
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
