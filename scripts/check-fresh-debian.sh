@@ -129,8 +129,14 @@ cleanup() {
   exit "$rc"
 }
 trap cleanup EXIT
-trap 'say "interrupted"; exit 130' INT
-trap 'say "terminated"; exit 143' TERM
+CURRENT_STEP=start
+interrupted() { # SIGNAL-NAME EXIT-STATUS
+  say "$1 during step $CURRENT_STEP; logs: $LOGS"
+  echo "$PROG: FAIL $CURRENT_STEP ($1) @ $SHORT"
+  exit "$2"
+}
+trap 'interrupted interrupted 130' INT
+trap 'interrupted terminated 143' TERM
 
 # ------------------------------------------------------------------ steps, timing, summary
 declare -A TIME=()
@@ -155,6 +161,7 @@ run_step() {
   local name=$1 log=$LOGS/$1.log t0 rc=0
   shift
   say "step $name ..."
+  CURRENT_STEP=$name
   t0=$SECONDS
   set +e
   (set -e; "$@") >"$log" 2>&1 &
