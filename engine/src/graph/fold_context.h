@@ -1,5 +1,5 @@
 // What an op's fold function (OpDef::fold) sees: the node, its constant inputs, and the checks every
-// fold shares. Internal to graph/ (fold.cpp, fold_ops.cpp, shape_ops.cpp).
+// fold shares; and the fold and shape functions the table (ops.cpp) names. Internal to graph/.
 #pragma once
 
 #include <cstdint>
