@@ -114,6 +114,91 @@ std::vector<float> smooth_probabilities(int w, int h, int classes, unsigned seed
   return p;
 }
 
+struct BenchConfig {
+  int w = 480, h = 360, classes = 21, iterations = 10, temporal_iterations = 2, threads = 0;
+  bool json = false;
+  std::string source;
+};
+
+struct BenchInputs {
+  std::vector<cv::Mat> frames;
+  std::vector<std::vector<float>> probabilities;
+  CrfImage image(std::size_t k, const BenchConfig& c) const {
+    return CrfImage{frames[k].data, c.w, c.h, static_cast<int>(frames[k].step[0])};
+  }
+};
+
+// Full mode per frame: --iterations, 1 and 0 iterations (the lattice build alone).
+void measure_full(const BenchConfig& c, const BenchInputs& in, Series& full, Series& one, Series& none) {
+  CrfOptions options;
+  options.params.iterations = c.iterations;
+  DenseCrf crf(Device::kCpu, c.threads);
+  std::vector<float> q(static_cast<std::size_t>(c.w) * c.h * c.classes);
+  const auto timed = [&](std::size_t k, int iters) {
+    return timing([&] {
+      crf.infer(in.image(k, c), in.probabilities[k].data(), c.classes, options.params, iters, false, q.data());
+    });
+  };
+  timed(0, c.iterations);  // warm-up: buffers sized
+  for (std::size_t k = 0; k < in.frames.size(); ++k) {
+    full.add(timed(k, c.iterations));
+    one.add(timed(k, 1));
+    none.add(timed(k, 0));
+  }
+}
+
+// Temporal mode: the warm-started frames of a second pass over the frames.
+Series measure_temporal(const BenchConfig& c, const BenchInputs& in) {
+  CrfOptions options;
+  options.params.iterations = c.iterations;
+  options.temporal_iterations = c.temporal_iterations;
+  options.mode = CrfMode::kTemporal;
+  options.keyframe_interval = 0;
+  options.scene_cut_threshold = 1.0f;  // every frame after the first warm-starts
+  CrfStream stream(options, Device::kCpu, c.threads);
+  Series warm;
+  for (int pass = 0; pass < 2; ++pass)
+    for (std::size_t k = 0; k < in.frames.size(); ++k) {
+      const Timing t = timing([&] { stream.process(in.image(k, c), in.probabilities[k].data(), c.classes); });
+      if (pass == 1 && stream.last_report().warm_started) warm.add(t);
+    }
+  return warm;
+}
+
+void print_report(const BenchConfig& c, std::size_t frames, const Series& full, const Series& one,
+                  const Series& none, const Series& warm) {
+  const auto per_iteration = [&](const std::vector<double>& f, const std::vector<double>& o) {
+    return (median(f) - median(o)) / std::max(1, c.iterations - 1);
+  };
+  const double iteration_wall = per_iteration(full.wall, one.wall), iteration_cpu = per_iteration(full.cpu, one.cpu);
+  if (c.json) {
+    std::printf(
+        "{\"size\": \"%dx%d\", \"classes\": %d, \"threads\": %d, \"source\": \"%s\", \"frames\": %zu, "
+        "\"iterations\": %d, \"temporal_iterations\": %d, "
+        "\"full_ms_median\": %.2f, \"full_cpu_ms_median\": %.2f, "
+        "\"ms_per_iteration\": %.2f, \"cpu_ms_per_iteration\": %.2f, "
+        "\"setup_ms\": %.2f, \"setup_cpu_ms\": %.2f, \"inputs_ms\": %.2f, "
+        "\"temporal_ms_median\": %.2f, \"temporal_cpu_ms_median\": %.2f, "
+        "\"temporal_over_full\": %.3f, \"temporal_over_full_cpu\": %.3f}\n",
+        c.w, c.h, c.classes, c.threads, c.source.c_str(), frames, c.iterations, c.temporal_iterations,
+        median(full.wall), median(full.cpu), iteration_wall, iteration_cpu, median(one.wall) - iteration_wall,
+        median(one.cpu) - iteration_cpu, median(none.wall), median(warm.wall), median(warm.cpu),
+        median(warm.wall) / median(full.wall), median(warm.cpu) / median(full.cpu));
+    return;
+  }
+  std::printf("dense CRF, CPU, %dx%d, %d classes, threads %d (0 = all), %zu frames of %s\n", c.w, c.h, c.classes,
+              c.threads, frames, c.source.c_str());
+  std::printf("                                      wall ms    CPU ms (medians per frame)\n");
+  std::printf("  full (%2d iterations)              %8.1f  %8.1f\n", c.iterations, median(full.wall),
+              median(full.cpu));
+  std::printf("    per iteration                    %8.1f  %8.1f\n", iteration_wall, iteration_cpu);
+  std::printf("    inputs + lattices                %8.1f  %8.1f\n", median(one.wall) - iteration_wall,
+              median(one.cpu) - iteration_cpu);
+  std::printf("  temporal, warm frame (%d iter.)    %8.1f  %8.1f   (%.2f / %.2f of full)\n", c.temporal_iterations,
+              median(warm.wall), median(warm.cpu), median(warm.wall) / median(full.wall),
+              median(warm.cpu) / median(full.cpu));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -123,84 +208,26 @@ int main(int argc, char** argv) {
                      "deeplab-crf-bench (--image PATH | --images DIR) [--size WxH] [--classes N] [--iterations N] "
                      "[--temporal-iterations N] [--frames N] [--threads N] [--json]");
     const std::string image = args.value("--image"), dir = args.value("--images");
-    int w = 480, h = 360;
-    args.size("--size", w, h);
-    const int classes = args.integer("--classes", 21, 1, 256);
-    const int iterations = args.integer("--iterations", 10, 1, 1000);
-    const int temporal_iterations = args.integer("--temporal-iterations", 2, 1, 1000);
+    BenchConfig c;
+    args.size("--size", c.w, c.h);
+    c.classes = args.integer("--classes", 21, 1, 256);
+    c.iterations = args.integer("--iterations", 10, 1, 1000);
+    c.temporal_iterations = args.integer("--temporal-iterations", 2, 1, 1000);
     const int frame_count = args.integer("--frames", 10, 2, 100000);
-    const int threads = args.integer("--threads", 0, 0, kMaxThreads);
-    const bool json = args.flag("--json");
+    c.threads = args.integer("--threads", 0, 0, kMaxThreads);
+    c.json = args.flag("--json");
     args.finish();
     if (image.empty() == dir.empty()) throw Error(ErrorCode::kInvalidArgument, "give one of --image or --images");
+    c.source = image.empty() ? dir : image;
 
-    const std::vector<cv::Mat> frames = load_frames(image, dir, w, h, frame_count);
-    std::vector<std::vector<float>> probabilities;
-    for (std::size_t k = 0; k < frames.size(); ++k)
-      probabilities.push_back(smooth_probabilities(w, h, classes, 100 + static_cast<unsigned>(k)));
-    const auto crf_image = [&](std::size_t k) {
-      return CrfImage{frames[k].data, w, h, static_cast<int>(frames[k].step[0])};
-    };
-
-    CrfOptions options;
-    options.params.iterations = iterations;
-    options.temporal_iterations = temporal_iterations;
-    DenseCrf crf(Device::kCpu, threads);
-    std::vector<float> q(static_cast<std::size_t>(w) * h * classes);
-    const auto timed = [&](std::size_t k, int iters) {
-      return timing(
-          [&] { crf.infer(crf_image(k), probabilities[k].data(), classes, options.params, iters, false, q.data()); });
-    };
-    timed(0, iterations);  // warm-up: buffers sized
+    BenchInputs in;
+    in.frames = load_frames(image, dir, c.w, c.h, frame_count);
+    for (std::size_t k = 0; k < in.frames.size(); ++k)
+      in.probabilities.push_back(smooth_probabilities(c.w, c.h, c.classes, 100 + static_cast<unsigned>(k)));
     Series full, one, none;
-    for (std::size_t k = 0; k < frames.size(); ++k) {
-      full.add(timed(k, iterations));
-      one.add(timed(k, 1));
-      none.add(timed(k, 0));
-    }
-    const auto per_iteration = [&](const std::vector<double>& f, const std::vector<double>& o) {
-      return (median(f) - median(o)) / std::max(1, iterations - 1);
-    };
-    const double iteration_wall = per_iteration(full.wall, one.wall), iteration_cpu = per_iteration(full.cpu, one.cpu);
-
-    options.mode = CrfMode::kTemporal;
-    options.keyframe_interval = 0;
-    options.scene_cut_threshold = 1.0f;  // every frame after the first warm-starts
-    CrfStream stream(options, Device::kCpu, threads);
-    Series warm;
-    for (int pass = 0; pass < 2; ++pass)
-      for (std::size_t k = 0; k < frames.size(); ++k) {
-        const Timing t = timing([&] { stream.process(crf_image(k), probabilities[k].data(), classes); });
-        if (pass == 1 && stream.last_report().warm_started) warm.add(t);
-      }
-
-    const char* source = image.empty() ? dir.c_str() : image.c_str();
-    if (json) {
-      std::printf(
-          "{\"size\": \"%dx%d\", \"classes\": %d, \"threads\": %d, \"source\": \"%s\", \"frames\": %zu, "
-          "\"iterations\": %d, \"temporal_iterations\": %d, "
-          "\"full_ms_median\": %.2f, \"full_cpu_ms_median\": %.2f, "
-          "\"ms_per_iteration\": %.2f, \"cpu_ms_per_iteration\": %.2f, "
-          "\"setup_ms\": %.2f, \"setup_cpu_ms\": %.2f, \"inputs_ms\": %.2f, "
-          "\"temporal_ms_median\": %.2f, \"temporal_cpu_ms_median\": %.2f, "
-          "\"temporal_over_full\": %.3f, \"temporal_over_full_cpu\": %.3f}\n",
-          w, h, classes, threads, source, frames.size(), iterations, temporal_iterations, median(full.wall),
-          median(full.cpu), iteration_wall, iteration_cpu, median(one.wall) - iteration_wall,
-          median(one.cpu) - iteration_cpu, median(none.wall), median(warm.wall), median(warm.cpu),
-          median(warm.wall) / median(full.wall), median(warm.cpu) / median(full.cpu));
-    } else {
-      std::printf("dense CRF, CPU, %dx%d, %d classes, threads %d (0 = all), %zu frames of %s\n", w, h, classes, threads,
-                  frames.size(), source);
-      std::printf("                                      wall ms    CPU ms (medians per frame)\n");
-      std::printf("  full (%2d iterations)              %8.1f  %8.1f\n", iterations, median(full.wall),
-                  median(full.cpu));
-      std::printf("    per iteration                    %8.1f  %8.1f\n", iteration_wall, iteration_cpu);
-      std::printf("    inputs + lattices                %8.1f  %8.1f\n", median(one.wall) - iteration_wall,
-                  median(one.cpu) - iteration_cpu);
-      std::printf("  temporal, warm frame (%d iter.)    %8.1f  %8.1f   (%.2f / %.2f of full)\n", temporal_iterations,
-                  median(warm.wall), median(warm.cpu), median(warm.wall) / median(full.wall),
-                  median(warm.cpu) / median(full.cpu));
-    }
+    measure_full(c, in, full, one, none);
+    const Series warm = measure_temporal(c, in);
+    print_report(c, in.frames.size(), full, one, none, warm);
     return 0;
   }, &kFailure);
 }

@@ -5,7 +5,6 @@
 #include <cstring>
 
 #include "cpu/kernel.h"
-#include "deeplab/error.h"
 #include "graph/attrs.h"
 
 namespace deeplab {
@@ -109,11 +108,7 @@ class ConvKernel : public CpuKernel {
 }  // namespace
 
 std::unique_ptr<CpuKernel> make_conv_kernel(const Graph& g, const Node& n, TensorAccess& t, CpuContext& ctx) {
-  try {
-    return std::make_unique<ConvKernel>(g, n, t, ctx);
-  } catch (const dnnl::error& e) {
-    throw Error(ErrorCode::kUnsupported, g.source + ": " + g.describe(n) + ": oneDNN cannot run it: " + e.what());
-  }
+  return std::make_unique<ConvKernel>(g, n, t, ctx);
 }
 
 }  // namespace deeplab

@@ -12,6 +12,7 @@
 #include "cpu/kernel.h"
 #include "deeplab/error.h"
 #include "deeplab/log.h"
+#include "graph/ops.h"
 #include "graph/passes.h"
 
 namespace deeplab {
@@ -102,7 +103,7 @@ void CpuNetwork::print_profile() const {
   for (std::size_t k = 0; k < graph_.nodes.size(); ++k) {
     const Node& n = graph_.nodes[k];
     std::string key = n.op;
-    if (n.op == "Conv") {
+    if (op_def(n).kernel == OpKernel::kConv) {
       const auto& w = graph_.values[n.inputs[1]].shape;
       const auto& x = graph_.values[n.inputs[0]].shape;
       key += w[1] == 1 && x[1] == w[0] ? " depthwise" : " " + std::to_string(w[2]) + "x" + std::to_string(w[3]);

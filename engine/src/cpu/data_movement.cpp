@@ -13,79 +13,6 @@
 
 namespace deeplab {
 
-std::vector<std::int64_t> physical_strides(const Value& v) {
-  const auto& s = v.shape;
-  std::vector<std::int64_t> strides(s.size(), 1);
-  if (v.layout == Layout::kChannelsLast && s.size() == 4) {
-    strides = {s[2] * s[3] * s[1], 1, s[3] * s[1], s[1]};
-    return strides;
-  }
-  return plain_strides(s);
-}
-
-std::vector<std::int64_t> plain_strides(const std::vector<std::int64_t>& shape) {
-  std::vector<std::int64_t> strides(shape.size(), 1);
-  for (int k = static_cast<int>(shape.size()) - 2; k >= 0; --k) strides[k] = strides[k + 1] * shape[k + 1];
-  return strides;
-}
-
-namespace {
-
-void copy_recursive(float* dst, const std::int64_t* ds, const float* src, const std::int64_t* ss,
-                    const std::int64_t* shape, std::size_t rank) {
-  if (rank == 1) {
-    if (ds[0] == 1 && ss[0] == 1) {
-      std::memcpy(dst, src, static_cast<std::size_t>(shape[0]) * sizeof(float));
-    } else {
-      for (std::int64_t k = 0; k < shape[0]; ++k) dst[k * ds[0]] = src[k * ss[0]];
-    }
-    return;
-  }
-  for (std::int64_t k = 0; k < shape[0]; ++k)
-    copy_recursive(dst + k * ds[0], ds + 1, src + k * ss[0], ss + 1, shape + 1, rank - 1);
-}
-
-}  // namespace
-
-void copy_strided(float* dst, const std::vector<std::int64_t>& dst_strides, const float* src,
-                  const std::vector<std::int64_t>& src_strides, const std::vector<std::int64_t>& shape) {
-  if (shape.empty()) {
-    *dst = *src;
-    return;
-  }
-  // Put the dim with the smallest destination stride innermost, so writes are sequential. Fixed-size
-  // arrays: this runs on every frame (Concat) and must not allocate.
-  constexpr std::size_t kMaxRank = 16;
-  if (shape.size() > kMaxRank)
-    throw Error(ErrorCode::kUnsupported, "copy of a rank-" + std::to_string(shape.size()) + " tensor");
-  std::size_t order[kMaxRank];
-  for (std::size_t k = 0; k < shape.size(); ++k) {  // stable insertion sort (std::stable_sort allocates)
-    std::size_t j = k;
-    for (; j > 0 && dst_strides[order[j - 1]] < dst_strides[k]; --j) order[j] = order[j - 1];
-    order[j] = k;
-  }
-  std::int64_t ds[kMaxRank], ss[kMaxRank], sh[kMaxRank];
-  std::size_t rank = 0;
-  for (std::size_t i = 0; i < shape.size(); ++i) {
-    const std::size_t k = order[i];
-    if (shape[k] == 1) continue;
-    ds[rank] = dst_strides[k];
-    ss[rank] = src_strides[k];
-    sh[rank] = shape[k];
-    ++rank;
-  }
-  if (rank == 0) {
-    *dst = *src;
-    return;
-  }
-  const std::int64_t outer = sh[0];
-#pragma omp parallel for schedule(static) if (outer > 1)
-  for (std::int64_t k = 0; k < outer; ++k) {
-    if (rank == 1) dst[k * ds[0]] = src[k * ss[0]];
-    else copy_recursive(dst + k * ds[0], ds + 1, src + k * ss[0], ss + 1, sh + 1, rank - 1);
-  }
-}
-
 namespace {
 
 class NoopKernel : public CpuKernel {
@@ -110,7 +37,9 @@ class StridedCopyKernel : public CpuKernel {
   std::vector<Part> parts_;
 };
 
-std::unique_ptr<CpuKernel> make_concat(const Graph& g, const Node& n, TensorAccess& t) {
+}  // namespace
+
+std::unique_ptr<CpuKernel> make_concat_kernel(const Graph& g, const Node& n, TensorAccess& t, CpuContext&) {
   const Value& out = g.values[n.outputs[0]];
   std::int64_t axis = attr_int(g, n, "axis", 1);
   if (axis < 0) axis += static_cast<std::int64_t>(out.shape.size());
@@ -131,7 +60,7 @@ std::unique_ptr<CpuKernel> make_concat(const Graph& g, const Node& n, TensorAcce
   return std::make_unique<StridedCopyKernel>(std::move(parts));
 }
 
-std::unique_ptr<CpuKernel> make_transpose(const Graph& g, const Node& n, TensorAccess& t) {
+std::unique_ptr<CpuKernel> make_transpose_kernel(const Graph& g, const Node& n, TensorAccess& t, CpuContext&) {
   if (t.same_storage(n.inputs[0], n.outputs[0])) return std::make_unique<NoopKernel>();
   const Value& in = g.values[n.inputs[0]];
   auto perm = attr_ints(g, n, "perm");
@@ -147,7 +76,7 @@ std::unique_ptr<CpuKernel> make_transpose(const Graph& g, const Node& n, TensorA
 }
 
 // Reorder (layout change) and non-aliased reshapes: same element order in logical terms.
-std::unique_ptr<CpuKernel> make_relayout(const Graph& g, const Node& n, TensorAccess& t) {
+std::unique_ptr<CpuKernel> make_relayout_kernel(const Graph& g, const Node& n, TensorAccess& t, CpuContext&) {
   if (t.same_storage(n.inputs[0], n.outputs[0])) return std::make_unique<NoopKernel>();
   const Value& in = g.values[n.inputs[0]];
   const Value& out = g.values[n.outputs[0]];
@@ -166,6 +95,8 @@ std::unique_ptr<CpuKernel> make_relayout(const Graph& g, const Node& n, TensorAc
   }
   return std::make_unique<StridedCopyKernel>(std::vector<StridedCopyKernel::Part>{std::move(p)});
 }
+
+namespace {
 
 class ResizeKernel : public CpuKernel {
  public:
@@ -193,26 +124,8 @@ class ResizeKernel : public CpuKernel {
 
 }  // namespace
 
-std::unique_ptr<CpuKernel> make_data_movement_kernel(const Graph& g, const Node& n, TensorAccess& t, CpuContext&) {
-  if (n.op == "Concat") return make_concat(g, n, t);
-  if (n.op == "Transpose") return make_transpose(g, n, t);
-  if (n.op == "Reorder" || n.op == "Reshape" || n.op == "Flatten" || n.op == "Squeeze" || n.op == "Unsqueeze")
-    return make_relayout(g, n, t);
-  return nullptr;
-}
-
 std::unique_ptr<CpuKernel> make_resize_kernel(const Graph& g, const Node& n, TensorAccess& t, CpuContext& ctx) {
   return std::make_unique<ResizeKernel>(g, n, t, ctx.threads);
-}
-
-std::unique_ptr<CpuKernel> make_cpu_kernel(const Graph& g, const Node& n, TensorAccess& t, CpuContext& ctx) {
-  if (n.op == "Conv") return make_conv_kernel(g, n, t, ctx);
-  if (n.op == "MaxPool" || n.op == "AveragePool" || n.op == "GlobalAveragePool" || n.op == "GlobalMaxPool")
-    return make_pool_kernel(g, n, t, ctx);
-  if (n.op == "Resize" || n.op == "Upsample") return make_resize_kernel(g, n, t, ctx);
-  if (auto k = make_elementwise_kernel(g, n, t, ctx)) return k;
-  if (auto k = make_data_movement_kernel(g, n, t, ctx)) return k;
-  throw Error(ErrorCode::kUnsupported, g.source + ": op " + n.op + " (" + g.describe(n) + ") has no CPU kernel");
 }
 
 }  // namespace deeplab

@@ -8,6 +8,8 @@
 
 #include "cpu/kernel.h"
 #include "deeplab/error.h"
+#include "graph/attrs.h"
+#include "graph/ops.h"
 
 namespace deeplab {
 namespace {
@@ -43,16 +45,12 @@ class UnaryKernel : public CpuKernel {
   std::int64_t count_;
 };
 
-enum class BinaryOp { kAdd, kSub, kMul, kDiv, kMax, kMin };
-
 // Binary op over the output's physical order: dims sorted by output stride, each operand with its
 // own (possibly zero, for broadcast) strides. The innermost dim runs as a tight loop.
 class BinaryKernel : public CpuKernel {
  public:
   BinaryKernel(const Graph& g, const Node& n, TensorAccess& t) {
-    const std::string& op = n.op;
-    op_ = op == "Add" ? BinaryOp::kAdd : op == "Sub" ? BinaryOp::kSub : op == "Mul" ? BinaryOp::kMul
-        : op == "Div" ? BinaryOp::kDiv : op == "Max" ? BinaryOp::kMax : BinaryOp::kMin;
+    op_ = op_def(n).binary;
     if (n.inputs.size() != 2)
       throw Error(ErrorCode::kUnsupported, g.source + ": " + g.describe(n) + ": only two inputs are supported");
     const Value& out = g.values[n.outputs[0]];
@@ -104,18 +102,18 @@ class BinaryKernel : public CpuKernel {
       const float* a = src_[0] + aa;
       const float* b = src_[1] + ba;
       switch (op_) {
-        case BinaryOp::kAdd: for (std::int64_t k = 0; k < inner; ++k) dst[k * ds] = a[k * as] + b[k * bs]; break;
-        case BinaryOp::kSub: for (std::int64_t k = 0; k < inner; ++k) dst[k * ds] = a[k * as] - b[k * bs]; break;
-        case BinaryOp::kMul: for (std::int64_t k = 0; k < inner; ++k) dst[k * ds] = a[k * as] * b[k * bs]; break;
-        case BinaryOp::kDiv: for (std::int64_t k = 0; k < inner; ++k) dst[k * ds] = a[k * as] / b[k * bs]; break;
-        case BinaryOp::kMax: for (std::int64_t k = 0; k < inner; ++k) dst[k * ds] = std::max(a[k * as], b[k * bs]); break;
-        case BinaryOp::kMin: for (std::int64_t k = 0; k < inner; ++k) dst[k * ds] = std::min(a[k * as], b[k * bs]); break;
+        case BinaryKind::kAdd: for (std::int64_t k = 0; k < inner; ++k) dst[k * ds] = a[k * as] + b[k * bs]; break;
+        case BinaryKind::kSub: for (std::int64_t k = 0; k < inner; ++k) dst[k * ds] = a[k * as] - b[k * bs]; break;
+        case BinaryKind::kMul: for (std::int64_t k = 0; k < inner; ++k) dst[k * ds] = a[k * as] * b[k * bs]; break;
+        case BinaryKind::kDiv: for (std::int64_t k = 0; k < inner; ++k) dst[k * ds] = a[k * as] / b[k * bs]; break;
+        case BinaryKind::kMax: for (std::int64_t k = 0; k < inner; ++k) dst[k * ds] = std::max(a[k * as], b[k * bs]); break;
+        case BinaryKind::kMin: for (std::int64_t k = 0; k < inner; ++k) dst[k * ds] = std::min(a[k * as], b[k * bs]); break;
       }
     }
   }
 
  private:
-  BinaryOp op_;
+  BinaryKind op_;
   std::vector<std::int64_t> shape_, dst_strides_, a_strides_, b_strides_;
   const float* src_[2] = {nullptr, nullptr};
   float* dst_ = nullptr;
@@ -162,38 +160,16 @@ class BatchNormKernel : public CpuKernel {
 
 }  // namespace
 
-Activation activation_of(const Graph& g, const Node& n) {
-  Activation a;
-  if (n.op == "Relu") a.kind = Activation::kRelu;
-  else if (n.op == "Sigmoid") a.kind = Activation::kSigmoid;
-  else if (n.op == "HardSwish") a.kind = Activation::kHardSwish;
-  else if (n.op == "HardSigmoid") {
-    a.kind = Activation::kHardSigmoid;
-    a.alpha = attr_float(g, n, "alpha", 0.2f);
-    a.beta = attr_float(g, n, "beta", 0.5f);
-  } else if (n.op == "Clip") {
-    a.kind = Activation::kClip;
-    a.alpha = attr_float(g, n, "min", -INFINITY);
-    a.beta = attr_float(g, n, "max", INFINITY);
-    for (std::size_t k = 1; k < 3 && k < n.inputs.size(); ++k) {
-      if (n.inputs[k] < 0) continue;
-      const Value& v = g.values[n.inputs[k]];
-      if (!v.is_constant || v.f.empty())
-        throw Error(ErrorCode::kUnsupported, g.source + ": " + g.describe(n) + ": Clip bounds must be constant");
-      (k == 1 ? a.alpha : a.beta) = v.f[0];
-    }
-  }
-  return a;
+std::unique_ptr<CpuKernel> make_unary_kernel(const Graph& g, const Node& n, TensorAccess& t, CpuContext&) {
+  return std::make_unique<UnaryKernel>(g, n, t);
 }
 
-std::unique_ptr<CpuKernel> make_elementwise_kernel(const Graph& g, const Node& n, TensorAccess& t, CpuContext&) {
-  const std::string& op = n.op;
-  if (op == "Relu" || op == "Clip" || op == "Sigmoid" || op == "HardSigmoid" || op == "HardSwish")
-    return std::make_unique<UnaryKernel>(g, n, t);
-  if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div" || op == "Max" || op == "Min")
-    return std::make_unique<BinaryKernel>(g, n, t);
-  if (op == "BatchNormalization") return std::make_unique<BatchNormKernel>(g, n, t);
-  return nullptr;
+std::unique_ptr<CpuKernel> make_binary_kernel(const Graph& g, const Node& n, TensorAccess& t, CpuContext&) {
+  return std::make_unique<BinaryKernel>(g, n, t);
+}
+
+std::unique_ptr<CpuKernel> make_batchnorm_kernel(const Graph& g, const Node& n, TensorAccess& t, CpuContext&) {
+  return std::make_unique<BatchNormKernel>(g, n, t);
 }
 
 }  // namespace deeplab

@@ -6,7 +6,9 @@
 #include <memory>
 #include <vector>
 
+#include "graph/attrs.h"    // activation_of
 #include "graph/graph.h"
+#include "graph/strides.h"  // physical_strides, plain_strides, copy_strided
 
 namespace dnnl {
 class engine;
@@ -42,23 +44,21 @@ class CpuKernel {
   virtual void bind_scratchpad(void* /*buffer*/) {}
 };
 
-std::vector<std::int64_t> physical_strides(const Value& v);
-std::vector<std::int64_t> plain_strides(const std::vector<std::int64_t>& shape);  // row-major
-// The activation a standalone elementwise node (Relu, Sigmoid, HardSwish, HardSigmoid, Clip) applies;
-// Clip's bounds from attributes before opset 11, from constant inputs after. Kind kNone for other ops.
-Activation activation_of(const Graph& g, const Node& n);
-
+// The kernel factories, one per OpKernel family (graph/ops.h); make_cpu_kernel dispatches on the
+// node's OpDef (cpu/kernel_table.cpp).
+using CpuKernelFactory = std::unique_ptr<CpuKernel> (*)(const Graph& g, const Node& n, TensorAccess& t, CpuContext& ctx);
 std::unique_ptr<CpuKernel> make_conv_kernel(const Graph& g, const Node& n, TensorAccess& t, CpuContext& ctx);
 std::unique_ptr<CpuKernel> make_pool_kernel(const Graph& g, const Node& n, TensorAccess& t, CpuContext& ctx);
-std::unique_ptr<CpuKernel> make_elementwise_kernel(const Graph& g, const Node& n, TensorAccess& t, CpuContext& ctx);
-std::unique_ptr<CpuKernel> make_data_movement_kernel(const Graph& g, const Node& n, TensorAccess& t, CpuContext& ctx);
+std::unique_ptr<CpuKernel> make_global_pool_kernel(const Graph& g, const Node& n, TensorAccess& t, CpuContext& ctx);
 std::unique_ptr<CpuKernel> make_resize_kernel(const Graph& g, const Node& n, TensorAccess& t, CpuContext& ctx);
+std::unique_ptr<CpuKernel> make_unary_kernel(const Graph& g, const Node& n, TensorAccess& t, CpuContext& ctx);
+std::unique_ptr<CpuKernel> make_binary_kernel(const Graph& g, const Node& n, TensorAccess& t, CpuContext& ctx);
+std::unique_ptr<CpuKernel> make_batchnorm_kernel(const Graph& g, const Node& n, TensorAccess& t, CpuContext& ctx);
+std::unique_ptr<CpuKernel> make_concat_kernel(const Graph& g, const Node& n, TensorAccess& t, CpuContext& ctx);
+std::unique_ptr<CpuKernel> make_transpose_kernel(const Graph& g, const Node& n, TensorAccess& t, CpuContext& ctx);
+std::unique_ptr<CpuKernel> make_relayout_kernel(const Graph& g, const Node& n, TensorAccess& t, CpuContext& ctx);
 
-// Dispatches on the op; throws kUnsupported naming the node for anything else.
+// Dispatches on the node's OpDef::kernel; throws kUnsupported naming the node for ops with none.
 std::unique_ptr<CpuKernel> make_cpu_kernel(const Graph& g, const Node& n, TensorAccess& t, CpuContext& ctx);
-
-// Strided N-d copy: dst[idx] = src[idx] over `shape`, each side with its own strides.
-void copy_strided(float* dst, const std::vector<std::int64_t>& dst_strides, const float* src,
-                  const std::vector<std::int64_t>& src_strides, const std::vector<std::int64_t>& shape);
 
 }  // namespace deeplab

@@ -2,7 +2,6 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "cpu/kernel.h"
-#include "deeplab/error.h"
 #include "graph/attrs.h"
 
 namespace deeplab {
@@ -23,7 +22,7 @@ class PoolKernel : public CpuKernel {
     // ceil_mode: extend the right/bottom padding so oneDNN's floor formula yields the same size.
     const memory::dim pad_b = std::max<memory::dim>(a.pad_bottom, (a.out_h - 1) * a.stride_h + a.kernel_h - s[2] - a.pad_top);
     const memory::dim pad_r = std::max<memory::dim>(a.pad_right, (a.out_w - 1) * a.stride_w + a.kernel_w - s[3] - a.pad_left);
-    const auto alg = n.op == "MaxPool" ? dnnl::algorithm::pooling_max
+    const auto alg = a.max ? dnnl::algorithm::pooling_max
                      : a.count_include_pad ? dnnl::algorithm::pooling_avg_include_padding
                                            : dnnl::algorithm::pooling_avg_exclude_padding;
     dnnl::primitive_attr attr;
@@ -59,11 +58,12 @@ class PoolKernel : public CpuKernel {
 class GlobalPoolKernel : public CpuKernel {
  public:
   GlobalPoolKernel(const Graph& g, const Node& n, TensorAccess& t) {
+    const PoolAttrs a = parse_pool(g, n);
     const auto& s = g.values[n.inputs[0]].shape;
     batch_ = s[0];
     channels_ = s[1];
     pixels_ = s[2] * s[3];
-    max_ = n.op == "GlobalMaxPool";
+    max_ = a.max;
     src_ = t.data(n.inputs[0]);
     dst_ = t.data(n.outputs[0]);
   }
@@ -95,13 +95,12 @@ class GlobalPoolKernel : public CpuKernel {
 
 }  // namespace
 
+std::unique_ptr<CpuKernel> make_global_pool_kernel(const Graph& g, const Node& n, TensorAccess& t, CpuContext&) {
+  return std::make_unique<GlobalPoolKernel>(g, n, t);
+}
+
 std::unique_ptr<CpuKernel> make_pool_kernel(const Graph& g, const Node& n, TensorAccess& t, CpuContext& ctx) {
-  if (n.op == "GlobalAveragePool" || n.op == "GlobalMaxPool") return std::make_unique<GlobalPoolKernel>(g, n, t);
-  try {
-    return std::make_unique<PoolKernel>(g, n, t, ctx);
-  } catch (const dnnl::error& e) {
-    throw Error(ErrorCode::kUnsupported, g.source + ": " + g.describe(n) + ": oneDNN cannot run it: " + e.what());
-  }
+  return std::make_unique<PoolKernel>(g, n, t, ctx);
 }
 
 }  // namespace deeplab

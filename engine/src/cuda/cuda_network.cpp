@@ -6,12 +6,13 @@
 #include <cstdlib>
 #include <map>
 
-#include "cpu/kernel.h"
 #include "cuda/cuda_check.h"
 #include "cuda/cuda_steps.h"
 #include "cuda/net_kernels.cuh"
 #include "deeplab/error.h"
 #include "deeplab/log.h"
+#include "graph/ops.h"
+#include "graph/strides.h"
 
 namespace deeplab::cuda {
 namespace {
@@ -71,7 +72,7 @@ CudaNetwork::CudaNetwork(Graph graph, const CudaNetworkOptions& options, cudaStr
   DEEPLAB_CUDA_CHECK(cudaMemsetAsync(arena_.data(), 0, arena_.bytes(), stream_));
   std::size_t pad_elements = 0;
   for (const Node& n : graph_.nodes)
-    if (n.op == "Conv") pad_elements = std::max(pad_elements, plan_conv(graph_, n, type_).padded_elements());
+    if (op_def(n).kernel == OpKernel::kConv) pad_elements = std::max(pad_elements, plan_conv(graph_, n, type_).padded_elements());
   pad_scratch_.allocate(pad_elements * tensor_type_bytes(type_));
   constants_.assign(graph_.values.size(), nullptr);
   context_ = std::make_unique<Context>(*this);

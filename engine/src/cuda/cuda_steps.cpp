@@ -1,9 +1,10 @@
 #include "cuda/cuda_steps.h"
 
-#include "cpu/kernel.h"  // activation_of
 #include "cuda/net_kernels.cuh"
 #include "cuda/step_params.h"
 #include "deeplab/error.h"
+#include "graph/attrs.h"  // activation_of
+#include "graph/ops.h"
 
 namespace deeplab::cuda {
 
@@ -195,7 +196,7 @@ std::unique_ptr<Step> make_concat(const Node& n, StepContext& ctx) {
 
 std::unique_ptr<Step> make_copy(const Node& n, StepContext& ctx) {
   const CopyParams params =
-      n.op == "Transpose" ? transpose_params(ctx.graph(), n) : relayout_params(ctx.graph(), n);
+      op_def(n).kernel == OpKernel::kTranspose ? transpose_params(ctx.graph(), n) : relayout_params(ctx.graph(), n);
   std::vector<CopyStep::Part> parts{{params, ctx.operand(n.inputs[0]), ctx.data(n.outputs[0])}};
   return std::make_unique<CopyStep>(ctx.type(), ctx.type(), std::move(parts), n.op);
 }

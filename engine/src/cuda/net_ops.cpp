@@ -5,6 +5,7 @@
 #include <string>
 
 #include "deeplab/error.h"
+#include "graph/ops.h"
 
 namespace deeplab::cuda {
 namespace {
@@ -60,14 +61,16 @@ CopyParams make_copy_params(const std::vector<std::int64_t>& shape, const std::v
   return p;
 }
 
-BinaryOp binary_op(const std::string& op) {
-  if (op == "Add") return BinaryOp::kAdd;
-  if (op == "Sub") return BinaryOp::kSub;
-  if (op == "Mul") return BinaryOp::kMul;
-  if (op == "Div") return BinaryOp::kDiv;
-  if (op == "Max") return BinaryOp::kMax;
-  if (op == "Min") return BinaryOp::kMin;
-  throw Error(ErrorCode::kUnsupported, "binary op " + op);
+BinaryOp binary_op(deeplab::BinaryKind op) {
+  switch (op) {
+    case deeplab::BinaryKind::kAdd: return BinaryOp::kAdd;
+    case deeplab::BinaryKind::kSub: return BinaryOp::kSub;
+    case deeplab::BinaryKind::kMul: return BinaryOp::kMul;
+    case deeplab::BinaryKind::kDiv: return BinaryOp::kDiv;
+    case deeplab::BinaryKind::kMax: return BinaryOp::kMax;
+    case deeplab::BinaryKind::kMin: return BinaryOp::kMin;
+  }
+  throw Error(ErrorCode::kInternal, "binary op " + std::to_string(static_cast<int>(op)));
 }
 
 BinaryParams make_binary_params(BinaryOp op, const std::vector<std::int64_t>& out_shape,

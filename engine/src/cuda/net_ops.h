@@ -15,6 +15,10 @@
 #include "cuda/host_device.h"
 #include "graph/graph.h"
 
+namespace deeplab {
+enum class BinaryKind;  // graph/ops.h
+}  // namespace deeplab
+
 namespace deeplab::cuda {
 
 inline constexpr int kMaxTensorRank = 8;
@@ -76,7 +80,7 @@ DEEPLAB_HOST_DEVICE inline void copy_offsets(const CopyParams& p, std::int64_t i
 // ---- binary ops with numpy broadcasting over any layouts ----
 
 enum class BinaryOp { kAdd, kSub, kMul, kDiv, kMax, kMin };
-BinaryOp binary_op(const std::string& op);  // "Add" ... "Min"; throws kUnsupported otherwise
+BinaryOp binary_op(deeplab::BinaryKind op);  // the op table's OpDef::binary (graph/ops.h)
 
 struct BinaryParams {
   BinaryOp op = BinaryOp::kAdd;

@@ -4,10 +4,10 @@
 #include <cmath>
 #include <string>
 
-#include "cpu/kernel.h"
 #include "cuda/net_ops.h"
 #include "deeplab/error.h"
 #include "graph/attrs.h"
+#include "graph/ops.h"
 #include "graph/passes.h"
 
 namespace deeplab::cuda {
@@ -15,17 +15,6 @@ namespace {
 
 [[noreturn]] void unsupported(const Graph& g, const Node& n, const std::string& what) {
   throw Error(ErrorCode::kUnsupported, g.source + ": " + g.describe(n) + ": " + what);
-}
-
-bool is_unary(const std::string& op) {
-  return op == "Relu" || op == "Clip" || op == "Sigmoid" || op == "HardSigmoid" || op == "HardSwish";
-}
-bool is_binary(const std::string& op) {
-  return op == "Add" || op == "Sub" || op == "Mul" || op == "Div" || op == "Max" || op == "Min";
-}
-bool is_copy(const std::string& op) {
-  return op == "Transpose" || op == "Reorder" || op == "Reshape" || op == "Flatten" || op == "Squeeze" ||
-         op == "Unsqueeze";
 }
 
 // The strided kernels index at most kMaxTensorRank dimensions (the CPU has no such limit, but no
@@ -69,50 +58,42 @@ const char* node_kernel_name(NodeKernel kernel) {
   return "?";
 }
 
+namespace {
+
+// The CUDA kernel of each OpKernel family (graph/ops.h), after the checks the CPU's kernels make
+// when they are built.
+NodeKernel check_node(const Graph& g, const Node& n, OpKernel kernel) {
+  switch (kernel) {
+    case OpKernel::kConv: parse_conv(g, n); return NodeKernel::kConv;
+    case OpKernel::kPool: parse_pool(g, n); return NodeKernel::kPool;
+    case OpKernel::kGlobalPool: parse_pool(g, n); return NodeKernel::kGlobalPool;  // 4-D only
+    case OpKernel::kResize:
+      parse_resize(g, n);
+      if (g.values[n.inputs[0]].shape[0] != 1) unsupported(g, n, "batch sizes other than 1");
+      return NodeKernel::kResize;
+    case OpKernel::kUnary:
+      activation_of(g, n);  // refuses non-constant Clip bounds at load
+      require_ranks(g, n);
+      return NodeKernel::kUnary;
+    case OpKernel::kBinary:
+      if (n.inputs.size() != 2) unsupported(g, n, "only two inputs are supported");
+      require_ranks(g, n);
+      return NodeKernel::kBinary;
+    case OpKernel::kBatchNorm: check_batchnorm(g, n); return NodeKernel::kBatchNorm;
+    case OpKernel::kConcat: require_ranks(g, n); return NodeKernel::kConcat;
+    case OpKernel::kTranspose:
+    case OpKernel::kRelayout: require_ranks(g, n); return NodeKernel::kCopy;
+    case OpKernel::kNone: break;
+  }
+  throw Error(ErrorCode::kUnsupported, g.source + ": op " + n.op + " (" + g.describe(n) + ") has no CUDA kernel");
+}
+
+}  // namespace
+
 NodeKernel classify_node(const Graph& g, const Node& n) {
   if (n.inputs.empty() || n.outputs.empty() || n.inputs[0] < 0 || n.outputs[0] < 0)
     throw Error(ErrorCode::kModelCorrupt, g.source + ": " + g.describe(n) + ": missing input or output");
-  const std::string& op = n.op;
-  if (op == "Conv") {
-    parse_conv(g, n);
-    return NodeKernel::kConv;
-  }
-  if (op == "MaxPool" || op == "AveragePool") {
-    parse_pool(g, n);
-    return NodeKernel::kPool;
-  }
-  if (op == "GlobalAveragePool" || op == "GlobalMaxPool") {
-    parse_pool(g, n);  // 4-D only
-    return NodeKernel::kGlobalPool;
-  }
-  if (op == "Resize" || op == "Upsample") {
-    parse_resize(g, n);
-    if (g.values[n.inputs[0]].shape[0] != 1) unsupported(g, n, "batch sizes other than 1");
-    return NodeKernel::kResize;
-  }
-  if (is_unary(op)) {
-    activation_of(g, n);  // refuses non-constant Clip bounds at load
-    require_ranks(g, n);
-    return NodeKernel::kUnary;
-  }
-  if (is_binary(op)) {
-    if (n.inputs.size() != 2) unsupported(g, n, "only two inputs are supported");
-    require_ranks(g, n);
-    return NodeKernel::kBinary;
-  }
-  if (op == "BatchNormalization") {
-    check_batchnorm(g, n);
-    return NodeKernel::kBatchNorm;
-  }
-  if (op == "Concat") {
-    require_ranks(g, n);
-    return NodeKernel::kConcat;
-  }
-  if (is_copy(op)) {
-    require_ranks(g, n);
-    return NodeKernel::kCopy;
-  }
-  throw Error(ErrorCode::kUnsupported, g.source + ": op " + op + " (" + g.describe(n) + ") has no CUDA kernel");
+  return check_node(g, n, op_def(n).kernel);
 }
 
 }  // namespace deeplab::cuda

@@ -2,9 +2,10 @@
 
 #include <cmath>
 
-#include "cpu/kernel.h"
 #include "deeplab/error.h"
 #include "graph/attrs.h"
+#include "graph/ops.h"
+#include "graph/strides.h"
 
 namespace deeplab::cuda {
 
@@ -57,7 +58,7 @@ CopyParams relayout_params(const Graph& g, const Node& n) {
 BinaryParams binary_params(const Graph& g, const Node& n) {
   const Value& out = g.values[n.outputs[0]];
   const int a = n.inputs[0], b = n.inputs[1];
-  return make_binary_params(binary_op(n.op), out.shape, physical_strides(out), g.values[a].shape,
+  return make_binary_params(binary_op(op_def(n).binary), out.shape, physical_strides(out), g.values[a].shape,
                             operand_strides(g, a), g.values[b].shape, operand_strides(g, b));
 }
 
@@ -77,7 +78,7 @@ PoolParams pool_params(const Graph& g, const Node& n) {
   p.stride_w = a.stride_w;
   p.pad_top = a.pad_top;
   p.pad_left = a.pad_left;
-  p.max = n.op == "MaxPool";
+  p.max = a.max;
   p.count_include_pad = a.count_include_pad;
   return p;
 }
@@ -85,10 +86,10 @@ PoolParams pool_params(const Graph& g, const Node& n) {
 GlobalPoolShape global_pool_shape(const Graph& g, const Node& n) {
   const auto& s = g.values[n.inputs[0]].shape;
   GlobalPoolShape p;
+  p.max = op_def(n).reduce_max;
   p.batch = static_cast<int>(s[0]);
   p.channels = static_cast<int>(s[1]);
   p.pixels = s[2] * s[3];
-  p.max = n.op == "GlobalMaxPool";
   return p;
 }
 

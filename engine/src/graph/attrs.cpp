@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "deeplab/error.h"
+#include "graph/ops.h"
 
 namespace deeplab {
 namespace {
@@ -100,8 +101,10 @@ ConvAttrs parse_conv(const Graph& g, const Node& n) {
 PoolAttrs parse_pool(const Graph& g, const Node& n) {
   const Value& x = input_value(g, n, 0);
   require_4d(g, n, x);
+  const OpDef& def = op_def(n);
   PoolAttrs a;
-  if (n.op == "GlobalAveragePool" || n.op == "GlobalMaxPool") {
+  a.max = def.reduce_max;
+  if (def.kernel == OpKernel::kGlobalPool) {
     a.global = true;
     a.kernel_h = static_cast<int>(x.shape[2]);
     a.kernel_w = static_cast<int>(x.shape[3]);
@@ -122,7 +125,7 @@ PoolAttrs parse_pool(const Graph& g, const Node& n) {
     unsupported(g, n, "dilated pooling");
   a.ceil_mode = attr_int(g, n, "ceil_mode", 0) != 0;
   a.count_include_pad = attr_int(g, n, "count_include_pad", 0) != 0;
-  if (n.op == "MaxPool" && n.outputs.size() > 1 && n.outputs[1] >= 0)
+  if (a.max && n.outputs.size() > 1 && n.outputs[1] >= 0)
     unsupported(g, n, "the Indices output of MaxPool");
   resolve_pads(g, n, x.shape[2], a.kernel_h, a.stride_h, 1, 0, 2, a.pad_top, a.pad_bottom);
   resolve_pads(g, n, x.shape[3], a.kernel_w, a.stride_w, 1, 1, 2, a.pad_left, a.pad_right);
@@ -138,57 +141,46 @@ std::string ResizeAttrs::describe() const {
   return std::string(mode == kLinear ? "linear" : "nearest") + "/" + coords[coord];
 }
 
-ResizeAttrs parse_resize(const Graph& g, const Node& n) {
-  const Value& x = input_value(g, n, 0);
-  if (!x.shape_known) corrupt(g, n, "input shape unknown");
-  const std::size_t rank = x.shape.size();
-  ResizeAttrs a;
-  const std::string mode = attr_string(g, n, "mode", "nearest");
-  if (mode == "nearest") a.mode = ResizeAttrs::kNearest;
-  else if (mode == "linear" || mode == "bilinear") a.mode = ResizeAttrs::kLinear;
-  else unsupported(g, n, "mode '" + mode + "'");
+namespace {
 
-  std::vector<float> scales;
-  std::vector<std::int64_t> sizes;
-  if (n.op == "Upsample") {
-    // Opset 7: scales attribute; opset 9: scales input. Coordinates: asymmetric.
-    if (has_attr(n, "scales")) scales = attr_floats(g, n, "scales");
-    else {
-      const Value& s = input_value(g, n, 1);
-      if (!s.is_constant) unsupported(g, n, "scales must be constant");
-      scales = s.f;
-    }
-    a.coord = ResizeAttrs::kAsymmetric;
-    a.nearest = ResizeAttrs::kFloor;
-  } else {
-    const std::string coord = attr_string(
-        g, n, "coordinate_transformation_mode", n.inputs.size() == 2 ? "asymmetric" : "half_pixel");  // opset 10: asymmetric
-    if (coord == "half_pixel") a.coord = ResizeAttrs::kHalfPixel;
-    else if (coord == "pytorch_half_pixel") a.coord = ResizeAttrs::kPytorchHalfPixel;
-    else if (coord == "align_corners") a.coord = ResizeAttrs::kAlignCorners;
-    else if (coord == "asymmetric") a.coord = ResizeAttrs::kAsymmetric;
-    else if (coord == "tf_half_pixel_for_nn") a.coord = ResizeAttrs::kTfHalfPixelForNN;
-    else unsupported(g, n, "coordinate_transformation_mode '" + coord + "'");
-    const std::string nearest = attr_string(g, n, "nearest_mode", "round_prefer_floor");
-    if (nearest == "round_prefer_floor") a.nearest = ResizeAttrs::kRoundPreferFloor;
-    else if (nearest == "round_prefer_ceil") a.nearest = ResizeAttrs::kRoundPreferCeil;
-    else if (nearest == "floor") a.nearest = ResizeAttrs::kFloor;
-    else if (nearest == "ceil") a.nearest = ResizeAttrs::kCeil;
-    else unsupported(g, n, "nearest_mode '" + nearest + "'");
-    if (attr_int(g, n, "exclude_outside", 0) != 0) unsupported(g, n, "exclude_outside=1");
-    // Opset 10: (X, scales). Opset 11+: (X, roi, scales, sizes).
-    const int scales_at = n.inputs.size() == 2 ? 1 : 2;
-    if (static_cast<int>(n.inputs.size()) > scales_at && n.inputs[scales_at] >= 0) {
-      const Value& s = g.values[n.inputs[scales_at]];
-      if (!s.is_constant) unsupported(g, n, "scales must be constant after folding");
-      scales = s.f;
-    }
-    if (n.inputs.size() > 3 && n.inputs[3] >= 0) {
-      const Value& s = g.values[n.inputs[3]];
-      if (!s.is_constant) unsupported(g, n, "sizes must be constant after folding");
-      sizes = s.i;
-    }
+// Resize (opset 10+): coordinate transformation and nearest rounding modes; the scales (input 1 in
+// opset 10, input 2 after) and sizes (input 3) when present.
+void parse_resize_modes(const Graph& g, const Node& n, ResizeAttrs& a, std::vector<float>& scales,
+                        std::vector<std::int64_t>& sizes) {
+  const std::string coord = attr_string(
+      g, n, "coordinate_transformation_mode", n.inputs.size() == 2 ? "asymmetric" : "half_pixel");  // opset 10: asymmetric
+  if (coord == "half_pixel") a.coord = ResizeAttrs::kHalfPixel;
+  else if (coord == "pytorch_half_pixel") a.coord = ResizeAttrs::kPytorchHalfPixel;
+  else if (coord == "align_corners") a.coord = ResizeAttrs::kAlignCorners;
+  else if (coord == "asymmetric") a.coord = ResizeAttrs::kAsymmetric;
+  else if (coord == "tf_half_pixel_for_nn") a.coord = ResizeAttrs::kTfHalfPixelForNN;
+  else unsupported(g, n, "coordinate_transformation_mode '" + coord + "'");
+  const std::string nearest = attr_string(g, n, "nearest_mode", "round_prefer_floor");
+  if (nearest == "round_prefer_floor") a.nearest = ResizeAttrs::kRoundPreferFloor;
+  else if (nearest == "round_prefer_ceil") a.nearest = ResizeAttrs::kRoundPreferCeil;
+  else if (nearest == "floor") a.nearest = ResizeAttrs::kFloor;
+  else if (nearest == "ceil") a.nearest = ResizeAttrs::kCeil;
+  else unsupported(g, n, "nearest_mode '" + nearest + "'");
+  if (attr_int(g, n, "exclude_outside", 0) != 0) unsupported(g, n, "exclude_outside=1");
+  // Opset 10: (X, scales). Opset 11+: (X, roi, scales, sizes).
+  const int scales_at = n.inputs.size() == 2 ? 1 : 2;
+  if (static_cast<int>(n.inputs.size()) > scales_at && n.inputs[scales_at] >= 0) {
+    const Value& s = g.values[n.inputs[scales_at]];
+    if (!s.is_constant) unsupported(g, n, "scales must be constant after folding");
+    scales = s.f;
   }
+  if (n.inputs.size() > 3 && n.inputs[3] >= 0) {
+    const Value& s = g.values[n.inputs[3]];
+    if (!s.is_constant) unsupported(g, n, "sizes must be constant after folding");
+    sizes = s.i;
+  }
+}
+
+// Output shape from sizes or scales (scales completed from sizes), then the two scaled axes:
+// exactly the spatial axes of a 4-D tensor may change, NCHW (2,3) or NHWC (1,2).
+void resize_output(const Graph& g, const Node& n, const Value& x, ResizeAttrs& a, std::vector<float>& scales,
+                   const std::vector<std::int64_t>& sizes) {
+  const std::size_t rank = x.shape.size();
   if (!sizes.empty()) {
     if (sizes.size() != rank) corrupt(g, n, "sizes has the wrong length");
     a.out_shape = sizes;
@@ -203,7 +195,6 @@ ResizeAttrs parse_resize(const Graph& g, const Node& n) {
       a.out_shape.push_back(static_cast<std::int64_t>(out));
     }
   }
-  // Exactly the two spatial axes of a 4-D tensor may change: NCHW (2,3) or NHWC (1,2).
   std::vector<int> scaled;
   for (std::size_t k = 0; k < rank; ++k)
     if (a.out_shape[k] != x.shape[k] || scales[k] != 1.0f) scaled.push_back(static_cast<int>(k));
@@ -214,11 +205,65 @@ ResizeAttrs parse_resize(const Graph& g, const Node& n) {
     unsupported(g, n, "resizing axes other than H and W");
   a.axis_h = scaled[0];
   a.axis_w = scaled[1];
+}
+
+}  // namespace
+
+ResizeAttrs parse_resize(const Graph& g, const Node& n) {
+  const Value& x = input_value(g, n, 0);
+  if (!x.shape_known) corrupt(g, n, "input shape unknown");
+  ResizeAttrs a;
+  const std::string mode = attr_string(g, n, "mode", "nearest");
+  if (mode == "nearest") a.mode = ResizeAttrs::kNearest;
+  else if (mode == "linear" || mode == "bilinear") a.mode = ResizeAttrs::kLinear;
+  else unsupported(g, n, "mode '" + mode + "'");
+
+  std::vector<float> scales;
+  std::vector<std::int64_t> sizes;
+  if (op_def(n).upsample) {
+    // Opset 7: scales attribute; opset 9: scales input. Coordinates: asymmetric.
+    if (has_attr(n, "scales")) scales = attr_floats(g, n, "scales");
+    else {
+      const Value& s = input_value(g, n, 1);
+      if (!s.is_constant) unsupported(g, n, "scales must be constant");
+      scales = s.f;
+    }
+    a.coord = ResizeAttrs::kAsymmetric;
+    a.nearest = ResizeAttrs::kFloor;
+  } else {
+    parse_resize_modes(g, n, a, scales, sizes);
+  }
+  resize_output(g, n, x, a, scales, sizes);
   a.scale_h = scales[a.axis_h];
   a.scale_w = scales[a.axis_w];
   a.out_h = a.out_shape[a.axis_h];
   a.out_w = a.out_shape[a.axis_w];
   if (a.out_h < 1 || a.out_w < 1) corrupt(g, n, "output size is empty");
+  return a;
+}
+
+bool try_activation_of(const Graph& g, const Node& n, Activation& a) {
+  a = Activation{};
+  a.kind = op_def(n).activation;
+  if (a.kind == Activation::kHardSigmoid) {
+    a.alpha = attr_float(g, n, "alpha", 0.2f);
+    a.beta = attr_float(g, n, "beta", 0.5f);
+  } else if (a.kind == Activation::kClip) {
+    a.alpha = attr_float(g, n, "min", -INFINITY);
+    a.beta = attr_float(g, n, "max", INFINITY);
+    for (std::size_t k = 1; k < 3 && k < n.inputs.size(); ++k) {
+      if (n.inputs[k] < 0) continue;
+      const Value& v = g.values[n.inputs[k]];
+      if (!v.is_constant || v.dtype != DType::kFloat || v.f.empty()) return false;
+      (k == 1 ? a.alpha : a.beta) = v.f[0];
+    }
+  }
+  return true;
+}
+
+Activation activation_of(const Graph& g, const Node& n) {
+  Activation a;
+  if (!try_activation_of(g, n, a)) unsupported(g, n, "Clip bounds must be constant");
   return a;
 }
 

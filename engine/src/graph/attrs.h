@@ -22,6 +22,7 @@ ConvAttrs parse_conv(const Graph& g, const Node& n);
 
 struct PoolAttrs {
   bool global = false;
+  bool max = false;  // MaxPool, GlobalMaxPool (else average)
   int kernel_h = 1, kernel_w = 1;
   int stride_h = 1, stride_w = 1;
   int pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
@@ -43,6 +44,13 @@ struct ResizeAttrs {
 };
 // Handles Resize (opset 10..18) and Upsample (7, 9). Scales/sizes must be constant by now.
 ResizeAttrs parse_resize(const Graph& g, const Node& n);
+
+// The activation a standalone elementwise node applies (OpDef::activation; kNone for other ops),
+// with its parameters: HardSigmoid's alpha/beta, Clip's bounds from attributes before opset 11 and
+// from constant inputs after. try_activation_of returns false for Clip bounds that are not constant
+// floats; activation_of throws kUnsupported for them.
+bool try_activation_of(const Graph& g, const Node& n, Activation& a);
+Activation activation_of(const Graph& g, const Node& n);
 
 // Output spatial extent of a convolution/pooling window, ONNX semantics.
 std::int64_t window_output(std::int64_t in, int kernel, int stride, int dilation, int pad_begin,

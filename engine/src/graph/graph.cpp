@@ -30,27 +30,31 @@ int Graph::find_value(const std::string& name) const {
   return -1;
 }
 
-int Graph::add_constant(const std::string& name, std::vector<float> data,
-                        std::vector<std::int64_t> shape) {
+namespace {
+
+Value constant_value(const std::string& name, DType dtype, std::vector<std::int64_t> shape) {
   Value v;
   v.name = name;
-  v.dtype = DType::kFloat;
-  v.f = std::move(data);
+  v.dtype = dtype;
   v.shape = std::move(shape);
   v.shape_known = true;
   v.is_constant = true;
+  return v;
+}
+
+}  // namespace
+
+int Graph::add_constant(const std::string& name, std::vector<float> data,
+                        std::vector<std::int64_t> shape) {
+  Value v = constant_value(name, DType::kFloat, std::move(shape));
+  v.f = std::move(data);
   return add_value(std::move(v));
 }
 
 int Graph::add_constant_int(const std::string& name, std::vector<std::int64_t> data,
                             std::vector<std::int64_t> shape) {
-  Value v;
-  v.name = name;
-  v.dtype = DType::kInt64;
+  Value v = constant_value(name, DType::kInt64, std::move(shape));
   v.i = std::move(data);
-  v.shape = std::move(shape);
-  v.shape_known = true;
-  v.is_constant = true;
   return add_value(std::move(v));
 }
 

@@ -1,9 +1,9 @@
 #include "graph/passes.h"
 
 #include <cmath>
-#include <set>
 
 #include "deeplab/error.h"
+#include "graph/ops.h"
 
 namespace deeplab {
 namespace {
@@ -16,18 +16,7 @@ const float* constant_floats(const Graph& g, const Node& n, std::size_t k) {
   return v.is_constant && v.dtype == DType::kFloat ? v.f.data() : nullptr;
 }
 
-// Clip's bounds: attributes before opset 11, optional constant inputs after.
-bool clip_bounds(const Graph& g, const Node& n, float& lo, float& hi) {
-  lo = attr_float(g, n, "min", -INFINITY);
-  hi = attr_float(g, n, "max", INFINITY);
-  for (std::size_t k = 1; k < 3 && k < n.inputs.size(); ++k) {
-    if (n.inputs[k] < 0) continue;
-    const float* v = constant_floats(g, n, k);
-    if (!v) return false;
-    (k == 1 ? lo : hi) = v[0];
-  }
-  return true;
-}
+bool is_op(const Graph& g, int node, OpKernel kernel) { return node >= 0 && op_def(g.nodes[node]).kernel == kernel; }
 
 }  // namespace
 
@@ -36,7 +25,7 @@ bool is_to_nchw(const std::vector<std::int64_t>& perm) { return perm == std::vec
 
 void remove_identities(Graph& g) {
   for (Node& n : g.nodes) {
-    if (n.dead || (n.op != "Identity" && n.op != "Dropout")) continue;
+    if (n.dead || !op_def(n).identity) continue;
     g.replace_uses(n.outputs[0], n.inputs[0]);
     n.dead = true;
   }
@@ -46,9 +35,9 @@ void remove_identities(Graph& g) {
 void fold_batchnorm_into_conv(Graph& g) {
   for (std::size_t k = 0; k < g.nodes.size(); ++k) {
     Node& bn = g.nodes[k];
-    if (bn.dead || bn.op != "BatchNormalization") continue;
+    if (bn.dead || op_def(bn).kernel != OpKernel::kBatchNorm) continue;
     const int conv_index = g.producer(bn.inputs[0]);
-    if (conv_index < 0 || g.nodes[conv_index].op != "Conv" || !single_use(g, bn.inputs[0])) continue;
+    if (!is_op(g, conv_index, OpKernel::kConv) || !single_use(g, bn.inputs[0])) continue;
     const float *scale = constant_floats(g, bn, 1), *bias = constant_floats(g, bn, 2),
                 *mean = constant_floats(g, bn, 3), *var = constant_floats(g, bn, 4);
     if (!scale || !bias || !mean || !var) continue;
@@ -82,14 +71,17 @@ void fold_batchnorm_into_conv(Graph& g) {
 
 void fuse_hardswish(Graph& g) {
   for (Node& mul : g.nodes) {
-    if (mul.dead || mul.op != "Mul" || mul.inputs.size() != 2) continue;
+    const OpDef& def = op_def(mul);
+    if (mul.dead || def.kernel != OpKernel::kBinary || def.binary != BinaryKind::kMul || mul.inputs.size() != 2) continue;
     for (int side = 0; side < 2; ++side) {
       const int hs_index = g.producer(mul.inputs[side]);
       if (hs_index < 0) continue;
       Node& hs = g.nodes[hs_index];
-      if (hs.op != "HardSigmoid" || hs.inputs[0] != mul.inputs[1 - side] || !single_use(g, hs.outputs[0])) continue;
-      const float alpha = attr_float(g, hs, "alpha", 0.2f), beta = attr_float(g, hs, "beta", 0.5f);
-      if (std::fabs(alpha - 1.0f / 6) > 1e-6f || std::fabs(beta - 0.5f) > 1e-6f) continue;
+      if (op_def(hs).activation != Activation::kHardSigmoid || hs.inputs[0] != mul.inputs[1 - side] ||
+          !single_use(g, hs.outputs[0]))
+        continue;
+      const Activation a = activation_of(g, hs);
+      if (std::fabs(a.alpha - 1.0f / 6) > 1e-6f || std::fabs(a.beta - 0.5f) > 1e-6f) continue;
       mul.op = "HardSwish";
       mul.inputs = {hs.inputs[0]};
       mul.attrs.clear();
@@ -103,7 +95,8 @@ void fuse_hardswish(Graph& g) {
 void fuse_conv_add(Graph& g) {
   for (std::size_t k = 0; k < g.nodes.size(); ++k) {
     Node& add = g.nodes[k];
-    if (add.dead || add.op != "Add" || add.inputs.size() != 2) continue;
+    const OpDef& def = op_def(add);
+    if (add.dead || def.kernel != OpKernel::kBinary || def.binary != BinaryKind::kAdd || add.inputs.size() != 2) continue;
     const Value& a = g.values[add.inputs[0]];
     const Value& b = g.values[add.inputs[1]];
     if (a.is_constant || b.is_constant || a.shape != b.shape) continue;
@@ -113,7 +106,7 @@ void fuse_conv_add(Graph& g) {
       const int p = g.producer(add.inputs[side]);
       if (p < 0) continue;
       const Node& conv = g.nodes[p];
-      if (conv.op != "Conv" || conv.residual >= 0 || conv.activation.kind != Activation::kNone) continue;
+      if (!is_op(g, p, OpKernel::kConv) || conv.residual >= 0 || conv.activation.kind != Activation::kNone) continue;
       if (!single_use(g, add.inputs[side])) continue;
       const int other = g.producer(add.inputs[1 - side]);
       if (other > p) continue;
@@ -132,21 +125,9 @@ void fuse_conv_activation(Graph& g) {
   for (Node& act : g.nodes) {
     if (act.dead) continue;
     Activation a;
-    if (act.op == "Relu") a.kind = Activation::kRelu;
-    else if (act.op == "Sigmoid") a.kind = Activation::kSigmoid;
-    else if (act.op == "HardSwish") a.kind = Activation::kHardSwish;
-    else if (act.op == "HardSigmoid") {
-      a.kind = Activation::kHardSigmoid;
-      a.alpha = attr_float(g, act, "alpha", 0.2f);
-      a.beta = attr_float(g, act, "beta", 0.5f);
-    } else if (act.op == "Clip") {
-      a.kind = Activation::kClip;
-      if (!clip_bounds(g, act, a.alpha, a.beta)) continue;
-    } else {
-      continue;
-    }
+    if (!try_activation_of(g, act, a) || a.kind == Activation::kNone) continue;
     const int p = g.producer(act.inputs[0]);
-    if (p < 0 || g.nodes[p].op != "Conv" || g.nodes[p].activation.kind != Activation::kNone) continue;
+    if (!is_op(g, p, OpKernel::kConv) || g.nodes[p].activation.kind != Activation::kNone) continue;
     if (!single_use(g, act.inputs[0])) continue;
     g.nodes[p].activation = a;
     g.nodes[p].outputs[0] = act.outputs[0];
@@ -163,7 +144,7 @@ FinalResizeInfo remove_final_resize(Graph& g) {
   std::vector<int> transposes;
   int value = g.outputs[0];
   int p = g.producer(value);
-  while (p >= 0 && g.nodes[p].op == "Transpose") {
+  while (is_op(g, p, OpKernel::kTranspose)) {
     auto perm = attr_ints(g, g.nodes[p], "perm");
     if (!is_to_nhwc(perm) && !is_to_nchw(perm)) return info;
     transposes.push_back(p);
@@ -171,7 +152,7 @@ FinalResizeInfo remove_final_resize(Graph& g) {
     if (!single_use(g, value)) return info;
     p = g.producer(value);
   }
-  if (p < 0 || (g.nodes[p].op != "Resize" && g.nodes[p].op != "Upsample")) return info;
+  if (!is_op(g, p, OpKernel::kResize)) return info;
   Node& resize = g.nodes[p];
   const ResizeAttrs attrs = parse_resize(g, resize);
   if (attrs.mode != ResizeAttrs::kLinear && attrs.mode != ResizeAttrs::kNearest) return info;
@@ -205,26 +186,89 @@ FinalResizeInfo remove_final_resize(Graph& g) {
 
 namespace {
 
-bool needs_channels_last(const Node& n) {
-  static const std::set<std::string> ops = {"Conv", "MaxPool", "AveragePool", "GlobalAveragePool",
-                                            "GlobalMaxPool", "BatchNormalization"};
-  return ops.count(n.op) != 0;
-}
-
-bool is_elementwise_unary(const std::string& op) {
-  static const std::set<std::string> ops = {"Relu", "Clip", "Sigmoid", "HardSigmoid", "HardSwish",
-                                            "LeakyRelu", "Tanh", "Exp", "Neg", "Abs"};
-  return ops.count(op) != 0;
-}
-
-bool is_reshape_like(const std::string& op) {
-  return op == "Reshape" || op == "Flatten" || op == "Squeeze" || op == "Unsqueeze";
-}
-
 // NCHW and NHWC storage of a 4-D tensor coincide when it has one pixel or one channel.
 bool layouts_coincide(const Value& v) {
   return v.shape.size() == 4 && ((v.shape[2] == 1 && v.shape[3] == 1) || v.shape[1] == 1);
 }
+
+// assign_layouts() over one graph: the rebuilt node list with Reorder nodes where needed.
+class LayoutAssigner {
+ public:
+  explicit LayoutAssigner(Graph& g) : g_(g) {
+    out_.reserve(g.nodes.size());
+    // ensure() adds at most one value per node input: reserve them all now, so that adding one never
+    // reallocates g.values under the references held while a node is assigned.
+    std::size_t node_inputs = 0;
+    for (const Node& n : g.nodes) node_inputs += n.inputs.size();
+    g.values.reserve(g.values.size() + node_inputs);
+  }
+
+  void assign(Node& n) {
+    Value& o = g_.values[n.outputs[0]];
+    o.layout = output_layout(n, g_.values[n.inputs[0]]);
+    out_.push_back(std::move(n));
+  }
+  std::vector<Node> take() { return std::move(out_); }
+
+ private:
+  // Converts input k of `n` to `want` (a Reorder node before it) unless it is already there.
+  void ensure(Node& n, std::size_t k, Layout want) {
+    const int v = n.inputs[k];
+    if (v < 0 || g_.values[v].is_constant || g_.values[v].layout == want || g_.values[v].shape.size() != 4) return;
+    Value converted = g_.values[v];
+    converted.name = g_.values[v].name + (want == Layout::kChannelsLast ? "/to_nhwc" : "/to_nchw");
+    converted.layout = want;
+    const int nv = g_.add_value(std::move(converted));
+    Node reorder;
+    reorder.op = "Reorder";
+    reorder.name = g_.values[nv].name;
+    reorder.inputs = {v};
+    reorder.outputs = {nv};
+    out_.push_back(reorder);
+    n.inputs[k] = nv;
+  }
+
+  Layout output_layout(Node& n, const Value& x) {
+    const Value& o = g_.values[n.outputs[0]];
+    switch (op_def(n).layout) {
+      case LayoutRule::kChannelsLast:
+        ensure(n, 0, Layout::kChannelsLast);
+        if (n.residual >= 0 && g_.values[n.residual].layout != Layout::kChannelsLast)
+          throw Error(ErrorCode::kInternal, g_.source + ": " + g_.describe(n) + ": residual in the wrong layout");
+        return Layout::kChannelsLast;
+      case LayoutRule::kResize: {
+        const bool spatial_12 = parse_resize(g_, n).axis_h == 1;  // NHWC logical: already H, W in the middle
+        ensure(n, 0, spatial_12 ? Layout::kPlain : Layout::kChannelsLast);
+        return spatial_12 ? Layout::kPlain : Layout::kChannelsLast;
+      }
+      case LayoutRule::kBinary:
+        for (int in : n.inputs)
+          if (g_.values[in].shape == o.shape) return g_.values[in].layout;
+        return Layout::kPlain;
+      case LayoutRule::kConcat:
+        for (std::size_t k = 1; k < n.inputs.size(); ++k) ensure(n, k, x.layout);
+        return x.layout;
+      case LayoutRule::kTranspose: {
+        const auto perm = attr_ints(g_, n, "perm");
+        if (x.layout == Layout::kChannelsLast && is_to_nhwc(perm)) return Layout::kPlain;       // alias
+        if (x.layout == Layout::kPlain && is_to_nchw(perm)) return Layout::kChannelsLast;       // alias
+        return Layout::kPlain;  // general transpose from the input's physical layout
+      }
+      case LayoutRule::kReshape:
+        if (x.layout == Layout::kChannelsLast && !layouts_coincide(x)) ensure(n, 0, Layout::kPlain);
+        return Layout::kPlain;
+      case LayoutRule::kPlain:
+        ensure(n, 0, Layout::kPlain);
+        return Layout::kPlain;
+      case LayoutRule::kReorder: return o.layout;  // chosen when the Reorder was inserted
+      case LayoutRule::kFollowInput: break;
+    }
+    return x.layout;
+  }
+
+  Graph& g_;
+  std::vector<Node> out_;
+};
 
 }  // namespace
 
@@ -233,73 +277,10 @@ void assign_layouts(Graph& g) {
   input.layout = Layout::kPlain;
   if (input.shape.size() == 4)
     for (int c : g.consumers(g.inputs[0]))
-      if (needs_channels_last(g.nodes[c])) input.layout = Layout::kChannelsLast;
-
-  std::vector<Node> out;
-  out.reserve(g.nodes.size());
-  // ensure() adds at most one value per node input: reserve them all now, so that adding one never
-  // reallocates g.values under the references `o` and `x` held below.
-  std::size_t node_inputs = 0;
-  for (const Node& n : g.nodes) node_inputs += n.inputs.size();
-  g.values.reserve(g.values.size() + node_inputs);
-  auto ensure = [&](Node& n, std::size_t k, Layout want) {
-    const int v = n.inputs[k];
-    if (v < 0 || g.values[v].is_constant || g.values[v].layout == want || g.values[v].shape.size() != 4) return;
-    Value converted = g.values[v];
-    converted.name = g.values[v].name + (want == Layout::kChannelsLast ? "/to_nhwc" : "/to_nchw");
-    converted.layout = want;
-    const int nv = g.add_value(std::move(converted));
-    Node reorder;
-    reorder.op = "Reorder";
-    reorder.name = g.values[nv].name;
-    reorder.inputs = {v};
-    reorder.outputs = {nv};
-    out.push_back(reorder);
-    n.inputs[k] = nv;
-  };
-  for (Node& n : g.nodes) {
-    Value& o = g.values[n.outputs[0]];
-    const Value& x = g.values[n.inputs[0]];
-    if (needs_channels_last(n)) {
-      ensure(n, 0, Layout::kChannelsLast);
-      if (n.residual >= 0 && g.values[n.residual].layout != Layout::kChannelsLast)
-        throw Error(ErrorCode::kInternal, g.source + ": " + g.describe(n) + ": residual in the wrong layout");
-      o.layout = Layout::kChannelsLast;
-    } else if (n.op == "Resize" || n.op == "Upsample") {
-      const ResizeAttrs a = parse_resize(g, n);
-      const bool spatial_12 = a.axis_h == 1;  // NHWC logical: already H, W in the middle
-      if (!spatial_12) ensure(n, 0, Layout::kChannelsLast);
-      else ensure(n, 0, Layout::kPlain);
-      o.layout = spatial_12 ? Layout::kPlain : Layout::kChannelsLast;
-    } else if (is_elementwise_unary(n.op)) {
-      o.layout = x.layout;
-    } else if (n.op == "Add" || n.op == "Sub" || n.op == "Mul" || n.op == "Div" || n.op == "Max" || n.op == "Min") {
-      o.layout = Layout::kPlain;
-      for (int in : n.inputs)
-        if (g.values[in].shape == o.shape) {
-          o.layout = g.values[in].layout;
-          break;
-        }
-    } else if (n.op == "Concat") {
-      for (std::size_t k = 1; k < n.inputs.size(); ++k) ensure(n, k, x.layout);
-      o.layout = x.layout;
-    } else if (n.op == "Transpose") {
-      const auto perm = attr_ints(g, n, "perm");
-      if (x.layout == Layout::kChannelsLast && is_to_nhwc(perm)) o.layout = Layout::kPlain;       // alias
-      else if (x.layout == Layout::kPlain && is_to_nchw(perm)) o.layout = Layout::kChannelsLast;  // alias
-      else o.layout = Layout::kPlain;  // general transpose from the input's physical layout
-    } else if (is_reshape_like(n.op)) {
-      if (x.layout == Layout::kChannelsLast && !layouts_coincide(x)) ensure(n, 0, Layout::kPlain);
-      o.layout = Layout::kPlain;
-    } else if (n.op == "Softmax") {
-      ensure(n, 0, Layout::kPlain);
-      o.layout = Layout::kPlain;
-    } else {
-      o.layout = x.layout;
-    }
-    out.push_back(std::move(n));
-  }
-  g.nodes = std::move(out);
+      if (op_def(g.nodes[c]).layout == LayoutRule::kChannelsLast) input.layout = Layout::kChannelsLast;
+  LayoutAssigner assigner(g);
+  for (Node& n : g.nodes) assigner.assign(n);
+  g.nodes = assigner.take();
 }
 
 FinalResizeInfo optimize_graph(Graph& g, const OptimizeOptions& options) {
