@@ -15,6 +15,7 @@
 #include "deeplab/error.h"
 #include "deeplab/manifest.h"
 #include "deeplab/segmenter.h"
+#include "expect_error.h"
 #include "graph/fold.h"
 #include "graph/passes.h"
 #include "network_loader.h"
@@ -27,23 +28,9 @@ using deeplab::test::OnnxBuilder;
 using deeplab::test::random_floats;
 using deeplab::test::test_file_path;
 
-namespace {
+using deeplab::test::expect_error;
 
-// Runs `f`, which must throw a deeplab::Error with `code` whose message contains every needle.
-void expect_error(const std::function<void()>& f, ErrorCode code, std::initializer_list<std::string> needles,
-                  const std::string& context = "") {
-  try {
-    f();
-  } catch (const Error& e) {
-    const std::string message = e.what();
-    EXPECT_EQ(error_code_name(e.code()), std::string(error_code_name(code))) << context << ": " << message;
-    for (const auto& needle : needles)
-      EXPECT_NE(message.find(needle), std::string::npos)
-          << context << ": message \"" << message << "\" does not mention \"" << needle << "\"";
-    return;
-  }
-  ADD_FAILURE() << context << ": no deeplab::Error thrown (expected " << error_code_name(code) << ")";
-}
+namespace {
 
 // x[1,3,8,8] -> Conv(4 filters, 3x3, pad 1, with bias) -> Relu -> y
 OnnxBuilder small_model(int opset = 13) {

@@ -16,6 +16,7 @@
 
 #include "deeplab/error.h"
 #include "deeplab/manifest.h"
+#include "expect_error.h"
 #include "network_loader.h"
 #include "onnx_builder.h"
 #include "tflite/tflite_import.h"
@@ -23,6 +24,8 @@
 
 using namespace deeplab;
 namespace fb = deeplab::tflite_fb;
+
+using deeplab::test::expect_error;
 
 namespace {
 
@@ -154,20 +157,6 @@ std::string write_temp(const std::string& bytes, const std::string& name) {
   const auto path = std::filesystem::temp_directory_path() / ("deeplab_tflite_" + std::to_string(::getpid()) + "_" + name);
   std::ofstream(path, std::ios::binary) << bytes;
   return path.string();
-}
-
-void expect_error(const std::function<void()>& f, ErrorCode code, std::initializer_list<std::string> needles,
-                  const std::string& context = "") {
-  try {
-    f();
-  } catch (const Error& e) {
-    const std::string message = e.what();
-    EXPECT_EQ(error_code_name(e.code()), std::string(error_code_name(code))) << context << ": " << message;
-    for (const auto& needle : needles)
-      EXPECT_NE(message.find(needle), std::string::npos) << context << ": \"" << message << "\" lacks \"" << needle << "\"";
-    return;
-  }
-  ADD_FAILURE() << context << ": no deeplab::Error thrown";
 }
 
 }  // namespace

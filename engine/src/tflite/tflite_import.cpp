@@ -5,6 +5,7 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <utility>
 
 #include "deeplab/error.h"
 #include "tflite/tflite_reader.h"
@@ -550,21 +551,23 @@ bool is_tflite_file(const std::string& path) {
   return has_tflite_identifier(head, 8);
 }
 
-Graph import_tflite_bytes(const void* data, std::size_t size, const std::string& source_name) {
-  Reader reader(std::string(static_cast<const char*>(data), size), source_name);
+namespace {
+
+Graph import_bytes(std::string bytes, const std::string& source_name) {
+  Reader reader(std::move(bytes), source_name);
   Graph g;
   g.source = source_name;
   Importer(reader, g).run();
   return g;
 }
 
-Graph import_tflite_file(const std::string& path) {
-  Reader reader(read_file(path), path);
-  Graph g;
-  g.source = path;
-  Importer(reader, g).run();
-  return g;
+}  // namespace
+
+Graph import_tflite_bytes(const void* data, std::size_t size, const std::string& source_name) {
+  return import_bytes(std::string(static_cast<const char*>(data), size), source_name);
 }
+
+Graph import_tflite_file(const std::string& path) { return import_bytes(read_file(path), path); }
 
 TfliteInputInfo read_tflite_input_info(const std::string& path) {
   Reader r(read_file(path), path);
