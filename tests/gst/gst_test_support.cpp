@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <regex>
+#include <string>
 
 namespace gsttest {
 
@@ -196,6 +198,85 @@ long rss_kib() {
   while (std::getline(status, line))
     if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
   return -1;
+}
+
+SegLog::SegLog() {
+  gst_debug_set_active(TRUE);
+  gst_debug_set_threshold_for_name("deeplab", GST_LEVEL_LOG);
+  gst_debug_set_threshold_for_name("deeplabseg", GST_LEVEL_INFO);
+  gst_debug_remove_log_function(gst_debug_log_default);
+  gst_debug_add_log_function(&SegLog::log, this, nullptr);
+}
+
+SegLog::~SegLog() {
+  gst_debug_remove_log_function(&SegLog::log);
+  gst_debug_add_log_function(gst_debug_log_default, nullptr, nullptr);
+  gst_debug_set_threshold_for_name("deeplab", GST_LEVEL_NONE);
+  gst_debug_set_threshold_for_name("deeplabseg", GST_LEVEL_NONE);
+}
+
+std::vector<int> SegLog::iterations() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return iterations_;
+}
+
+int SegLog::loads() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return loads_;
+}
+
+void SegLog::log(GstDebugCategory* category, GstDebugLevel level, const gchar*, const gchar*, gint, GObject*,
+                 GstDebugMessage* message, gpointer data) {
+  auto* self = static_cast<SegLog*>(data);
+  const std::string name = gst_debug_category_get_name(category);
+  const std::string text = gst_debug_message_get(message);
+  static const std::regex frame_line("^frame [0-9]+x[0-9]+: .* crf [0-9.]+ ms \\(([0-9]+) iterations\\)");
+  std::smatch m;
+  std::lock_guard<std::mutex> lock(self->mutex_);
+  if (level == GST_LEVEL_LOG && name == "deeplab" && std::regex_search(text, m, frame_line))
+    self->iterations_.push_back(std::stoi(m[1]));
+  if (level == GST_LEVEL_INFO && name == "deeplabseg" && text.rfind("loading model", 0) == 0) ++self->loads_;
+}
+
+namespace {
+
+// Counts the frames at the sink and samples the RSS at two of them.
+struct RssProbe {
+  int count = 0, first = 0, last = 0;
+  long rss_first = 0, rss_last = 0;
+};
+
+GstPadProbeReturn count_and_measure(GstPad*, GstPadProbeInfo*, gpointer data) {
+  auto* probe = static_cast<RssProbe*>(data);
+  ++probe->count;
+  if (probe->count == probe->first) probe->rss_first = rss_kib();
+  if (probe->count == probe->last) probe->rss_last = rss_kib();
+  return GST_PAD_PROBE_OK;
+}
+
+}  // namespace
+
+void expect_flat_memory(const std::string& chain, int first, int frames, long slack_kib) {
+  GError* error = nullptr;
+  GstElement* pipeline = gst_parse_launch(
+      ("videotestsrc num-buffers=" + std::to_string(frames) + " pattern=ball ! " + chain + " ! fakesink name=sink").c_str(),
+      &error);
+  ASSERT_NE(pipeline, nullptr) << (error ? error->message : "");
+  RssProbe probe;
+  probe.first = first;
+  probe.last = frames;
+  GstElement* sink = gst_bin_get_by_name(GST_BIN(pipeline), "sink");
+  GstPad* pad = gst_element_get_static_pad(sink, "sink");
+  gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, count_and_measure, &probe, nullptr);
+  gst_object_unref(pad);
+  gst_object_unref(sink);
+  const RunResult r = run_pipeline(pipeline, 600 * GST_SECOND);
+  gst_object_unref(pipeline);
+  ASSERT_TRUE(r.eos);
+  ASSERT_EQ(probe.count, frames);
+  std::printf("%s: RSS at frame %d: %ld KiB, at frame %d: %ld KiB (%+ld KiB)\n", chain.c_str(), first, probe.rss_first,
+              frames, probe.rss_last, probe.rss_last - probe.rss_first);
+  EXPECT_LE(probe.rss_last - probe.rss_first, slack_kib);
 }
 
 }  // namespace gsttest

@@ -6,6 +6,7 @@
 #include <gst/gst.h>
 #include <gst/video/video.h>
 
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,29 @@ struct RunResult {
 };
 RunResult run_pipeline(GstElement* pipeline, GstClockTime timeout);
 RunResult run_launch(const std::string& description, GstClockTime timeout);
+
+// Collects, while installed, what deeplabseg logs: the CRF iterations of every frame (from the
+// engine category's per-frame LOG line) and the number of model loads (deeplabseg's INFO line).
+class SegLog {
+ public:
+  SegLog();
+  ~SegLog();
+  SegLog(const SegLog&) = delete;
+  SegLog& operator=(const SegLog&) = delete;
+  std::vector<int> iterations() const;
+  int loads() const;
+
+ private:
+  static void log(GstDebugCategory* category, GstDebugLevel level, const gchar*, const gchar*, gint, GObject*,
+                  GstDebugMessage* message, gpointer data);
+  mutable std::mutex mutex_;
+  std::vector<int> iterations_;
+  int loads_ = 0;
+};
+
+// Runs "videotestsrc num-buffers=FRAMES pattern=ball ! CHAIN ! fakesink" and expects the resident
+// memory at the last frame to exceed that at frame `first` by at most slack_kib.
+void expect_flat_memory(const std::string& chain, int first, int frames, long slack_kib);
 
 // Resident set size of this process, KiB (VmRSS in /proc/self/status).
 long rss_kib();

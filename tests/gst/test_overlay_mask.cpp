@@ -186,24 +186,32 @@ TEST(DeeplabMask, ModelResolutionIndependentOfTheFrameSize) {
   gst_object_unref(fresh);
 }
 
-// Without deeplabseg upstream: class 0 everywhere, one warning.
-TEST(DeeplabMask, WithoutMetaGivesZerosAndOneWarning) {
-  GstHarness* h = gst_harness_new_parse("deeplabmask mode=ids");
-  gst_harness_set_src_caps_str(h, caps_string(GST_VIDEO_FORMAT_RGB, 16, 8).c_str());
-  GstBuffer* in = gst_buffer_new_allocate(nullptr, 16 * 8 * 3, nullptr);
-  gst_buffer_memset(in, 0, 200, 16 * 8 * 3);
+// Without deeplabseg upstream: one 16x8 frame of `in_value` through `element` (a harness) comes out
+// with every byte `out_value`, and a 5-frame pipeline reaches EOS with exactly one warning.
+void expect_without_meta(const char* element, GstVideoFormat format, int bytes_per_pixel, guint8 in_value,
+                         guint8 out_value) {
+  GstHarness* h = gst_harness_new_parse(element);
+  gst_harness_set_src_caps_str(h, caps_string(format, 16, 8).c_str());
+  GstBuffer* in = gst_buffer_new_allocate(nullptr, 16 * 8 * bytes_per_pixel, nullptr);
+  gst_buffer_memset(in, 0, in_value, 16 * 8 * bytes_per_pixel);
   GstBuffer* out = gst_harness_push_and_pull(h, in);
   GstMapInfo map;
   ASSERT_TRUE(gst_buffer_map(out, &map, GST_MAP_READ));
-  for (gsize k = 0; k < map.size; ++k) ASSERT_EQ(map.data[k], 0);
+  for (gsize k = 0; k < map.size; ++k) ASSERT_EQ(map.data[k], out_value);
   gst_buffer_unmap(out, &map);
   gst_buffer_unref(out);
   gst_harness_teardown(h);
 
-  const RunResult r = run_launch("videotestsrc num-buffers=5 ! video/x-raw,width=32,height=24 ! deeplabmask ! fakesink",
-                                 30 * GST_SECOND);
+  const std::string launch =
+      std::string("videotestsrc num-buffers=5 ! video/x-raw,width=32,height=24 ! ") + element + " ! fakesink";
+  const RunResult r = run_launch(launch, 30 * GST_SECOND);
   EXPECT_TRUE(r.eos);
   EXPECT_EQ(r.warnings.size(), 1u);
+}
+
+// Without deeplabseg upstream: class 0 everywhere, one warning.
+TEST(DeeplabMask, WithoutMetaGivesZerosAndOneWarning) {
+  expect_without_meta("deeplabmask mode=ids", GST_VIDEO_FORMAT_RGB, 3, 200, 0);
 }
 
 // ---- deeplaboverlay ------------------------------------------------------------------------------
@@ -358,22 +366,7 @@ TEST(DeeplabOverlay, LegendStaysInItsBox) {
 
 // Without deeplabseg upstream: frames pass unchanged, with one warning.
 TEST(DeeplabOverlay, WithoutMetaPassesThroughWithOneWarning) {
-  GstHarness* h = gst_harness_new_parse("deeplaboverlay");
-  gst_harness_set_src_caps_str(h, caps_string(GST_VIDEO_FORMAT_RGBA, 16, 8).c_str());
-  GstBuffer* in = gst_buffer_new_allocate(nullptr, 16 * 8 * 4, nullptr);
-  gst_buffer_memset(in, 0, 77, 16 * 8 * 4);
-  GstBuffer* out = gst_harness_push_and_pull(h, in);
-  GstMapInfo map;
-  ASSERT_TRUE(gst_buffer_map(out, &map, GST_MAP_READ));
-  for (gsize k = 0; k < map.size; ++k) ASSERT_EQ(map.data[k], 77);
-  gst_buffer_unmap(out, &map);
-  gst_buffer_unref(out);
-  gst_harness_teardown(h);
-
-  const RunResult r = run_launch("videotestsrc num-buffers=5 ! video/x-raw,width=32,height=24 ! deeplaboverlay ! fakesink",
-                                 30 * GST_SECOND);
-  EXPECT_TRUE(r.eos);
-  EXPECT_EQ(r.warnings.size(), 1u);
+  expect_without_meta("deeplaboverlay", GST_VIDEO_FORMAT_RGBA, 4, 77, 77);
 }
 
 }  // namespace

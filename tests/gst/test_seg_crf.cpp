@@ -8,8 +8,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <mutex>
-#include <regex>
 #include <string>
 #include <vector>
 
@@ -35,50 +33,6 @@ ClassMap push_and_map(GstHarness* h, GstBuffer* buffer) {
   gst_buffer_unref(out);
   return map;
 }
-
-// Collects, while installed, what deeplabseg logs: the CRF iterations of every frame (from the
-// engine category's per-frame LOG line) and the number of model loads (deeplabseg's INFO line).
-class SegLog {
- public:
-  SegLog() {
-    gst_debug_set_active(TRUE);
-    gst_debug_set_threshold_for_name("deeplab", GST_LEVEL_LOG);
-    gst_debug_set_threshold_for_name("deeplabseg", GST_LEVEL_INFO);
-    gst_debug_remove_log_function(gst_debug_log_default);
-    gst_debug_add_log_function(&SegLog::log, this, nullptr);
-  }
-  ~SegLog() {
-    gst_debug_remove_log_function(&SegLog::log);
-    gst_debug_add_log_function(gst_debug_log_default, nullptr, nullptr);
-    gst_debug_set_threshold_for_name("deeplab", GST_LEVEL_NONE);
-    gst_debug_set_threshold_for_name("deeplabseg", GST_LEVEL_NONE);
-  }
-  std::vector<int> iterations() const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return iterations_;
-  }
-  int loads() const {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return loads_;
-  }
-
- private:
-  static void log(GstDebugCategory* category, GstDebugLevel level, const gchar*, const gchar*, gint, GObject*,
-                  GstDebugMessage* message, gpointer data) {
-    auto* self = static_cast<SegLog*>(data);
-    const std::string name = gst_debug_category_get_name(category);
-    const std::string text = gst_debug_message_get(message);
-    static const std::regex frame_line("^frame [0-9]+x[0-9]+: .* crf [0-9.]+ ms \\(([0-9]+) iterations\\)");
-    std::smatch m;
-    std::lock_guard<std::mutex> lock(self->mutex_);
-    if (level == GST_LEVEL_LOG && name == "deeplab" && std::regex_search(text, m, frame_line))
-      self->iterations_.push_back(std::stoi(m[1]));
-    if (level == GST_LEVEL_INFO && name == "deeplabseg" && text.rfind("loading model", 0) == 0) ++self->loads_;
-  }
-  mutable std::mutex mutex_;
-  std::vector<int> iterations_;
-  int loads_ = 0;
-};
 
 // Captures GLib warnings of one log domain (GObject's "value out of range").
 class WarningCatcher {
@@ -327,39 +281,9 @@ TEST(DeeplabSegCrf, StateCyclingWithTheCrfOn) {
 // Resident memory is flat over a long stream with the temporal CRF (the CRF's buffers are sized
 // once per frame size), keyframes every 10 frames included.
 TEST(DeeplabSegCrf, MemoryFlatWithTheTemporalCrf) {
-  GError* error = nullptr;
-  const int frames = 600;
-  GstElement* pipeline = gst_parse_launch(
-      ("videotestsrc num-buffers=" + std::to_string(frames) + " pattern=ball ! video/x-raw,width=64,height=48 ! " +
-       seg("crf=temporal crf-keyframe-interval=10") + " ! fakesink name=sink")
-          .c_str(),
-      &error);
-  ASSERT_NE(pipeline, nullptr);
-  struct Probe {
-    int count = 0;
-    long at_100 = 0, at_end = 0;
-  } probe;
-  GstElement* sink = gst_bin_get_by_name(GST_BIN(pipeline), "sink");
-  GstPad* pad = gst_element_get_static_pad(sink, "sink");
-  gst_pad_add_probe(
-      pad, GST_PAD_PROBE_TYPE_BUFFER,
-      [](GstPad*, GstPadProbeInfo*, gpointer data) {
-        auto* p = static_cast<Probe*>(data);
-        ++p->count;
-        if (p->count == 100) p->at_100 = rss_kib();
-        if (p->count == 600) p->at_end = rss_kib();
-        return GST_PAD_PROBE_OK;
-      },
-      &probe, nullptr);
-  gst_object_unref(pad);
-  gst_object_unref(sink);
-  const RunResult r = run_pipeline(pipeline, 600 * GST_SECOND);
-  gst_object_unref(pipeline);
-  ASSERT_TRUE(r.eos);
-  ASSERT_EQ(probe.count, frames);
-  std::printf("RSS with crf=temporal at frame 100: %ld KiB, at frame %d: %ld KiB (%+ld KiB)\n", probe.at_100, frames,
-              probe.at_end, probe.at_end - probe.at_100);
-  EXPECT_LE(probe.at_end - probe.at_100, 1024);  // a leaked 64x48x21 Q per frame would be 125 MiB
+  // A leaked 64x48x21 Q per frame would be 125 MiB.
+  expect_flat_memory("video/x-raw,width=64,height=48 ! " + seg("crf=temporal crf-keyframe-interval=10"), 100, 600,
+                     1024);
 }
 
 }  // namespace

@@ -87,36 +87,10 @@ TEST(DeeplabSegErrors, RecoversAfterTheModelIsFixed) {
   gst_object_unref(pipeline);
 }
 
-// Counts the "loading model" lines deeplabseg logs (INFO) while installed.
-class LoadCounter {
- public:
-  LoadCounter() {
-    gst_debug_set_active(TRUE);
-    gst_debug_set_threshold_for_name("deeplabseg", GST_LEVEL_INFO);
-    gst_debug_remove_log_function(gst_debug_log_default);
-    gst_debug_add_log_function(&LoadCounter::log, this, nullptr);
-  }
-  ~LoadCounter() {
-    gst_debug_remove_log_function(&LoadCounter::log);
-    gst_debug_add_log_function(gst_debug_log_default, nullptr, nullptr);
-    gst_debug_set_threshold_for_name("deeplabseg", GST_LEVEL_NONE);
-  }
-  int loads() const { return g_atomic_int_get(&loads_); }
-
- private:
-  static void log(GstDebugCategory* category, GstDebugLevel level, const gchar*, const gchar*, gint, GObject*,
-                  GstDebugMessage* message, gpointer self) {
-    if (level == GST_LEVEL_INFO && std::string(gst_debug_category_get_name(category)) == "deeplabseg" &&
-        std::string(gst_debug_message_get(message)).rfind("loading model", 0) == 0)
-      g_atomic_int_inc(&static_cast<LoadCounter*>(self)->loads_);
-  }
-  gint loads_ = 0;
-};
-
 // NULL <-> PLAYING 100 times: every cycle reaches PLAYING with frames flowing, and the model is
 // loaded once, at the first start. A changed model-related property makes the next start reload.
 TEST(DeeplabSegLifecycle, StateCycling100TimesLoadsTheModelOnce) {
-  LoadCounter counter;
+  SegLog counter;  // counts the "loading model" lines
   GError* error = nullptr;
   GstElement* pipeline = gst_parse_launch(
       ("videotestsrc ! video/x-raw,width=32,height=24,format=I420 ! " + seg() + " ! fakesink name=sink").c_str(), &error);

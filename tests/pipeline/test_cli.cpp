@@ -6,7 +6,9 @@
 
 #include <chrono>
 #include <filesystem>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "pipeline_test_support.h"
 
@@ -22,6 +24,13 @@ constexpr int kConfigError = 2;
 std::string file_config(const std::string& dir, const std::string& extra = "") {
   return ptest::write_file(dir + "/c.yaml", "source:\n  type: file\n  path: " + ptest::clip("car-detection.mp4") +
                                                 "\n" + extra + "outputs:\n  - type: file\n    path: " + dir + "/o.mp4\n");
+}
+
+// deeplab-run with `args` exits with `exit_code` and prints exactly `err`.
+void expect_exit(const std::vector<std::string>& args, int exit_code, const std::string& err) {
+  const ProcessResult r = deeplab_run(args);
+  EXPECT_EQ(r.exit_code, exit_code) << r.err;
+  EXPECT_EQ(r.err, err);
 }
 
 }  // namespace
@@ -42,33 +51,29 @@ TEST(Cli, UnknownKeyWithSuggestionExits2) {
   const std::string dir = ptest::scratch_dir();
   const std::string path = ptest::write_file(dir + "/c.yaml", "source:\n  type: file\n  pth: a.mp4\noutputs:\n"
                                                               "  - type: file\n    path: o.mp4\n");
-  const ProcessResult r = deeplab_run({path});
-  EXPECT_EQ(r.exit_code, kConfigError);
-  EXPECT_EQ(r.err, path + ":3:3: source.pth: unknown key in a file source (did you mean 'path'?)\n");
+  expect_exit({path}, kConfigError,
+              path + ":3:3: source.pth: unknown key in a file source (did you mean 'path'?)\n");
 }
 
 TEST(Cli, WrongTypeExits2) {
   const std::string dir = ptest::scratch_dir();
   const std::string path = file_config(dir, "segmentation:\n  threads: two\n");
-  const ProcessResult r = deeplab_run({path});
-  EXPECT_EQ(r.exit_code, kConfigError);
-  EXPECT_EQ(r.err, path + ":5:12: segmentation.threads: expected an integer, got 'two'\n");
+  expect_exit({path}, kConfigError,
+              path + ":5:12: segmentation.threads: expected an integer, got 'two'\n");
 }
 
 TEST(Cli, BadEnumExits2) {
   const std::string dir = ptest::scratch_dir();
-  const ProcessResult r = deeplab_run({file_config(dir), "--set", "segmentation.device=gpu"});
-  EXPECT_EQ(r.exit_code, kConfigError);
-  EXPECT_EQ(r.err, "--set segmentation.device=gpu: segmentation.device: 'gpu' is not one of auto, cpu or cuda (did "
-                   "you mean 'cpu'?)\n");
+  expect_exit({file_config(dir), "--set", "segmentation.device=gpu"}, kConfigError,
+              "--set segmentation.device=gpu: segmentation.device: 'gpu' is not one of auto, cpu or cuda (did "
+              "you mean 'cpu'?)\n");
 }
 
 TEST(Cli, MissingRequiredKeyExits2) {
   const std::string dir = ptest::scratch_dir();
   const std::string path = ptest::write_file(dir + "/c.yaml", "source:\n  type: file\noutputs:\n  - type: masks\n");
-  const ProcessResult r = deeplab_run({path});
-  EXPECT_EQ(r.exit_code, kConfigError);
-  EXPECT_EQ(r.err, path + ":2:3: source: missing required key 'path' for a file source\n");
+  expect_exit({path}, kConfigError,
+              path + ":2:3: source: missing required key 'path' for a file source\n");
 }
 
 TEST(Cli, BadInputSizeExits2) {
@@ -82,16 +87,14 @@ TEST(Cli, BadInputSizeExits2) {
 TEST(Cli, UsageAndUnreadableConfigExit2) {
   EXPECT_EQ(deeplab_run({}).exit_code, kConfigError);
   EXPECT_EQ(deeplab_run({"a.yaml", "--frobnicate"}).exit_code, kConfigError);
-  const ProcessResult r = deeplab_run({"/nonexistent/c.yaml"});
-  EXPECT_EQ(r.exit_code, kConfigError);
-  EXPECT_EQ(r.err, "/nonexistent/c.yaml: cannot read the configuration file (No such file or directory)\n");
+  expect_exit({"/nonexistent/c.yaml"}, kConfigError,
+              "/nonexistent/c.yaml: cannot read the configuration file (No such file or directory)\n");
 }
 
 TEST(Cli, MissingInputFileExits1) {
   const std::string dir = ptest::scratch_dir();
-  const ProcessResult r = deeplab_run({file_config(dir), "--set", "source.path=" + dir + "/nothing.mp4"});
-  EXPECT_EQ(r.exit_code, kRuntimeError);
-  EXPECT_EQ(r.err, "deeplab-run: source file '" + dir + "/nothing.mp4' not found\n");
+  expect_exit({file_config(dir), "--set", "source.path=" + dir + "/nothing.mp4"}, kRuntimeError,
+              "deeplab-run: source file '" + dir + "/nothing.mp4' not found\n");
   EXPECT_FALSE(std::filesystem::exists(dir + "/o.mp4"));
 }
 

@@ -48,20 +48,21 @@ outputs:
 }
 
 TEST(Launch, LiveSourcesKeepOnlyTheNewestFrame) {
+  // A live source ends in a queue that holds one frame and drops the older ones.
+  const std::string leaky_tail =
+      "videoconvert name=srcconv ! queue name=srcq max-size-buffers=1 max-size-bytes=0 max-size-time=0 "
+      "leaky=downstream";
+  const auto source_part = [](const std::string& text) { return text.substr(0, text.find(" ! deeplabseg")); };
   const std::string camera = joined("source: {type: camera, device: /dev/video2, width: 640, height: 480, framerate: 30, "
                                     "format: MJPG}\noutputs: [{type: file, path: o.mp4}]\n");
-  EXPECT_EQ(camera.substr(0, camera.find(" ! deeplabseg")),
-            "v4l2src name=src device=/dev/video2 ! image/jpeg,width=640,height=480,framerate=30/1 ! jpegdec name=srcdec ! "
-            "videoconvert name=srcconv ! queue name=srcq max-size-buffers=1 max-size-bytes=0 max-size-time=0 "
-            "leaky=downstream");
+  EXPECT_EQ(source_part(camera), "v4l2src name=src device=/dev/video2 ! image/jpeg,width=640,height=480,framerate=30/1 ! "
+                                 "jpegdec name=srcdec ! " + leaky_tail);
   // A live source's encoder must not hold seconds of frames back (the branch queue would fill up).
   EXPECT_NE(camera.find("x264enc name=out0_enc tune=zerolatency !"), std::string::npos) << camera;
   const std::string test = joined("source: {type: test, is-live: true, width: 320, height: 240, num-buffers: 9}\n"
                                   "outputs: [{type: display}]\n");
-  EXPECT_EQ(test.substr(0, test.find(" ! deeplabseg")),
-            "videotestsrc name=src pattern=smpte num-buffers=9 is-live=true ! video/x-raw,width=320,height=240 ! "
-            "videoconvert name=srcconv ! queue name=srcq max-size-buffers=1 max-size-bytes=0 max-size-time=0 "
-            "leaky=downstream");
+  EXPECT_EQ(source_part(test), "videotestsrc name=src pattern=smpte num-buffers=9 is-live=true ! "
+                               "video/x-raw,width=320,height=240 ! " + leaky_tail);
   const std::string file = joined("source: {type: file, path: a.mp4, max-frames: 5}\noutputs: [{type: display}]\n");
   EXPECT_EQ(file.find("srcq"), std::string::npos);
   EXPECT_EQ(file.find("max-frames"), std::string::npos);  // applied by the runner, not by an element
