@@ -33,6 +33,22 @@ void init_debug_categories() {
   (void)done;
 }
 
+void init_element_class(gpointer klass, const ElementClassSetup& s) {
+  auto* object_class = G_OBJECT_CLASS(klass);
+  object_class->set_property = s.set_property;
+  object_class->get_property = s.get_property;
+  object_class->finalize = s.finalize;
+  auto* element_class = GST_ELEMENT_CLASS(klass);
+  gst_element_class_set_static_metadata(element_class, s.long_name, s.classification, s.description,
+                                        "gst-deeplab developers");
+  gst_element_class_add_static_pad_template(element_class, s.sink);
+  gst_element_class_add_static_pad_template(element_class, s.src);
+}
+
+void mark_plugin_api(std::initializer_list<GType> types) {
+  for (GType type : types) gst_type_mark_as_plugin_api(type, static_cast<GstPluginAPIFlags>(0));
+}
+
 void post_engine_error(GstElement* element, const deeplab::Error& error, const std::string& text, bool streaming,
                        const char* file, const char* function, int line) {
   GQuark domain = GST_RESOURCE_ERROR;

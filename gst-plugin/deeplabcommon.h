@@ -7,6 +7,7 @@
 #include <gst/video/video.h>
 
 #include <array>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -19,9 +20,58 @@ GST_DEBUG_CATEGORY_EXTERN(gst_deeplab_engine_debug);
 // The raw formats every element accepts (the engine's FrameView formats).
 #define GST_DEEPLAB_VIDEO_FORMATS "{ RGB, BGR, RGBA, BGRA, RGBx, BGRx, NV12, I420 }"
 
+// What G_DECLARE_FINAL_TYPE in an element's header leaves to its source file: the instance struct
+// (a GstVideoFilter whose C++ state, TypeName##Private, lives in `priv`), the GType and the element's
+// registration, and type_name##_finalize(), which deletes the C++ state. `name` is the element's
+// name as a bare word (deeplabseg).
+#define DEEPLAB_DEFINE_ELEMENT(TypeName, type_name, name, TYPE)                                   \
+  struct _##TypeName {                                                                           \
+    GstVideoFilter parent;                                                                       \
+    TypeName##Private* priv;                                                                     \
+  };                                                                                             \
+  G_DEFINE_TYPE(TypeName, type_name, GST_TYPE_VIDEO_FILTER)                                      \
+  GST_ELEMENT_REGISTER_DEFINE_WITH_CODE(name, #name, GST_RANK_NONE, TYPE,                        \
+                                        deeplab_gst::init_debug_categories());                   \
+  static void type_name##_finalize(GObject* object) {                                            \
+    deeplab_gst::finalize_element<TypeName>(object, type_name##_parent_class);                   \
+  }
+
+// GType func(void) for an enum property's type, registered once from its GEnumValue table.
+#define DEEPLAB_DEFINE_ENUM_TYPE(func, type_name, values)                                        \
+  GType func(void) {                                                                             \
+    static const GType type = g_enum_register_static(type_name, values);                         \
+    return type;                                                                                 \
+  }
+
 namespace deeplab_gst {
 
 void init_debug_categories();
+
+// DEEPLAB_DEFINE_ELEMENT's finalize(): deletes the element's C++ state, then chains up.
+template <typename Element>
+void finalize_element(GObject* object, gpointer parent_class) {
+  auto* self = reinterpret_cast<Element*>(object);
+  delete self->priv;
+  self->priv = nullptr;
+  G_OBJECT_CLASS(parent_class)->finalize(object);
+}
+
+// What every element's class_init sets up: the GObject property vfuncs and finalize, and for
+// gst-inspect the description (author "gst-deeplab developers") and the two pads.
+struct ElementClassSetup {
+  GObjectSetPropertyFunc set_property;
+  GObjectGetPropertyFunc get_property;
+  void (*finalize)(GObject*);
+  const char* long_name;
+  const char* classification;
+  const char* description;  // ends with an example gst-launch-1.0 line
+  GstStaticPadTemplate* sink;
+  GstStaticPadTemplate* src;
+};
+void init_element_class(gpointer klass, const ElementClassSetup& setup);
+
+// Documents the enum types of an element's properties as plugin API (gst-inspect, hotdoc).
+void mark_plugin_api(std::initializer_list<GType> types);
 
 // Posts an ERROR message for an engine error: `text` is the short user message, the engine's own
 // message (naming the file, node or device) and its code go after it and into the debug string.

@@ -30,38 +30,24 @@ struct GstDeeplabMaskPrivate {
   std::vector<guint8> resampled;                // streaming thread: a map of another size, resampled
 };
 
-struct _GstDeeplabMask {
-  GstVideoFilter parent;
-  GstDeeplabMaskPrivate* priv;
-};
+DEEPLAB_DEFINE_ELEMENT(GstDeeplabMask, gst_deeplab_mask, deeplabmask, GST_TYPE_DEEPLAB_MASK)
 
-G_DEFINE_TYPE(GstDeeplabMask, gst_deeplab_mask, GST_TYPE_VIDEO_FILTER)
-GST_ELEMENT_REGISTER_DEFINE_WITH_CODE(deeplabmask, "deeplabmask", GST_RANK_NONE, GST_TYPE_DEEPLAB_MASK,
-                                      deeplab_gst::init_debug_categories());
+static const GEnumValue kMaskModeValues[] = {
+    {GST_DEEPLAB_MASK_MODE_IDS, "GRAY8, value = class id", "ids"},
+    {GST_DEEPLAB_MASK_MODE_COLOR, "RGB, each class in its palette colour", "color"},
+    {0, nullptr, nullptr}};
 
-GType gst_deeplab_mask_mode_get_type(void) {
-  static const GType type = [] {
-    static const GEnumValue values[] = {
-        {GST_DEEPLAB_MASK_MODE_IDS, "GRAY8, value = class id", "ids"},
-        {GST_DEEPLAB_MASK_MODE_COLOR, "RGB, each class in its palette colour", "color"},
-        {0, nullptr, nullptr}};
-    return g_enum_register_static("GstDeeplabMaskMode", values);
-  }();
-  return type;
-}
+DEEPLAB_DEFINE_ENUM_TYPE(gst_deeplab_mask_mode_get_type, "GstDeeplabMaskMode", kMaskModeValues)
 
 #define GST_TYPE_DEEPLAB_MASK_RESOLUTION (gst_deeplab_mask_resolution_get_type())
-static GType gst_deeplab_mask_resolution_get_type(void) {
-  static const GType type = [] {
-    static const GEnumValue values[] = {
-        {GST_DEEPLAB_MASK_RESOLUTION_FRAME, "The frame's size (the class map as the meta carries it)", "frame"},
-        {GST_DEEPLAB_MASK_RESOLUTION_MODEL,
-         "The network's input size recorded in the meta (e.g. 257x257), resampled nearest-neighbour", "model"},
-        {0, nullptr, nullptr}};
-    return g_enum_register_static("GstDeeplabMaskResolution", values);
-  }();
-  return type;
-}
+static const GEnumValue kMaskResolutionValues[] = {
+    {GST_DEEPLAB_MASK_RESOLUTION_FRAME, "The frame's size (the class map as the meta carries it)", "frame"},
+    {GST_DEEPLAB_MASK_RESOLUTION_MODEL,
+     "The network's input size recorded in the meta (e.g. 257x257), resampled nearest-neighbour", "model"},
+    {0, nullptr, nullptr}};
+
+static DEEPLAB_DEFINE_ENUM_TYPE(gst_deeplab_mask_resolution_get_type, "GstDeeplabMaskResolution",
+                                kMaskResolutionValues)
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
     "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(GST_DEEPLAB_VIDEO_FORMATS)));
@@ -266,61 +252,54 @@ static GstFlowReturn gst_deeplab_mask_transform_frame(GstVideoFilter* filter, Gs
 
 static void gst_deeplab_mask_set_property(GObject* object, guint prop_id, const GValue* value, GParamSpec* pspec) {
   auto* self = GST_DEEPLAB_MASK(object);
+  GST_OBJECT_LOCK(self);
   switch (prop_id) {
-    case PROP_MODE:
-      GST_OBJECT_LOCK(self);
-      self->priv->mode = static_cast<GstDeeplabMaskMode>(g_value_get_enum(value));
-      GST_OBJECT_UNLOCK(self);
-      gst_base_transform_reconfigure_src(GST_BASE_TRANSFORM(self));
-      break;
+    case PROP_MODE: self->priv->mode = static_cast<GstDeeplabMaskMode>(g_value_get_enum(value)); break;
     case PROP_RESOLUTION:
-      GST_OBJECT_LOCK(self);
       self->priv->resolution = static_cast<GstDeeplabMaskResolution>(g_value_get_enum(value));
-      GST_OBJECT_UNLOCK(self);
-      gst_base_transform_reconfigure_src(GST_BASE_TRANSFORM(self));
       break;
-    default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
+    default:
+      GST_OBJECT_UNLOCK(self);
+      G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
+      return;
   }
+  GST_OBJECT_UNLOCK(self);
+  // Both change the output caps (format or size): renegotiate before the next frame.
+  gst_base_transform_reconfigure_src(GST_BASE_TRANSFORM(self));
 }
 
 static void gst_deeplab_mask_get_property(GObject* object, guint prop_id, GValue* value, GParamSpec* pspec) {
   auto* self = GST_DEEPLAB_MASK(object);
+  GST_OBJECT_LOCK(self);
   switch (prop_id) {
-    case PROP_MODE:
-      GST_OBJECT_LOCK(self);
-      g_value_set_enum(value, self->priv->mode);
-      GST_OBJECT_UNLOCK(self);
-      break;
-    case PROP_RESOLUTION:
-      GST_OBJECT_LOCK(self);
-      g_value_set_enum(value, self->priv->resolution);
-      GST_OBJECT_UNLOCK(self);
-      break;
+    case PROP_MODE: g_value_set_enum(value, self->priv->mode); break;
+    case PROP_RESOLUTION: g_value_set_enum(value, self->priv->resolution); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec); break;
   }
-}
-
-static void gst_deeplab_mask_finalize(GObject* object) {
-  auto* self = GST_DEEPLAB_MASK(object);
-  delete self->priv;
-  self->priv = nullptr;
-  G_OBJECT_CLASS(gst_deeplab_mask_parent_class)->finalize(object);
+  GST_OBJECT_UNLOCK(self);
 }
 
 static void gst_deeplab_mask_init(GstDeeplabMask* self) {
   self->priv = new GstDeeplabMaskPrivate();
 }
 
+// gst-inspect's description of the element, with a working gst-launch-1.0 line.
+static const char kDescription[] =
+    "Turns the class map that deeplabseg attached to each frame into a video frame of the same size "
+    "(resolution=frame) or of the network's input size (resolution=model): GRAY8 class ids (mode=ids) or the "
+    "model's palette colours as RGB (mode=color). Frames without a class map come out as class 0. Example:\n"
+    "  gst-launch-1.0 filesrc location=video.mp4 ! decodebin ! videoconvert ! deeplabseg ! deeplabmask mode=color ! "
+    "pngenc ! multifilesink location=mask-%05d.png";
+
 static void gst_deeplab_mask_class_init(GstDeeplabMaskClass* klass) {
   auto* gobject_class = G_OBJECT_CLASS(klass);
-  auto* element_class = GST_ELEMENT_CLASS(klass);
   auto* trans_class = GST_BASE_TRANSFORM_CLASS(klass);
   auto* filter_class = GST_VIDEO_FILTER_CLASS(klass);
   GST_DEBUG_CATEGORY_INIT(gst_deeplab_mask_debug, "deeplabmask", 0, "DeepLab class map to video");
 
-  gobject_class->set_property = gst_deeplab_mask_set_property;
-  gobject_class->get_property = gst_deeplab_mask_get_property;
-  gobject_class->finalize = gst_deeplab_mask_finalize;
+  deeplab_gst::init_element_class(klass, {gst_deeplab_mask_set_property, gst_deeplab_mask_get_property,
+                                          gst_deeplab_mask_finalize, "DeepLab class map", "Filter/Converter/Video",
+                                          kDescription, &sink_template, &src_template});
   g_object_class_install_property(
       gobject_class, PROP_MODE,
       g_param_spec_enum("mode", "Mode", "What the output shows: class ids (GRAY8) or palette colours (RGB)",
@@ -335,17 +314,6 @@ static void gst_deeplab_mask_class_init(GstDeeplabMaskClass* klass) {
                         GST_TYPE_DEEPLAB_MASK_RESOLUTION, DEFAULT_PROP_RESOLUTION,
                         static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
 
-  gst_element_class_set_static_metadata(
-      element_class, "DeepLab class map", "Filter/Converter/Video",
-      "Turns the class map that deeplabseg attached to each frame into a video frame of the same size "
-      "(resolution=frame) or of the network's input size (resolution=model): GRAY8 class ids (mode=ids) or the "
-      "model's palette colours as RGB (mode=color). Frames without a class map come out as class 0. Example:\n"
-      "  gst-launch-1.0 filesrc location=video.mp4 ! decodebin ! videoconvert ! deeplabseg ! deeplabmask mode=color ! "
-      "pngenc ! multifilesink location=mask-%05d.png",
-      "gst-deeplab developers");
-  gst_element_class_add_static_pad_template(element_class, &sink_template);
-  gst_element_class_add_static_pad_template(element_class, &src_template);
-
   trans_class->transform_caps = GST_DEBUG_FUNCPTR(gst_deeplab_mask_transform_caps);
   trans_class->transform_meta = GST_DEBUG_FUNCPTR(gst_deeplab_mask_transform_meta);
   trans_class->start = GST_DEBUG_FUNCPTR(gst_deeplab_mask_start);
@@ -353,6 +321,5 @@ static void gst_deeplab_mask_class_init(GstDeeplabMaskClass* klass) {
   trans_class->submit_input_buffer = GST_DEBUG_FUNCPTR(gst_deeplab_mask_submit_input_buffer);
   filter_class->transform_frame = GST_DEBUG_FUNCPTR(gst_deeplab_mask_transform_frame);
 
-  gst_type_mark_as_plugin_api(GST_TYPE_DEEPLAB_MASK_MODE, static_cast<GstPluginAPIFlags>(0));
-  gst_type_mark_as_plugin_api(GST_TYPE_DEEPLAB_MASK_RESOLUTION, static_cast<GstPluginAPIFlags>(0));
+  deeplab_gst::mark_plugin_api({GST_TYPE_DEEPLAB_MASK_MODE, GST_TYPE_DEEPLAB_MASK_RESOLUTION});
 }

@@ -81,14 +81,7 @@ struct GstDeeplabOverlayPrivate {
   }
 };
 
-struct _GstDeeplabOverlay {
-  GstVideoFilter parent;
-  GstDeeplabOverlayPrivate* priv;
-};
-
-G_DEFINE_TYPE(GstDeeplabOverlay, gst_deeplab_overlay, GST_TYPE_VIDEO_FILTER)
-GST_ELEMENT_REGISTER_DEFINE_WITH_CODE(deeplaboverlay, "deeplaboverlay", GST_RANK_NONE, GST_TYPE_DEEPLAB_OVERLAY,
-                                      deeplab_gst::init_debug_categories());
+DEEPLAB_DEFINE_ELEMENT(GstDeeplabOverlay, gst_deeplab_overlay, deeplaboverlay, GST_TYPE_DEEPLAB_OVERLAY)
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
     "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(GST_DEEPLAB_VIDEO_FORMATS)));
@@ -281,27 +274,26 @@ static void gst_deeplab_overlay_get_property(GObject* object, guint prop_id, GVa
   GST_OBJECT_UNLOCK(self);
 }
 
-static void gst_deeplab_overlay_finalize(GObject* object) {
-  auto* self = GST_DEEPLAB_OVERLAY(object);
-  delete self->priv;
-  self->priv = nullptr;
-  G_OBJECT_CLASS(gst_deeplab_overlay_parent_class)->finalize(object);
-}
-
 static void gst_deeplab_overlay_init(GstDeeplabOverlay* self) {
   self->priv = new GstDeeplabOverlayPrivate();
 }
 
+// gst-inspect's description of the element, with a working gst-launch-1.0 line.
+static const char kDescription[] =
+    "Blends the class map that deeplabseg attached to each frame onto the frame, in the model's palette; frames "
+    "without one pass unchanged (with a warning). Example:\n"
+    "  gst-launch-1.0 filesrc location=video.mp4 ! decodebin ! videoconvert ! deeplabseg ! deeplaboverlay alpha=0.6 "
+    "legend=true ! videoconvert ! x264enc ! mp4mux ! filesink location=overlay.mp4";
+
 static void gst_deeplab_overlay_class_init(GstDeeplabOverlayClass* klass) {
   auto* gobject_class = G_OBJECT_CLASS(klass);
-  auto* element_class = GST_ELEMENT_CLASS(klass);
   auto* trans_class = GST_BASE_TRANSFORM_CLASS(klass);
   auto* filter_class = GST_VIDEO_FILTER_CLASS(klass);
   GST_DEBUG_CATEGORY_INIT(gst_deeplab_overlay_debug, "deeplaboverlay", 0, "DeepLab class map overlay");
 
-  gobject_class->set_property = gst_deeplab_overlay_set_property;
-  gobject_class->get_property = gst_deeplab_overlay_get_property;
-  gobject_class->finalize = gst_deeplab_overlay_finalize;
+  deeplab_gst::init_element_class(klass, {gst_deeplab_overlay_set_property, gst_deeplab_overlay_get_property,
+                                          gst_deeplab_overlay_finalize, "DeepLab overlay", "Filter/Effect/Video",
+                                          kDescription, &sink_template, &src_template});
   const auto flags = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING);
   g_object_class_install_property(
       gobject_class, PROP_ALPHA,
@@ -324,16 +316,6 @@ static void gst_deeplab_overlay_class_init(GstDeeplabOverlayClass* klass) {
       g_param_spec_boolean("outline", "Outline",
                            "Draw only the class boundaries (2 pixels wide, opaque) instead of filled regions",
                            DEFAULT_PROP_OUTLINE, flags));
-
-  gst_element_class_set_static_metadata(
-      element_class, "DeepLab overlay", "Filter/Effect/Video",
-      "Blends the class map that deeplabseg attached to each frame onto the frame, in the model's palette; frames "
-      "without one pass unchanged (with a warning). Example:\n"
-      "  gst-launch-1.0 filesrc location=video.mp4 ! decodebin ! videoconvert ! deeplabseg ! deeplaboverlay alpha=0.6 "
-      "legend=true ! videoconvert ! x264enc ! mp4mux ! filesink location=overlay.mp4",
-      "gst-deeplab developers");
-  gst_element_class_add_static_pad_template(element_class, &sink_template);
-  gst_element_class_add_static_pad_template(element_class, &src_template);
 
   trans_class->start = GST_DEBUG_FUNCPTR(gst_deeplab_overlay_start);
   filter_class->transform_frame_ip = GST_DEBUG_FUNCPTR(gst_deeplab_overlay_transform_frame_ip);

@@ -220,51 +220,33 @@ struct GstDeeplabSegPrivate {
   }
 };
 
-struct _GstDeeplabSeg {
-  GstVideoFilter parent;
-  GstDeeplabSegPrivate* priv;
-};
+DEEPLAB_DEFINE_ELEMENT(GstDeeplabSeg, gst_deeplab_seg, deeplabseg, GST_TYPE_DEEPLAB_SEG)
 
-G_DEFINE_TYPE(GstDeeplabSeg, gst_deeplab_seg, GST_TYPE_VIDEO_FILTER)
-GST_ELEMENT_REGISTER_DEFINE_WITH_CODE(deeplabseg, "deeplabseg", GST_RANK_NONE, GST_TYPE_DEEPLAB_SEG,
-                                      deeplab_gst::init_debug_categories());
+static const GEnumValue kDeviceValues[] = {
+    {GST_DEEPLAB_DEVICE_AUTO, "CUDA when a GPU and the CUDA backend are available, else the CPU", "auto"},
+    {GST_DEEPLAB_DEVICE_CPU, "CPU (oneDNN)", "cpu"},
+    {GST_DEEPLAB_DEVICE_CUDA, "CUDA GPU (an error when there is none)", "cuda"},
+    {0, nullptr, nullptr}};
 
-GType gst_deeplab_device_get_type(void) {
-  static const GType type = [] {
-    static const GEnumValue values[] = {
-        {GST_DEEPLAB_DEVICE_AUTO, "CUDA when a GPU and the CUDA backend are available, else the CPU", "auto"},
-        {GST_DEEPLAB_DEVICE_CPU, "CPU (oneDNN)", "cpu"},
-        {GST_DEEPLAB_DEVICE_CUDA, "CUDA GPU (an error when there is none)", "cuda"},
-        {0, nullptr, nullptr}};
-    return g_enum_register_static("GstDeeplabDevice", values);
-  }();
-  return type;
-}
+DEEPLAB_DEFINE_ENUM_TYPE(gst_deeplab_device_get_type, "GstDeeplabDevice", kDeviceValues)
 
-GType gst_deeplab_precision_get_type(void) {
-  static const GType type = [] {
-    static const GEnumValue values[] = {{GST_DEEPLAB_PRECISION_FP32, "32-bit float", "fp32"},
-                                        {GST_DEEPLAB_PRECISION_FP16, "16-bit float (CUDA only; the CPU runs fp32)", "fp16"},
-                                        {0, nullptr, nullptr}};
-    return g_enum_register_static("GstDeeplabPrecision", values);
-  }();
-  return type;
-}
+static const GEnumValue kPrecisionValues[] = {
+    {GST_DEEPLAB_PRECISION_FP32, "32-bit float", "fp32"},
+    {GST_DEEPLAB_PRECISION_FP16, "16-bit float (CUDA only; the CPU runs fp32)", "fp16"},
+    {0, nullptr, nullptr}};
 
-GType gst_deeplab_crf_mode_get_type(void) {
-  static const GType type = [] {
-    static const GEnumValue values[] = {
-        {GST_DEEPLAB_CRF_OFF, "No CRF: the class map is the network's argmax", "off"},
-        {GST_DEEPLAB_CRF_FULL, "Dense CRF on every frame, crf-iterations mean-field passes", "full"},
-        {GST_DEEPLAB_CRF_TEMPORAL,
-         "Dense CRF started from the previous frame's result, crf-temporal-iterations passes (full iterations on "
-         "the first frame, keyframes, scene cuts and after seeks or caps changes)",
-         "temporal"},
-        {0, nullptr, nullptr}};
-    return g_enum_register_static("GstDeeplabCrfMode", values);
-  }();
-  return type;
-}
+DEEPLAB_DEFINE_ENUM_TYPE(gst_deeplab_precision_get_type, "GstDeeplabPrecision", kPrecisionValues)
+
+static const GEnumValue kCrfModeValues[] = {
+    {GST_DEEPLAB_CRF_OFF, "No CRF: the class map is the network's argmax", "off"},
+    {GST_DEEPLAB_CRF_FULL, "Dense CRF on every frame, crf-iterations mean-field passes", "full"},
+    {GST_DEEPLAB_CRF_TEMPORAL,
+     "Dense CRF started from the previous frame's result, crf-temporal-iterations passes (full iterations on "
+     "the first frame, keyframes, scene cuts and after seeks or caps changes)",
+     "temporal"},
+    {0, nullptr, nullptr}};
+
+DEEPLAB_DEFINE_ENUM_TYPE(gst_deeplab_crf_mode_get_type, "GstDeeplabCrfMode", kCrfModeValues)
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
     "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(GST_DEEPLAB_VIDEO_FORMATS)));
@@ -695,13 +677,6 @@ static void gst_deeplab_seg_get_property(GObject* object, guint prop_id, GValue*
   GST_OBJECT_UNLOCK(self);
 }
 
-static void gst_deeplab_seg_finalize(GObject* object) {
-  auto* self = GST_DEEPLAB_SEG(object);
-  delete self->priv;
-  self->priv = nullptr;
-  G_OBJECT_CLASS(gst_deeplab_seg_parent_class)->finalize(object);
-}
-
 static void gst_deeplab_seg_init(GstDeeplabSeg* self) {
   self->priv = new GstDeeplabSegPrivate();
   gst_base_transform_set_in_place(GST_BASE_TRANSFORM(self), TRUE);
@@ -721,18 +696,8 @@ static void gst_deeplab_seg_install_crf_properties(GObjectClass* gobject_class, 
   deeplab_gst::install_crf_properties(gobject_class, PROP_CRF_NUMERIC, flags);
 }
 
-static void gst_deeplab_seg_class_init(GstDeeplabSegClass* klass) {
-  auto* gobject_class = G_OBJECT_CLASS(klass);
-  auto* element_class = GST_ELEMENT_CLASS(klass);
-  auto* trans_class = GST_BASE_TRANSFORM_CLASS(klass);
-  auto* filter_class = GST_VIDEO_FILTER_CLASS(klass);
-  GST_DEBUG_CATEGORY_INIT(gst_deeplab_seg_debug, "deeplabseg", 0, "DeepLab segmentation element");
-  deeplab_gst::init_debug_categories();
-
-  gobject_class->set_property = gst_deeplab_seg_set_property;
-  gobject_class->get_property = gst_deeplab_seg_get_property;
-  gobject_class->finalize = gst_deeplab_seg_finalize;
-
+// Model-related properties apply at the next start (READY); the others can change while playing.
+static void gst_deeplab_seg_install_properties(GObjectClass* gobject_class) {
   const auto ready = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
   const auto playing = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING);
   g_object_class_install_property(
@@ -778,18 +743,29 @@ static void gst_deeplab_seg_class_init(GstDeeplabSegClass* klass) {
                           "last 32 frames)",
                           0, G_MAXUINT64, DEFAULT_PROP_LATENCY, playing));
   gst_deeplab_seg_install_crf_properties(gobject_class, playing);
+}
 
-  gst_element_class_set_static_metadata(
-      element_class, "DeepLab segmentation", "Filter/Analyzer/Video",
-      "Segments every frame with a DeepLab model (CPU engine) and attaches a GstDeeplabSegMeta: a class map at the "
-      "frame's resolution (GRAY8, value = class id), the class names and palette, and optionally per-class "
-      "probabilities; optionally refined by a dense CRF (crf=full|temporal). The frame itself passes through "
-      "unchanged. Example:\n"
-      "  gst-launch-1.0 filesrc location=video.mp4 ! decodebin ! videoconvert ! deeplabseg crf=temporal ! "
-      "deeplaboverlay ! videoconvert ! autovideosink",
-      "gst-deeplab developers");
-  gst_element_class_add_static_pad_template(element_class, &sink_template);
-  gst_element_class_add_static_pad_template(element_class, &src_template);
+// gst-inspect's description of the element, with a working gst-launch-1.0 line.
+static const char kDescription[] =
+    "Segments every frame with a DeepLab model (CPU engine) and attaches a GstDeeplabSegMeta: a class map at the "
+    "frame's resolution (GRAY8, value = class id), the class names and palette, and optionally per-class "
+    "probabilities; optionally refined by a dense CRF (crf=full|temporal). The frame itself passes through "
+    "unchanged. Example:\n"
+    "  gst-launch-1.0 filesrc location=video.mp4 ! decodebin ! videoconvert ! deeplabseg crf=temporal ! "
+    "deeplaboverlay ! videoconvert ! autovideosink";
+
+static void gst_deeplab_seg_class_init(GstDeeplabSegClass* klass) {
+  auto* gobject_class = G_OBJECT_CLASS(klass);
+  auto* trans_class = GST_BASE_TRANSFORM_CLASS(klass);
+  auto* filter_class = GST_VIDEO_FILTER_CLASS(klass);
+  GST_DEBUG_CATEGORY_INIT(gst_deeplab_seg_debug, "deeplabseg", 0, "DeepLab segmentation element");
+  deeplab_gst::init_debug_categories();
+
+  deeplab_gst::init_element_class(klass, {gst_deeplab_seg_set_property, gst_deeplab_seg_get_property,
+                                          gst_deeplab_seg_finalize, "DeepLab segmentation", "Filter/Analyzer/Video",
+                                          kDescription, &sink_template, &src_template});
+
+  gst_deeplab_seg_install_properties(gobject_class);
 
   trans_class->start = GST_DEBUG_FUNCPTR(gst_deeplab_seg_start);
   trans_class->stop = GST_DEBUG_FUNCPTR(gst_deeplab_seg_stop);
@@ -799,7 +775,5 @@ static void gst_deeplab_seg_class_init(GstDeeplabSegClass* klass) {
   filter_class->set_info = GST_DEBUG_FUNCPTR(gst_deeplab_seg_set_info);
   filter_class->transform_frame_ip = GST_DEBUG_FUNCPTR(gst_deeplab_seg_transform_frame_ip);
 
-  gst_type_mark_as_plugin_api(GST_TYPE_DEEPLAB_DEVICE, static_cast<GstPluginAPIFlags>(0));
-  gst_type_mark_as_plugin_api(GST_TYPE_DEEPLAB_PRECISION, static_cast<GstPluginAPIFlags>(0));
-  gst_type_mark_as_plugin_api(GST_TYPE_DEEPLAB_CRF_MODE, static_cast<GstPluginAPIFlags>(0));
+  deeplab_gst::mark_plugin_api({GST_TYPE_DEEPLAB_DEVICE, GST_TYPE_DEEPLAB_PRECISION, GST_TYPE_DEEPLAB_CRF_MODE});
 }
