@@ -1,5 +1,6 @@
 #include "deeplab/frame.h"
 
+#include <array>
 #include <cstring>
 #include <string>
 
@@ -42,42 +43,36 @@ const char* pixel_format_name(PixelFormat format) {
   return "?";
 }
 
-FrameView FrameView::packed(PixelFormat format, const std::uint8_t* data, int width, int height, int stride) {
+namespace {
+
+// A view of `planes` (unused ones null, stride 0): the one place that fills a FrameView.
+FrameView view_of(PixelFormat format, int width, int height, std::array<const std::uint8_t*, 3> planes,
+                  std::array<int, 3> strides) {
   FrameView f;
   f.format = format;
   f.width = width;
   f.height = height;
-  f.planes[0] = data;
-  f.strides[0] = stride;
+  for (int k = 0; k < 3; ++k) {
+    f.planes[k] = planes[k];
+    f.strides[k] = strides[k];
+  }
   return f;
+}
+
+}  // namespace
+
+FrameView FrameView::packed(PixelFormat format, const std::uint8_t* data, int width, int height, int stride) {
+  return view_of(format, width, height, {data, nullptr, nullptr}, {stride, 0, 0});
 }
 
 FrameView FrameView::nv12(const std::uint8_t* y, int y_stride, const std::uint8_t* uv, int uv_stride,
                           int width, int height) {
-  FrameView f;
-  f.format = PixelFormat::kNV12;
-  f.width = width;
-  f.height = height;
-  f.planes[0] = y;
-  f.planes[1] = uv;
-  f.strides[0] = y_stride;
-  f.strides[1] = uv_stride;
-  return f;
+  return view_of(PixelFormat::kNV12, width, height, {y, uv, nullptr}, {y_stride, uv_stride, 0});
 }
 
 FrameView FrameView::i420(const std::uint8_t* y, int y_stride, const std::uint8_t* u, int u_stride,
                           const std::uint8_t* v, int v_stride, int width, int height) {
-  FrameView f;
-  f.format = PixelFormat::kI420;
-  f.width = width;
-  f.height = height;
-  f.planes[0] = y;
-  f.planes[1] = u;
-  f.planes[2] = v;
-  f.strides[0] = y_stride;
-  f.strides[1] = u_stride;
-  f.strides[2] = v_stride;
-  return f;
+  return view_of(PixelFormat::kI420, width, height, {y, u, v}, {y_stride, u_stride, v_stride});
 }
 
 void validate_frame(const FrameView& f) {

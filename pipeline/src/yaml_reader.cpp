@@ -110,24 +110,26 @@ static std::string range_text(long double min, long double max) {
   return show(min) + ".." + show(max);
 }
 
-std::int64_t read_int(const Context& ctx, const YAML::Node& node, const std::string& path, std::int64_t min,
-                      std::int64_t max) {
+// An integer scalar within [min, max] (checked in long double, so that a value beyond the type's
+// range is reported instead of wrapping), as its text; the callers convert it exactly.
+static const std::string& checked_integer(const Context& ctx, const YAML::Node& node, const std::string& path,
+                                          long double min, long double max) {
   long double v = 0;
   if (!node.IsScalar() || !parse_integer(node.Scalar(), &v))
     ctx.fail(node, path, "expected an integer, got " + describe_node(node));
   if (v < min || v > max)
     ctx.fail(node, path, node.Scalar() + " is out of range " + range_text(min, max));
-  return static_cast<std::int64_t>(std::strtoll(node.Scalar().c_str(), nullptr, 10));
+  return node.Scalar();
+}
+
+std::int64_t read_int(const Context& ctx, const YAML::Node& node, const std::string& path, std::int64_t min,
+                      std::int64_t max) {
+  return static_cast<std::int64_t>(std::strtoll(checked_integer(ctx, node, path, min, max).c_str(), nullptr, 10));
 }
 
 std::uint64_t read_uint64(const Context& ctx, const YAML::Node& node, const std::string& path, std::uint64_t min,
                           std::uint64_t max) {
-  long double v = 0;
-  if (!node.IsScalar() || !parse_integer(node.Scalar(), &v))
-    ctx.fail(node, path, "expected an integer, got " + describe_node(node));
-  if (v < min || v > max)
-    ctx.fail(node, path, node.Scalar() + " is out of range " + range_text(min, max));
-  return std::strtoull(node.Scalar().c_str(), nullptr, 10);
+  return std::strtoull(checked_integer(ctx, node, path, min, max).c_str(), nullptr, 10);
 }
 
 double read_double(const Context& ctx, const YAML::Node& node, const std::string& path, double min, double max) {

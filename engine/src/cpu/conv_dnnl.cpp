@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "cpu/dnnl_execute.h"
 #include "cpu/kernel.h"
 #include "graph/attrs.h"
 
@@ -89,9 +90,7 @@ class ConvKernel : public CpuKernel {
   void run() override {
     if (residual_copy_src_)
       std::memcpy(dst_.get_data_handle(), residual_copy_src_, residual_copy_bytes_);
-    dnnl::error::wrap_c_api(dnnl_primitive_execute(conv_.get(), ctx_.stream->get(), static_cast<int>(c_args_.size()),
-                                                   c_args_.data()),
-                            "could not execute a convolution");
+    execute_with_args(conv_, *ctx_.stream, c_args_, "could not execute a convolution");
   }
 
  private:

@@ -1,6 +1,7 @@
 // Max/average pooling through oneDNN (NHWC); global average pooling as a plain channel-sum loop.
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include "cpu/dnnl_execute.h"
 #include "cpu/kernel.h"
 #include "graph/attrs.h"
 
@@ -42,9 +43,7 @@ class PoolKernel : public CpuKernel {
     c_args_ = {{DNNL_ARG_SRC, src_.get(true)}, {DNNL_ARG_DST, dst_.get(true)}, {DNNL_ARG_SCRATCHPAD, scratchpad_.get(true)}};
   }
   void run() override {
-    dnnl::error::wrap_c_api(dnnl_primitive_execute(pool_.get(), ctx_.stream->get(), static_cast<int>(c_args_.size()),
-                                                   c_args_.data()),
-                            "could not execute a pooling");
+    execute_with_args(pool_, *ctx_.stream, c_args_, "could not execute a pooling");
   }
 
  private:

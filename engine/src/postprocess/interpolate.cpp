@@ -143,9 +143,14 @@ void argmax_row(const ResampleGeometry& geo, const float* vrow, float* pixel, st
 
 }  // namespace
 
-void upsample_argmax(const ResampleGeometry& geo, const float* logits, std::uint8_t* classes,
-                     float* scratch) {
-  const int out_h = geo.rows.size(), out_w = geo.cols.size(), c = geo.channels;
+namespace {
+
+// Runs row(y, vrow, pixel) for every output row in parallel, vrow holding the input rows blended
+// vertically for y and pixel a channel vector; both live in the caller's scratch (per thread), so
+// nothing is allocated per frame.
+template <typename RowFn>
+void for_each_output_row(const ResampleGeometry& geo, const float* logits, float* scratch, RowFn row) {
+  const int out_h = geo.rows.size(), c = geo.channels;
   const std::int64_t src_stride = static_cast<std::int64_t>(geo.in_w) * c;
   const std::size_t per_thread = (static_cast<std::size_t>(geo.in_w) + 1) * c;
 #pragma omp parallel for schedule(static)
@@ -153,20 +158,24 @@ void upsample_argmax(const ResampleGeometry& geo, const float* logits, std::uint
     float* vrow = scratch + omp_get_thread_num() * per_thread;
     float* pixel = vrow + static_cast<std::int64_t>(geo.in_w) * c;
     blend_rows(geo, logits, src_stride, y, vrow);
-    argmax_row(geo, vrow, pixel, classes + static_cast<std::int64_t>(y) * out_w);
+    row(y, vrow, pixel);
   }
+}
+
+}  // namespace
+
+void upsample_argmax(const ResampleGeometry& geo, const float* logits, std::uint8_t* classes,
+                     float* scratch) {
+  const int out_w = geo.cols.size();
+  for_each_output_row(geo, logits, scratch, [&](int y, const float* vrow, float* pixel) {
+    argmax_row(geo, vrow, pixel, classes + static_cast<std::int64_t>(y) * out_w);
+  });
 }
 
 void upsample_softmax(const ResampleGeometry& geo, const float* logits, float* planes, float* scratch) {
   const int out_h = geo.rows.size(), out_w = geo.cols.size(), c = geo.channels;
   const std::int64_t plane = static_cast<std::int64_t>(out_h) * out_w;
-  const std::int64_t src_stride = static_cast<std::int64_t>(geo.in_w) * c;
-  const std::size_t per_thread = (static_cast<std::size_t>(geo.in_w) + 1) * c;
-#pragma omp parallel for schedule(static)
-  for (int y = 0; y < out_h; ++y) {
-    float* vrow = scratch + omp_get_thread_num() * per_thread;
-    float* pixel = vrow + static_cast<std::int64_t>(geo.in_w) * c;
-    blend_rows(geo, logits, src_stride, y, vrow);
+  for_each_output_row(geo, logits, scratch, [&](int y, const float* vrow, float* pixel) {
     for (int x = 0; x < out_w; ++x) {
       blend_pixel(geo, vrow, x, pixel);
       float peak = pixel[0];
@@ -177,7 +186,7 @@ void upsample_softmax(const ResampleGeometry& geo, const float* logits, float* p
       const std::int64_t at = static_cast<std::int64_t>(y) * out_w + x;
       for (int k = 0; k < c; ++k) planes[k * plane + at] = pixel[k] * inv;
     }
-  }
+  });
 }
 
 }  // namespace deeplab

@@ -99,6 +99,27 @@ void write_crf_tally(Json& j, const CrfTally& t) {
   j.key("crf_keyframes").integer(static_cast<std::uint64_t>(t.keyframes));
 }
 
+// The "per_class" array: each class's name, then what fields(c) writes.
+template <typename Fields>
+void write_per_class(Json& j, const ClassMap& map, int num_classes, Fields fields) {
+  j.key("per_class").open('[');
+  for (int c = 0; c < num_classes; ++c) {
+    j.open('{');
+    j.key("name").str(map.classes[c]);
+    fields(c);
+    j.close('}');
+  }
+  j.close(']');
+}
+
+// What every run's JSON ends with: the mean time per frame and the CRF's tally.
+std::string close_run(Json& j, double total_ms_sum, int frames, const CrfTally& crf) {
+  j.key("ms_per_frame_mean").num(frames ? total_ms_sum / frames : 0, 3);
+  write_crf_tally(j, crf);
+  j.close('}');
+  return j.text();
+}
+
 double percent(double v) { return 100.0 * v; }
 
 void print_crf_line(std::FILE* out, const RunInfo& info, const CrfTally& t) {
@@ -124,20 +145,12 @@ std::string image_run_json(const RunInfo& info, const ClassMap& map, const Image
   j.key("ignored_pixels").integer(run.ignored_pixels);
   j.key("miou").num(run.matrix.mean_iou());
   j.key("pixel_acc").num(run.matrix.pixel_accuracy());
-  j.key("per_class").open('[');
-  for (int c = 0; c < run.matrix.num_classes(); ++c) {
-    j.open('{');
-    j.key("name").str(map.classes[c]);
+  write_per_class(j, map, run.matrix.num_classes(), [&](int c) {
     j.key("iou").num(run.matrix.iou(c));
     j.key("pixels").integer(run.matrix.truth_pixels(c));
     j.key("predicted_pixels").integer(run.matrix.predicted_pixels(c));
-    j.close('}');
-  }
-  j.close(']');
-  j.key("ms_per_frame_mean").num(run.images ? run.total_ms_sum / run.images : 0, 3);
-  write_crf_tally(j, run.crf);
-  j.close('}');
-  return j.text();
+  });
+  return close_run(j, run.total_ms_sum, run.images, run.crf);
 }
 
 std::string video_run_json(const RunInfo& info, const ClassMap& map, const VideoRun& run) {
@@ -155,20 +168,12 @@ std::string video_run_json(const RunInfo& info, const ClassMap& map, const Video
   // The share of pixels whose label at t matches the warped label at t+1: unlike the mIoU above, not
   // swayed by a rare class that appears in a few pixels of a few frames.
   j.key("tc_pixel_agreement").num(run.stability.matrix().pixel_accuracy());
-  j.key("per_class").open('[');
   const ConfusionMatrix& m = run.stability.matrix();
-  for (int c = 0; c < m.num_classes(); ++c) {
-    j.open('{');
-    j.key("name").str(map.classes[c]);
+  write_per_class(j, map, m.num_classes(), [&](int c) {
     j.key("iou").num(m.iou(c));  // the class's IoU between t and the warped t+1
     j.key("pixels").integer(run.predicted_pixels[c]);
-    j.close('}');
-  }
-  j.close(']');
-  j.key("ms_per_frame_mean").num(run.frames ? run.total_ms_sum / run.frames : 0, 3);
-  write_crf_tally(j, run.crf);
-  j.close('}');
-  return j.text();
+  });
+  return close_run(j, run.total_ms_sum, run.frames, run.crf);
 }
 
 void print_image_run(std::FILE* out, const RunInfo& info, const ClassMap& map, const ImageRun& run) {
