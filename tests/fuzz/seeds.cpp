@@ -33,8 +33,7 @@ void conv(OnnxBuilder& b, const std::string& name, const std::string& in, const 
 
 std::vector<OnnxAttr> pad1() { return {OnnxAttr::ints("pads", {1, 1, 1, 1})}; }
 
-std::string conv_bn_relu() {
-  OnnxBuilder b(13);
+void conv_bn_relu(OnnxBuilder& b) {
   b.input("x", {1, 3, 8, 8});
   conv(b, "conv", "x", "c", 3, 4, 3, pad1(), 1);
   b.initializer("s", {4}, random_floats(4, 3, 0.5f, 1.5f)).initializer("t", {4}, random_floats(4, 4));
@@ -42,33 +41,27 @@ std::string conv_bn_relu() {
   b.node("BatchNormalization", {"c", "s", "t", "m", "v"}, {"n"}, {OnnxAttr::f("epsilon", 1e-5f)});
   b.node("Relu", {"n"}, {"y"});
   b.output("y");
-  return b.serialize();
 }
 
-std::string residual() {
-  OnnxBuilder b(11);
+void residual(OnnxBuilder& b) {
   b.input("x", {1, 4, 6, 7});
   conv(b, "a", "x", "ya", 4, 4, 3, pad1(), 10);
   conv(b, "b", "ya", "yb", 4, 4, 1, {}, 12);
   b.node("Add", {"yb", "ya"}, {"s"});
   b.node("Relu", {"s"}, {"y"});
   b.output("y");
-  return b.serialize();
 }
 
-std::string hardswish() {
-  OnnxBuilder b(13);
+void hardswish(OnnxBuilder& b) {
   b.input("x", {1, 3, 7, 9});
   conv(b, "conv", "x", "c", 3, 5, 3, {OnnxAttr::ints("strides", {2, 2}), OnnxAttr::ints("pads", {1, 1, 1, 1})}, 20);
   b.node("HardSigmoid", {"c"}, {"h"}, {OnnxAttr::f("alpha", 1.0f / 6), OnnxAttr::f("beta", 0.5f)});
   b.node("Mul", {"c", "h"}, {"hs"});
   b.node("Sigmoid", {"hs"}, {"y"});
   b.output("y");
-  return b.serialize();
 }
 
-std::string clip_maxpool_opset9() {
-  OnnxBuilder b(9);
+void clip_maxpool_opset9(OnnxBuilder& b) {
   b.input("x", {1, 3, 9, 11});
   conv(b, "conv", "x", "c", 3, 6, 3, pad1(), 30, 3);
   b.node("Clip", {"c"}, {"r6"}, {OnnxAttr::f("min", 0.0f), OnnxAttr::f("max", 6.0f)});
@@ -78,34 +71,19 @@ std::string clip_maxpool_opset9() {
   b.node("Dropout", {"p"}, {"d", "mask"}, {OnnxAttr::f("ratio", 0.1f)});
   b.node("Identity", {"d"}, {"y"});
   b.output("y");
-  return b.serialize();
 }
 
-std::string dynamic_resize() {
-  OnnxBuilder b(11);
+void dynamic_resize(OnnxBuilder& b) {
   b.input("x", {1, 3, -1, -1});
   conv(b, "backbone", "x", "f", 3, 4, 3, {OnnxAttr::ints("strides", {2, 2}), OnnxAttr::ints("pads", {1, 1, 1, 1})}, 40);
-  b.node("Shape", {"x"}, {"sx"});
-  b.initializer_int64("i2", {}, {2}).initializer_int64("i3", {}, {3});
-  b.node("Gather", {"sx", "i2"}, {"h"}, {OnnxAttr::i("axis", 0)});
-  b.node("Gather", {"sx", "i3"}, {"w"}, {OnnxAttr::i("axis", 0)});
-  b.node("Unsqueeze", {"h"}, {"hu"}, {OnnxAttr::ints("axes", {0})});
-  b.node("Unsqueeze", {"w"}, {"wu"}, {OnnxAttr::ints("axes", {0})});
-  b.node("Concat", {"hu", "wu"}, {"hw"}, {OnnxAttr::i("axis", 0)});
-  b.node("Shape", {"f"}, {"sf"});
-  b.initializer_int64("s0", {1}, {0}).initializer_int64("s2", {1}, {2});
-  b.node("Slice", {"sf", "s0", "s2", "s0"}, {"nc"});
-  b.node("Concat", {"nc", "hw"}, {"sizes_raw"}, {OnnxAttr::i("axis", 0)});
-  b.node("Cast", {"sizes_raw"}, {"sizes"}, {OnnxAttr::i("to", 7)});
+  add_dynamic_resize_sizes(b, 11, "x", "f");
   b.initializer("roi", {0}, {}).initializer("scales", {0}, {});
   b.node("Resize", {"f", "roi", "scales", "sizes"}, {"y"},
          {OnnxAttr::s("mode", "linear"), OnnxAttr::s("coordinate_transformation_mode", "pytorch_half_pixel")});
   b.output("y");
-  return b.serialize();
 }
 
-std::string tf_style_nhwc() {
-  OnnxBuilder b(9);
+void tf_style_nhwc(OnnxBuilder& b) {
   b.input("image", {1, 8, 12, 3});
   b.node("Transpose", {"image"}, {"nchw"}, {OnnxAttr::ints("perm", {0, 3, 1, 2})});
   conv(b, "conv", "nchw", "c", 3, 5, 3, {OnnxAttr::ints("strides", {2, 2}), OnnxAttr::ints("pads", {0, 0, 1, 1})}, 50);
@@ -115,11 +93,9 @@ std::string tf_style_nhwc() {
   b.node("Upsample", {"p", "scales"}, {"up"}, {OnnxAttr::s("mode", "linear")});
   b.node("Transpose", {"up"}, {"y"}, {OnnxAttr::ints("perm", {0, 2, 3, 1})});
   b.output("y");
-  return b.serialize();
 }
 
-std::string pooling_broadcast_concat() {
-  OnnxBuilder b(13);
+void pooling_broadcast_concat(OnnxBuilder& b) {
   b.input("x", {1, 5, 6, 9});
   conv(b, "conv", "x", "c", 5, 5, 3, pad1(), 60, 5);
   b.node("GlobalAveragePool", {"c"}, {"g"});
@@ -130,11 +106,9 @@ std::string pooling_broadcast_concat() {
   b.node("Transpose", {"cat"}, {"t"}, {OnnxAttr::ints("perm", {0, 1, 3, 2})});
   b.node("Max", {"t", "t"}, {"y"});
   b.output("y");
-  return b.serialize();
 }
 
-std::string reshapes() {
-  OnnxBuilder b(13);
+void reshapes(OnnxBuilder& b) {
   b.input("x", {1, 4, 4, 6});
   conv(b, "conv", "x", "c", 4, 8, 1, {}, 70);
   b.initializer_int64("shape", {4}, {1, 2, -1, 6});
@@ -145,11 +119,9 @@ std::string reshapes() {
   b.node("Unsqueeze", {"s", "ax"}, {"u"});
   b.node("Relu", {"u"}, {"y"});
   b.output("y");
-  return b.serialize();
 }
 
-std::string resize_nearest_binary() {
-  OnnxBuilder b(13);
+void resize_nearest_binary(OnnxBuilder& b) {
   b.input("x", {1, 3, 5, 7});
   b.initializer("scales", {4}, {1.0f, 1.0f, 2.5f, 1.5f});
   b.node("Resize", {"x", "", "scales"}, {"r"},
@@ -161,12 +133,10 @@ std::string resize_nearest_binary() {
   b.node("Min", {"d", "r"}, {"m"});
   b.node("HardSigmoid", {"m"}, {"y"});
   b.output("y");
-  return b.serialize();
 }
 
-std::string shape_arithmetic() {
+void shape_arithmetic(OnnxBuilder& b) {
   // A constant subgraph of foldable ops feeding an Add and a Reshape.
-  OnnxBuilder b(13);
   b.input("x", {1, 2, 3, 4});
   b.node("Shape", {"x"}, {"sx"});
   b.node("ConstantOfShape", {"sx"}, {"zeros"}, {OnnxAttr::tensor("value", {1}, {0.25f})});
@@ -184,11 +154,9 @@ std::string shape_arithmetic() {
   b.node("Slice", {"sx", "st", "en", "ax", "st"}, {"rev"});
   b.node("Reshape", {"xb", "rev"}, {"y"});
   b.output("y");
-  return b.serialize();
 }
 
-std::string dilated_same_upper_bn() {
-  OnnxBuilder b(13);
+void dilated_same_upper_bn(OnnxBuilder& b) {
   b.input("x", {1, 4, 9, 10});
   conv(b, "conv", "x", "c", 4, 4, 3,
        {OnnxAttr::s("auto_pad", "SAME_UPPER"), OnnxAttr::ints("strides", {2, 2})}, 80, 2);
@@ -198,7 +166,6 @@ std::string dilated_same_upper_bn() {
   b.node("BatchNormalization", {"r", "s", "t", "m", "v"}, {"n"});
   conv(b, "dil", "n", "y", 4, 3, 3, {OnnxAttr::ints("dilations", {2, 2}), OnnxAttr::ints("pads", {2, 2, 2, 2})}, 85);
   b.output("y");
-  return b.serialize();
 }
 
 void write_file(const std::filesystem::path& path, const std::string& bytes) {
@@ -210,17 +177,31 @@ void write_file(const std::filesystem::path& path, const std::string& bytes) {
 }  // namespace
 
 std::vector<std::pair<std::string, std::string>> seed_models() {
-  return {{"conv_bn_relu", conv_bn_relu()},
-          {"residual", residual()},
-          {"hardswish", hardswish()},
-          {"clip_maxpool_opset9", clip_maxpool_opset9()},
-          {"dynamic_resize", dynamic_resize()},
-          {"tf_style_nhwc", tf_style_nhwc()},
-          {"pooling_broadcast_concat", pooling_broadcast_concat()},
-          {"reshapes", reshapes()},
-          {"resize_nearest_binary", resize_nearest_binary()},
-          {"shape_arithmetic", shape_arithmetic()},
-          {"dilated_same_upper_bn", dilated_same_upper_bn()}};
+  // Each model built on a fresh OnnxBuilder of its opset.
+  const struct {
+    const char* name;
+    int opset;
+    void (*build)(OnnxBuilder&);
+  } recipes[] = {
+      {"conv_bn_relu", 13, conv_bn_relu},
+      {"residual", 11, residual},
+      {"hardswish", 13, hardswish},
+      {"clip_maxpool_opset9", 9, clip_maxpool_opset9},
+      {"dynamic_resize", 11, dynamic_resize},
+      {"tf_style_nhwc", 9, tf_style_nhwc},
+      {"pooling_broadcast_concat", 13, pooling_broadcast_concat},
+      {"reshapes", 13, reshapes},
+      {"resize_nearest_binary", 13, resize_nearest_binary},
+      {"shape_arithmetic", 13, shape_arithmetic},
+      {"dilated_same_upper_bn", 13, dilated_same_upper_bn},
+  };
+  std::vector<std::pair<std::string, std::string>> models;
+  for (const auto& r : recipes) {
+    OnnxBuilder b(r.opset);
+    r.build(b);
+    models.emplace_back(r.name, b.serialize());
+  }
+  return models;
 }
 
 int write_seed_corpus(const std::string& dir) {

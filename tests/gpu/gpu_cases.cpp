@@ -82,17 +82,6 @@ std::vector<LayoutCase> layout_cases(int w, int h) {
   return cases;
 }
 
-InputSpec imagenet_rgb_spec() { return InputSpec{}; }
-
-InputSpec caffe_bgr_spec() {
-  InputSpec s;
-  s.color = ColorOrder::kBGR;
-  s.scale = 1.0f;
-  s.mean = {103.53f, 116.28f, 123.675f};
-  s.std = {57.375f, 57.12f, 58.395f};
-  return s;
-}
-
 std::vector<float> random_logits(int h, int w, int c, unsigned seed, bool ties) {
   std::mt19937 rng(seed);
   std::normal_distribution<float> normal(0.0f, 3.0f);
@@ -116,6 +105,25 @@ std::vector<UpsampleCase> upsample_cases(bool with_hd) {
   };
   if (with_hd) cases.push_back({65, 65, 21, 1080, 1920});
   return cases;
+}
+
+ResampleGeometry upsample_geometry(const UpsampleCase& k, const ResizeAttrs& attrs) {
+  return make_resample_geometry(k.in_h, k.in_w, k.channels, k.out_h, k.out_w, static_cast<float>(k.out_h) / k.in_h,
+                                static_cast<float>(k.out_w) / k.in_w, attrs);
+}
+
+std::vector<std::uint8_t> cpu_upsample_argmax(const ResampleGeometry& geo, const std::vector<float>& logits) {
+  std::vector<float> scratch(resample_scratch_floats(geo, 64));
+  std::vector<std::uint8_t> classes(static_cast<std::size_t>(geo.rows.size()) * geo.cols.size());
+  upsample_argmax(geo, logits.data(), classes.data(), scratch.data());
+  return classes;
+}
+
+std::vector<float> cpu_upsample_softmax(const ResampleGeometry& geo, const std::vector<float>& logits) {
+  std::vector<float> scratch(resample_scratch_floats(geo, 64));
+  std::vector<float> planes(static_cast<std::size_t>(geo.rows.size()) * geo.cols.size() * geo.channels);
+  upsample_softmax(geo, logits.data(), planes.data(), scratch.data());
+  return planes;
 }
 
 std::vector<ResizeCase> resize_cases() {

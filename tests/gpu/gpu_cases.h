@@ -11,7 +11,9 @@
 #include "deeplab/frame.h"
 #include "deeplab/manifest.h"
 #include "graph/attrs.h"
+#include "postprocess/interpolate.h"
 #include "preprocess/preprocess.h"
+#include "../support/input_specs.h"  // imagenet_rgb_spec(), caffe_bgr_spec()
 
 namespace deeplab::test {
 
@@ -44,9 +46,6 @@ struct LayoutCase {
 };
 std::vector<LayoutCase> layout_cases(int width, int height);
 
-InputSpec imagenet_rgb_spec();
-InputSpec caffe_bgr_spec();
-
 // Logits in NHWC: normal(0, 3), or `ties`: 0/1 values that make many exactly tied maxima.
 std::vector<float> random_logits(int h, int w, int c, unsigned seed, bool ties = false);
 
@@ -57,6 +56,11 @@ struct UpsampleCase {
 // 1/7/13/21 (and 64) classes, up- and down-scaling, widths not multiples of 32; `with_hd` adds
 // 65x65x21 -> 1080x1920. The 9x1000x64 -> 9x130 case is too wide to stage: direct kernels.
 std::vector<UpsampleCase> upsample_cases(bool with_hd);
+
+// A case's resampling geometry for `attrs`, and the CPU references the kernels are compared with.
+ResampleGeometry upsample_geometry(const UpsampleCase& k, const ResizeAttrs& attrs);
+std::vector<std::uint8_t> cpu_upsample_argmax(const ResampleGeometry& geo, const std::vector<float>& logits);
+std::vector<float> cpu_upsample_softmax(const ResampleGeometry& geo, const std::vector<float>& logits);
 
 // Every coordinate transform with linear sampling, and every transform x rounding with nearest.
 struct ResizeCase {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "cuda/step_params.h"
 #include "gpu_cases.h"
 
 namespace deeplab::test {
@@ -62,25 +63,28 @@ void emulate_preprocess(const FrameView& f, const InputSpec& spec, const InputTe
 }
 
 UpsampleView host_view(const ResampleGeometry& geo, const UpsamplePlan& plan, const float* logits) {
-  UpsampleView v;
-  v.logits = logits;
-  v.in_h = geo.in_h;
-  v.in_w = geo.in_w;
-  v.channels = geo.channels;
-  v.out_h = geo.rows.size();
-  v.out_w = geo.cols.size();
-  v.row0 = geo.rows.index0.data();
-  v.row1 = geo.rows.index1.data();
-  v.row_w1 = geo.rows.weight1.data();
-  v.col0 = geo.cols.index0.data();
-  v.col1 = geo.cols.index1.data();
-  v.col_w1 = geo.cols.weight1.data();
-  v.nearest = geo.mode == ResizeAttrs::kNearest;
-  v.span_begin = plan.span_begin.data();
-  v.span_count = plan.span_count.data();
-  v.block_width = plan.block_width;
-  return v;
+  const ResizeParams r = resize_params(geo);  // the CUDA network's mapping of the geometry's tables
+  // In UpsampleView's member order.
+  return UpsampleView{logits, r.in_h, r.in_w, r.channels, r.out_h, r.out_w, r.row0, r.row1, r.row_w1, r.col0, r.col1,
+                      r.col_w1, r.nearest, plan.span_begin.data(), plan.span_count.data(), plan.block_width};
 }
+
+namespace {
+
+// fn(pixel, x, y) for every output pixel, read straight from the logits (the unstaged kernels).
+template <typename Fn>
+void for_each_direct_pixel(const UpsampleView& v, Fn fn) {
+  for (int y = 0; y < v.out_h; ++y)
+    for (int x = 0; x < v.out_w; ++x) {
+      DirectPixel p;
+      p.v = v;
+      p.y = y;
+      p.x = x;
+      fn(p, x, y);
+    }
+}
+
+}  // namespace
 
 std::vector<std::uint8_t> emulate_argmax(const UpsampleView& v, const UpsamplePlan& plan, bool staged) {
   std::vector<std::uint8_t> classes(static_cast<std::size_t>(v.out_h) * v.out_w, 0xEE);
@@ -90,14 +94,9 @@ std::vector<std::uint8_t> emulate_argmax(const UpsampleView& v, const UpsamplePl
           static_cast<std::uint8_t>(argmax_classes(staged_pixel(v, s, begin, x), v.channels));
     });
   } else {
-    for (int y = 0; y < v.out_h; ++y)
-      for (int x = 0; x < v.out_w; ++x) {
-        DirectPixel p;
-        p.v = v;
-        p.y = y;
-        p.x = x;
-        classes[static_cast<std::size_t>(y) * v.out_w + x] = static_cast<std::uint8_t>(argmax_classes(p, v.channels));
-      }
+    for_each_direct_pixel(v, [&](const DirectPixel& p, int x, int y) {
+      classes[static_cast<std::size_t>(y) * v.out_w + x] = static_cast<std::uint8_t>(argmax_classes(p, v.channels));
+    });
   }
   return classes;
 }
@@ -111,15 +110,10 @@ std::vector<float> emulate_softmax(const UpsampleView& v, const UpsamplePlan& pl
       softmax_classes(staged_pixel(v, s, begin, x), v.channels, out, plane);
     });
   } else {
-    for (int y = 0; y < v.out_h; ++y)
-      for (int x = 0; x < v.out_w; ++x) {
-        DirectPixel p;
-        p.v = v;
-        p.y = y;
-        p.x = x;
-        float* out = softmax_output(v, planes.data(), layout, x, y, plane);
-        softmax_classes(p, v.channels, out, plane);
-      }
+    for_each_direct_pixel(v, [&](const DirectPixel& p, int x, int y) {
+      float* out = softmax_output(v, planes.data(), layout, x, y, plane);
+      softmax_classes(p, v.channels, out, plane);
+    });
   }
   return planes;
 }

@@ -84,28 +84,28 @@ void residuals(OnnxBuilder& b) {
   b.output("y");
 }
 
-void maxpool_ceil(OnnxBuilder& b) {
-  b.input("x", {1, 6, 15, 22});
-  b.node("MaxPool", {"x"}, {"y"},
-         {OnnxAttr::ints("kernel_shape", {3, 3}), OnnxAttr::ints("strides", {2, 2}), OnnxAttr::ints("pads", {1, 1, 1, 1}),
-          OnnxAttr::i("ceil_mode", 1)});
+// x of `shape` through one stride-2 pooling node `op` with `kernel`, `pads` and the `extra` attributes.
+void pool_case(OnnxBuilder& b, const char* op, std::vector<std::int64_t> shape, std::vector<std::int64_t> kernel,
+               std::vector<std::int64_t> pads, std::vector<OnnxAttr> extra) {
+  b.input("x", shape);
+  std::vector<OnnxAttr> attrs = {OnnxAttr::ints("kernel_shape", kernel), OnnxAttr::ints("strides", {2, 2}),
+                                 OnnxAttr::ints("pads", pads)};
+  attrs.insert(attrs.end(), extra.begin(), extra.end());
+  b.node(op, {"x"}, {"y"}, attrs);
   b.output("y");
+}
+
+void maxpool_ceil(OnnxBuilder& b) {
+  pool_case(b, "MaxPool", {1, 6, 15, 22}, {3, 3}, {1, 1, 1, 1}, {OnnxAttr::i("ceil_mode", 1)});
 }
 
 void avgpool_exclude_ceil(OnnxBuilder& b) {
-  b.input("x", {1, 6, 15, 22});
-  b.node("AveragePool", {"x"}, {"y"},
-         {OnnxAttr::ints("kernel_shape", {3, 3}), OnnxAttr::ints("strides", {2, 2}), OnnxAttr::ints("pads", {1, 1, 1, 1}),
-          OnnxAttr::i("ceil_mode", 1), OnnxAttr::i("count_include_pad", 0)});
-  b.output("y");
+  pool_case(b, "AveragePool", {1, 6, 15, 22}, {3, 3}, {1, 1, 1, 1},
+            {OnnxAttr::i("ceil_mode", 1), OnnxAttr::i("count_include_pad", 0)});
 }
 
 void avgpool_include_pad(OnnxBuilder& b) {
-  b.input("x", {1, 5, 13, 10});
-  b.node("AveragePool", {"x"}, {"y"},
-         {OnnxAttr::ints("kernel_shape", {2, 3}), OnnxAttr::ints("strides", {2, 2}), OnnxAttr::ints("pads", {0, 1, 1, 1}),
-          OnnxAttr::i("count_include_pad", 1)});
-  b.output("y");
+  pool_case(b, "AveragePool", {1, 5, 13, 10}, {2, 3}, {0, 1, 1, 1}, {OnnxAttr::i("count_include_pad", 1)});
 }
 
 // Squeeze-and-excitation style broadcasting, then constants broadcast along C, W and H, and

@@ -29,25 +29,6 @@ using namespace deeplab::test;
 
 namespace {
 
-ResampleGeometry geometry(const UpsampleCase& k, const ResizeAttrs& a) {
-  return make_resample_geometry(k.in_h, k.in_w, k.channels, k.out_h, k.out_w, static_cast<float>(k.out_h) / k.in_h,
-                                static_cast<float>(k.out_w) / k.in_w, a);
-}
-
-std::vector<std::uint8_t> cpu_argmax(const ResampleGeometry& geo, const std::vector<float>& logits) {
-  std::vector<float> scratch(resample_scratch_floats(geo, 64));
-  std::vector<std::uint8_t> classes(static_cast<std::size_t>(geo.rows.size()) * geo.cols.size());
-  upsample_argmax(geo, logits.data(), classes.data(), scratch.data());
-  return classes;
-}
-
-std::vector<float> cpu_softmax(const ResampleGeometry& geo, const std::vector<float>& logits) {
-  std::vector<float> scratch(resample_scratch_floats(geo, 64));
-  std::vector<float> planes(static_cast<std::size_t>(geo.rows.size()) * geo.cols.size() * geo.channels);
-  upsample_softmax(geo, logits.data(), planes.data(), scratch.data());
-  return planes;
-}
-
 std::size_t first_difference(const std::vector<std::uint8_t>& a, const std::vector<std::uint8_t>& b) {
   for (std::size_t i = 0; i < a.size(); ++i)
     if (a[i] != b[i]) return i;
@@ -166,7 +147,7 @@ TEST(CudaUpsamplePlan, SpansCoverEveryColumnEachBlockReads) {
   for (const UpsampleCase& k : upsample_cases(true))
     for (const ResizeCase& rc : resize_cases()) {
       SCOPED_TRACE(k.describe() + " " + rc.name);
-      const ResampleGeometry geo = geometry(k, rc.attrs);
+      const ResampleGeometry geo = upsample_geometry(k, rc.attrs);
       for (int bw : {32, 128, 1000}) {
         const UpsamplePlan plan = make_upsample_plan(geo.cols, k.channels, bw);
         ASSERT_EQ(plan.span_begin.size(), static_cast<std::size_t>((k.out_w + bw - 1) / bw));
@@ -217,8 +198,8 @@ TEST(CudaUpsampleEmulation, ArgmaxEqualsCpuExactly) {
           continue;
         SCOPED_TRACE(k.describe() + " " + rc.name + (ties ? " ties" : ""));
         const std::vector<float> logits = random_logits(k.in_h, k.in_w, k.channels, ++seed, ties);
-        const ResampleGeometry geo = geometry(k, rc.attrs);
-        const std::vector<std::uint8_t> want = cpu_argmax(geo, logits);
+        const ResampleGeometry geo = upsample_geometry(k, rc.attrs);
+        const std::vector<std::uint8_t> want = cpu_upsample_argmax(geo, logits);
         const UpsamplePlan plan = make_upsample_plan(geo.cols, k.channels, kUpsampleBlockWidth, SIZE_MAX);
         const UpsampleView v = host_view(geo, plan, logits.data());
         for (bool staged : {true, false}) {
@@ -237,8 +218,8 @@ TEST(CudaUpsampleEmulation, SoftmaxEqualsCpuExactly) {
       if (rc.attrs.mode == ResizeAttrs::kNearest && rc.attrs.nearest != ResizeAttrs::kRoundPreferFloor) continue;
       SCOPED_TRACE(k.describe() + " " + rc.name);
       const std::vector<float> logits = random_logits(k.in_h, k.in_w, k.channels, ++seed);
-      const ResampleGeometry geo = geometry(k, rc.attrs);
-      const std::vector<float> want = cpu_softmax(geo, logits);
+      const ResampleGeometry geo = upsample_geometry(k, rc.attrs);
+      const std::vector<float> want = cpu_upsample_softmax(geo, logits);
       const UpsamplePlan plan = make_upsample_plan(geo.cols, k.channels, kUpsampleBlockWidth, SIZE_MAX);
       const UpsampleView v = host_view(geo, plan, logits.data());
       for (bool staged : {true, false}) {

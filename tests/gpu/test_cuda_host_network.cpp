@@ -64,6 +64,13 @@ class HostEmulator {
     for (const Node& n : g_.nodes) run_node(n);
   }
 
+  // The network's output for `input`, both in logical (NCHW / graph) layout.
+  std::vector<float> run_logical(const std::vector<float>& input) {
+    set_input_logical(input);
+    run();
+    return output_logical();
+  }
+
   std::vector<float> output_logical() {
     const int out = g_.outputs[0];
     const Value& v = g_.values[out];
@@ -91,6 +98,20 @@ class HostEmulator {
       copy_offsets(p, i, s, d);
       dst[d] = src[s];
     }
+  }
+
+  // The node's NHWC output in memory order, each element value(load, b, y, x, c) with load(i)
+  // reading the node's input, as the CUDA kernels compute it.
+  template <typename Value>
+  void fill_nhwc(const Node& n, int batch, int height, int width, int channels, Value value) {
+    const float* src = data(n.inputs[0]);
+    float* dst = data(n.outputs[0]);
+    auto load = [src](std::int64_t i) { return src[i]; };
+    std::int64_t i = 0;
+    for (int b = 0; b < batch; ++b)
+      for (int y = 0; y < height; ++y)
+        for (int x = 0; x < width; ++x)
+          for (int c = 0; c < channels; ++c) dst[i++] = value(load, b, y, x, c);
   }
 
   void run_node(const Node& n) {
@@ -126,14 +147,8 @@ class HostEmulator {
       }
       case NodeKernel::kPool: {
         const PoolParams p = pool_params(g_, n);
-        const float* src = data(n.inputs[0]);
-        float* dst = data(n.outputs[0]);
-        auto load = [src](std::int64_t i) { return src[i]; };
-        std::int64_t i = 0;
-        for (int b = 0; b < p.batch; ++b)
-          for (int y = 0; y < p.out_h; ++y)
-            for (int x = 0; x < p.out_w; ++x)
-              for (int c = 0; c < p.channels; ++c) dst[i++] = pool_value(p, load, b, y, x, c);
+        fill_nhwc(n, p.batch, p.out_h, p.out_w, p.channels,
+                  [&p](auto load, int b, int y, int x, int c) { return pool_value(p, load, b, y, x, c); });
         break;
       }
       case NodeKernel::kGlobalPool: {
@@ -154,13 +169,8 @@ class HostEmulator {
       case NodeKernel::kResize: {
         const ResampleGeometry geo = resize_geometry(g_, n);
         const ResizeParams p = resize_params(geo);
-        const float* src = data(n.inputs[0]);
-        float* dst = data(n.outputs[0]);
-        auto load = [src](std::int64_t i) { return src[i]; };
-        std::int64_t i = 0;
-        for (int y = 0; y < p.out_h; ++y)
-          for (int x = 0; x < p.out_w; ++x)
-            for (int c = 0; c < p.channels; ++c) dst[i++] = resize_value(p, load, y, x, c);
+        fill_nhwc(n, 1, p.out_h, p.out_w, p.channels,
+                  [&p](auto load, int, int y, int x, int c) { return resize_value(p, load, y, x, c); });
         break;
       }
       case NodeKernel::kConcat:
@@ -730,10 +740,7 @@ TEST(CudaNetworkEmulation, EveryCaseMatchesTheCpuBackend) {
     const std::vector<float> input = case_input(c);
     const std::vector<float> want = run_cpu(g, input);
     HostEmulator emu(g);
-    emu.set_input_logical(input);
-    emu.run();
-    const std::vector<float> got = emu.output_logical();
-    const Difference d = difference(want, got);
+    const Difference d = difference(want, emu.run_logical(input));
     EXPECT_EQ(d.non_finite, 0u) << c.name << ": " << d.describe();
     if (c.has_conv) {
       EXPECT_LE(d.max_abs, 2e-5 * std::max(1.0, d.max_ref)) << c.name << ": " << d.describe();
@@ -757,9 +764,7 @@ TEST(CudaNetworkEmulation, SharedModelMatchesTheCpuBackend) {
   for (std::size_t k = 0; k < input.size(); ++k) input[k] = std::sin(0.37f * static_cast<float>(k)) * 0.9f;
   const std::vector<float> want = run_cpu(g, input);
   HostEmulator emu(g);
-  emu.set_input_logical(input);
-  emu.run();
-  const std::vector<float> got = emu.output_logical();
+  const std::vector<float> got = emu.run_logical(input);
   const Difference d = difference(want, got);
   EXPECT_EQ(d.non_finite, 0u) << d.describe();
   EXPECT_LE(d.max_abs, 1e-4 * std::max(1.0, d.max_ref)) << d.describe();

@@ -106,6 +106,23 @@ class GpuNetwork : public GpuTest {
     return stream_->get();
   }
 
+  // Every op case on the GPU at `precision` against the CPU backend: finite, and within
+  // tolerance(case) x max(1, largest reference magnitude).
+  template <typename Tolerance>
+  void expect_cases_close(Precision precision, const char* label, Tolerance tolerance) {
+    for (const NetCase& c : net_cases()) {
+      const Graph g = load_case_graph(c);
+      const std::vector<float> input = case_input(c);
+      const std::vector<float> want = run_cpu(g, input);
+      CudaNetwork net(g, options(precision), stream());
+      const Comparison d = compare(want, run_gpu(net, input));
+      std::printf("  %-22s %s: %s\n", c.name.c_str(), label, d.describe().c_str());
+      EXPECT_EQ(d.non_finite, 0u) << c.name;
+      EXPECT_LE(d.max_abs, tolerance(c) * std::max(1.0, d.max_ref)) << c.name << ": " << d.describe() << "\n"
+                                                                    << net.describe_convolutions();
+    }
+  }
+
  private:
   std::unique_ptr<Stream> stream_;
 };
@@ -115,33 +132,12 @@ class GpuNetwork : public GpuTest {
 // ===================================== op cases =====================================
 
 TEST_F(GpuNetwork, CasesFp32MatchTheCpuBackend) {
-  for (const NetCase& c : net_cases()) {
-    const Graph g = load_case_graph(c);
-    const std::vector<float> input = case_input(c);
-    const std::vector<float> want = run_cpu(g, input);
-    CudaNetwork net(g, options(Precision::kFp32), stream());
-    const Comparison d = compare(want, run_gpu(net, input));
-    std::printf("  %-22s fp32: %s\n", c.name.c_str(), d.describe().c_str());
-    EXPECT_EQ(d.non_finite, 0u) << c.name;
-    // cuDNN and oneDNN sum in different orders; everything else repeats the CPU's operations.
-    const double tol = c.has_conv ? 1e-4 : 1e-6;
-    EXPECT_LE(d.max_abs, tol * std::max(1.0, d.max_ref)) << c.name << ": " << d.describe() << "\n"
-                                                         << net.describe_convolutions();
-  }
+  // cuDNN and oneDNN sum in different orders; everything else repeats the CPU's operations.
+  expect_cases_close(Precision::kFp32, "fp32", [](const NetCase& c) { return c.has_conv ? 1e-4 : 1e-6; });
 }
 
 TEST_F(GpuNetwork, CasesFp16StayCloseToTheCpuBackend) {
-  for (const NetCase& c : net_cases()) {
-    const Graph g = load_case_graph(c);
-    const std::vector<float> input = case_input(c);
-    const std::vector<float> want = run_cpu(g, input);
-    CudaNetwork net(g, options(Precision::kFp16), stream());
-    const Comparison d = compare(want, run_gpu(net, input));
-    std::printf("  %-22s fp16: %s\n", c.name.c_str(), d.describe().c_str());
-    EXPECT_EQ(d.non_finite, 0u) << c.name;
-    EXPECT_LE(d.max_abs, 3e-2 * std::max(1.0, d.max_ref)) << c.name << ": " << d.describe() << "\n"
-                                                          << net.describe_convolutions();
-  }
+  expect_cases_close(Precision::kFp16, "fp16", [](const NetCase&) { return 3e-2; });
 }
 
 // The forward is replayed from a CUDA graph, gives the same results as direct launches (the same

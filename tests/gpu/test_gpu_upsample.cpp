@@ -22,25 +22,6 @@ namespace {
 
 constexpr double kSoftmaxAbsTol = 1e-6, kSoftmaxRelTol = 1e-5;
 
-ResampleGeometry geometry(const UpsampleCase& k, const ResizeAttrs& a) {
-  return make_resample_geometry(k.in_h, k.in_w, k.channels, k.out_h, k.out_w, static_cast<float>(k.out_h) / k.in_h,
-                                static_cast<float>(k.out_w) / k.in_w, a);
-}
-
-std::vector<std::uint8_t> cpu_argmax(const ResampleGeometry& geo, const std::vector<float>& logits) {
-  std::vector<float> scratch(resample_scratch_floats(geo, 64));
-  std::vector<std::uint8_t> classes(static_cast<std::size_t>(geo.rows.size()) * geo.cols.size());
-  upsample_argmax(geo, logits.data(), classes.data(), scratch.data());
-  return classes;
-}
-
-std::vector<float> cpu_softmax(const ResampleGeometry& geo, const std::vector<float>& logits) {
-  std::vector<float> scratch(resample_scratch_floats(geo, 64));
-  std::vector<float> planes(static_cast<std::size_t>(geo.rows.size()) * geo.cols.size() * geo.channels);
-  upsample_softmax(geo, logits.data(), planes.data(), scratch.data());
-  return planes;
-}
-
 // Resize modes for a case: all of them, except for HD where a CPU reference costs ~0.1 s each.
 std::vector<ResizeCase> modes_for(const UpsampleCase& k) {
   std::vector<ResizeCase> all = resize_cases();
@@ -76,8 +57,8 @@ TEST_P(UpsampleGpu, ArgmaxEqualsCpuExactly) {
       for (bool ties : {false, true}) {
         SCOPED_TRACE(k.describe() + " " + rc.name + (ties ? " ties" : "") + (staged ? " staged" : " direct"));
         const std::vector<float> host_logits = random_logits(k.in_h, k.in_w, k.channels, ++seed, ties);
-        const ResampleGeometry geo = geometry(k, rc.attrs);
-        const std::vector<std::uint8_t> want = cpu_argmax(geo, host_logits);
+        const ResampleGeometry geo = upsample_geometry(k, rc.attrs);
+        const std::vector<std::uint8_t> want = cpu_upsample_argmax(geo, host_logits);
         post.prepare(geo, stream.get(), staged ? kDefaultStagingBytes : 0);
         // The one case too wide to stage runs the direct kernel either way.
         EXPECT_EQ(post.plan().staged, staged && post.plan().staged_bytes <= kDefaultStagingBytes);
@@ -111,8 +92,8 @@ TEST_P(UpsampleGpu, SoftmaxMatchesCpu) {
         continue;
       SCOPED_TRACE(k.describe() + " " + rc.name + (staged ? " staged" : " direct"));
       const std::vector<float> host_logits = random_logits(k.in_h, k.in_w, k.channels, ++seed);
-      const ResampleGeometry geo = geometry(k, rc.attrs);
-      const std::vector<float> want = cpu_softmax(geo, host_logits);
+      const ResampleGeometry geo = upsample_geometry(k, rc.attrs);
+      const std::vector<float> want = cpu_upsample_softmax(geo, host_logits);
       post.prepare(geo, stream.get(), staged ? kDefaultStagingBytes : 0);
       logits.upload(host_logits, stream.get());
       planes.reserve(want.size());
@@ -137,7 +118,7 @@ TEST_F(GpuTest, FailedLaunchThrowsDeviceErrorAndDeviceStaysUsable) {
   a.mode = ResizeAttrs::kLinear;
   a.coord = ResizeAttrs::kHalfPixel;
   const UpsampleCase k{4, 4000, 64, 4, 128};  // one block spans all 4000 columns: 1 MB of staging
-  const ResampleGeometry geo = geometry(k, a);
+  const ResampleGeometry geo = upsample_geometry(k, a);
   CudaPostprocess post;
   post.prepare(geo, stream.get(), SIZE_MAX);
   ASSERT_TRUE(post.plan().staged);

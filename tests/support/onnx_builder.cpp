@@ -200,4 +200,25 @@ std::string test_file_path(const std::string& name) {
   return (dir / (std::to_string(::getpid()) + "_" + name)).string();
 }
 
+void add_dynamic_resize_sizes(OnnxBuilder& b, int opset, const std::string& x, const std::string& f) {
+  b.node("Shape", {x}, {"sx"});
+  b.initializer_int64("i2", {}, {2}).initializer_int64("i3", {}, {3});
+  b.node("Gather", {"sx", "i2"}, {"h"}, {OnnxAttr::i("axis", 0)});
+  b.node("Gather", {"sx", "i3"}, {"w"}, {OnnxAttr::i("axis", 0)});
+  if (opset >= 13) {
+    b.initializer_int64("axes0", {1}, {0});
+    b.node("Unsqueeze", {"h", "axes0"}, {"hu"});
+    b.node("Unsqueeze", {"w", "axes0"}, {"wu"});
+  } else {
+    b.node("Unsqueeze", {"h"}, {"hu"}, {OnnxAttr::ints("axes", {0})});
+    b.node("Unsqueeze", {"w"}, {"wu"}, {OnnxAttr::ints("axes", {0})});
+  }
+  b.node("Concat", {"hu", "wu"}, {"hw"}, {OnnxAttr::i("axis", 0)});
+  b.node("Shape", {f}, {"sf"});
+  b.initializer_int64("s0", {1}, {0}).initializer_int64("s2", {1}, {2});
+  b.node("Slice", {"sf", "s0", "s2", "s0"}, {"nc"});
+  b.node("Concat", {"nc", "hw"}, {"sizes_raw"}, {OnnxAttr::i("axis", 0)});
+  b.node("Cast", {"sizes_raw"}, {"sizes"}, {OnnxAttr::i("to", onnx::TensorProto::INT64)});
+}
+
 }  // namespace deeplab::test

@@ -69,6 +69,12 @@ class OnnxBuilder {
   onnx::ModelProto model_;
 };
 
+// The subgraph of torchvision's dynamic-size export that computes a Resize's `sizes` input:
+// Cast(Concat(Shape(f)[0:2], H(x), W(x))) to int64, as value "sizes" (intermediates "sx", "h",
+// "w", "hu", "wu", "hw", "sf", "nc", "sizes_raw"). Unsqueeze takes its axes as an input from
+// opset 13 on, as an attribute before.
+void add_dynamic_resize_sizes(OnnxBuilder& b, int opset, const std::string& x, const std::string& f);
+
 // Deterministic uniform floats in [lo, hi) from `seed` (same sequence on every platform).
 std::vector<float> random_floats(std::size_t count, std::uint32_t seed, float lo = -1.0f, float hi = 1.0f);
 

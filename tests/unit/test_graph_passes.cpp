@@ -527,24 +527,7 @@ OnnxBuilder dynamic_resize_model(int opset, Tensor& w, std::vector<float>& bias,
   OnnxBuilder b(opset);
   b.input("x", {1, 3, -1, -1});
   w = add_conv(b, "backbone", "x", "f", 3, 5, 3, 3, p, 60, true, &bias);
-  b.node("Shape", {"x"}, {"sx"});
-  b.initializer_int64("i2", {}, {2}).initializer_int64("i3", {}, {3});
-  b.node("Gather", {"sx", "i2"}, {"h"}, {OnnxAttr::i("axis", 0)});
-  b.node("Gather", {"sx", "i3"}, {"w"}, {OnnxAttr::i("axis", 0)});
-  if (opset >= 13) {
-    b.initializer_int64("axes0", {1}, {0});
-    b.node("Unsqueeze", {"h", "axes0"}, {"hu"});
-    b.node("Unsqueeze", {"w", "axes0"}, {"wu"});
-  } else {
-    b.node("Unsqueeze", {"h"}, {"hu"}, {OnnxAttr::ints("axes", {0})});
-    b.node("Unsqueeze", {"w"}, {"wu"}, {OnnxAttr::ints("axes", {0})});
-  }
-  b.node("Concat", {"hu", "wu"}, {"hw"}, {OnnxAttr::i("axis", 0)});
-  b.node("Shape", {"f"}, {"sf"});
-  b.initializer_int64("s0", {1}, {0}).initializer_int64("s2", {1}, {2});
-  b.node("Slice", {"sf", "s0", "s2", "s0"}, {"nc"});
-  b.node("Concat", {"nc", "hw"}, {"sizes_raw"}, {OnnxAttr::i("axis", 0)});
-  b.node("Cast", {"sizes_raw"}, {"sizes"}, {OnnxAttr::i("to", onnx::TensorProto::INT64)});
+  add_dynamic_resize_sizes(b, opset, "x", "f");
   const std::vector<OnnxAttr> attrs = {OnnxAttr::s("mode", "linear"),
                                        OnnxAttr::s("coordinate_transformation_mode", "pytorch_half_pixel")};
   if (opset >= 13) {
@@ -908,14 +891,19 @@ TEST(CpuOps, BroadcastingMulAndAdd) {
   const Tensor x = random_tensor({1, C, H, W}, 700);
   const auto mul = [](float a, float b) { return a * b; };
   const auto add = [](float a, float b) { return a + b; };
-  {  // [1,C,H,W] * constant [1,C,1,1]
-    const Tensor s = random_tensor({1, C, 1, 1}, 701);
+  // y = x op k, or k op x, with k an initializer, on both paths against `want`.
+  const auto with_constant = [&](const char* op, const Tensor& k, bool k_first, const std::string& name,
+                                 const Tensor& want) {
     OnnxBuilder b(13);
     b.input("x", {1, C, H, W});
-    b.initializer("s", s.shape, s.v);
-    b.node("Mul", {"x", "s"}, {"y"});
+    b.initializer("k", k.shape, k.v);
+    b.node(op, k_first ? std::vector<std::string>{"k", "x"} : std::vector<std::string>{"x", "k"}, {"y"});
     b.output("y");
-    run_both(b, "mul_const", x, broadcast_ref(x, s, mul));
+    run_both(b, name, x, want);
+  };
+  {  // [1,C,H,W] * constant [1,C,1,1]
+    const Tensor s = random_tensor({1, C, 1, 1}, 701);
+    with_constant("Mul", s, false, "mul_const", broadcast_ref(x, s, mul));
   }
   {  // Squeeze-excitation style: Conv(x) * GlobalAveragePool(Conv(x)), both activations.
     OnnxBuilder b(13);
@@ -936,12 +924,7 @@ TEST(CpuOps, BroadcastingMulAndAdd) {
   }
   {  // [1,C,H,W] + constant [1,1,H,W], constant first.
     const Tensor t = random_tensor({1, 1, H, W}, 703);
-    OnnxBuilder b(13);
-    b.input("x", {1, C, H, W});
-    b.initializer("t", t.shape, t.v);
-    b.node("Add", {"t", "x"}, {"y"});
-    b.output("y");
-    run_both(b, "add_const_plane", x, broadcast_ref(t, x, add));
+    with_constant("Add", t, true, "add_const_plane", broadcast_ref(t, x, add));
   }
   {  // Conv(x) [1,C,H,W] (channels-last) + Conv1(x) [1,1,H,W].
     OnnxBuilder b(13);

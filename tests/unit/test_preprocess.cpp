@@ -21,9 +21,13 @@
 #include "deeplab/frame.h"
 #include "deeplab/manifest.h"
 #include "preprocess/preprocess.h"
+#include "input_specs.h"
 #include "stills.h"
 
 using namespace deeplab;
+using deeplab::test::caffe_bgr_spec;
+using deeplab::test::imagenet_rgb_spec;
+using deeplab::test::tf_rgb_spec;
 
 namespace {
 
@@ -128,28 +132,6 @@ YuvCase make_yuv(PixelFormat format, const cv::Mat& still, int ox, int oy, int w
   return c;
 }
 
-InputSpec imagenet_rgb() {
-  InputSpec s;  // the defaults: 1/255, ImageNet mean/std, RGB
-  return s;
-}
-
-InputSpec caffe_bgr() {
-  InputSpec s;
-  s.color = ColorOrder::kBGR;
-  s.scale = 1.0f;
-  s.mean = {103.53f, 116.28f, 123.675f};
-  s.std = {57.375f, 57.12f, 58.395f};
-  return s;
-}
-
-InputSpec tf_rgb() {
-  InputSpec s;
-  s.scale = 1.0f / 127.5f;
-  s.mean = {1.0f, 1.0f, 1.0f};
-  s.std = {1.0f, 1.0f, 1.0f};
-  return s;
-}
-
 // One code value of the source, in output units (the largest over the channels).
 float one_code_value(const InputSpec& s) {
   float m = 0;
@@ -222,7 +204,7 @@ const NetSize kNetSizes[] = {{257, 257}, {129, 97}, {513, 385}};
 
 struct SpecCase { const char* name; InputSpec spec; };
 std::vector<SpecCase> spec_cases() {
-  return {{"imagenet-RGB", imagenet_rgb()}, {"caffe-BGR", caffe_bgr()}, {"tf-RGB", tf_rgb()}};
+  return {{"imagenet-RGB", imagenet_rgb_spec()}, {"caffe-BGR", caffe_bgr_spec()}, {"tf-RGB", tf_rgb_spec()}};
 }
 
 // Checks one frame against its reference RGB for every network size, layout and spec; records the
@@ -303,7 +285,7 @@ TEST(Preprocess, PaddingBytesDoNotLeak) {
   }
   const InputTensorLayout t = layout_for(TensorLayout::kNCHW, 257, 257);
   std::vector<float> da(257 * 257 * 3), db(257 * 257 * 3);
-  Preprocessor pre(imagenet_rgb(), t);
+  Preprocessor pre(imagenet_rgb_spec(), t);
   pre.run(a.view, da.data());
   pre.run(b.view, db.data());
   EXPECT_EQ(0, std::memcmp(da.data(), db.data(), da.size() * sizeof(float)));
@@ -317,9 +299,9 @@ TEST(Preprocess, FrameSizeChangesRebuildTables) {
   const OwnedFrame fb = make_packed(PixelFormat::kRGB, big, 7), fs = make_packed(PixelFormat::kRGB, small, 7);
   const InputTensorLayout t = layout_for(TensorLayout::kNHWC, 257, 257);
   std::vector<float> ref_b(257 * 257 * 3), ref_s(257 * 257 * 3), out(257 * 257 * 3);
-  Preprocessor(tf_rgb(), t).run(fb.view, ref_b.data());
-  Preprocessor(tf_rgb(), t).run(fs.view, ref_s.data());
-  Preprocessor shared(tf_rgb(), t);
+  Preprocessor(tf_rgb_spec(), t).run(fb.view, ref_b.data());
+  Preprocessor(tf_rgb_spec(), t).run(fs.view, ref_s.data());
+  Preprocessor shared(tf_rgb_spec(), t);
   for (int k = 0; k < 4; ++k) {
     shared.run(k % 2 ? fs.view : fb.view, out.data());
     EXPECT_EQ(0, std::memcmp(out.data(), (k % 2 ? ref_s : ref_b).data(), out.size() * sizeof(float))) << "call " << k;
@@ -331,7 +313,7 @@ TEST(Preprocess, InvalidFramesAreRejected) {
   const std::uint8_t* p = buf.data();
   const InputTensorLayout t = layout_for(TensorLayout::kNCHW, 33, 33);
   std::vector<float> dst(33 * 33 * 3);
-  Preprocessor pre(imagenet_rgb(), t);
+  Preprocessor pre(imagenet_rgb_spec(), t);
   struct Bad { const char* what; FrameView frame; const char* needle; };
   const Bad cases[] = {
       {"packed null plane", FrameView::packed(PixelFormat::kRGB, nullptr, 16, 16, 48), "null"},
