@@ -35,6 +35,9 @@ import statistics
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from cli import CliError, run_main  # noqa: E402
+
 try:
     import torch
     import torch.nn.functional as F
@@ -47,10 +50,6 @@ except ImportError as _e:
 MODELS = ("deeplabv3_resnet50", "deeplabv3_mobilenet_v3_large")
 MEAN = (0.485, 0.456, 0.406)
 STD = (0.229, 0.224, 0.225)
-
-
-class CliError(Exception):
-    pass
 
 
 def parse_size(text):
@@ -224,19 +223,15 @@ def run(args):
 
 
 def main(argv):
-    try:
-        args = parse_args(argv)
-        if args.smoke:
-            args.size, args.frames, args.iters, args.warmup = (64, 48), [(80, 60)], 1, 0
-        if args.export_onnx:
-            export_onnx(args)
-        else:
-            run(args)
-        return 0
-    except CliError as e:
-        print("bench-gpu-vs-torch.py: error: %s" % e, file=sys.stderr)
-        return 2
+    args = parse_args(argv)
+    if args.smoke:
+        args.size, args.frames, args.iters, args.warmup = (64, 48), [(80, 60)], 1, 0
+    if args.export_onnx:
+        export_onnx(args)
+    else:
+        run(args)
+    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(run_main("bench-gpu-vs-torch.py", main, sys.argv[1:]))

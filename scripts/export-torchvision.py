@@ -56,6 +56,8 @@ except ImportError:
     onnx = None
 
 SCRIPT_DIR = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(SCRIPT_DIR, "lib"))
+from cli import CliError, run_main  # noqa: E402
 REPO_DIR = os.path.dirname(SCRIPT_DIR)
 
 VOC_CLASSES = [
@@ -120,10 +122,6 @@ for _arch in ARCHS.values():
 
 DEFAULT_SIZE = (520, 520)
 DEFAULT_OPSET = 13
-
-
-class CliError(Exception):
-    """A user error: reported as one line on stderr, exit status 2."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -666,23 +664,19 @@ def export(args):
 
 
 def main(argv):
-    try:
-        args = parse_args(argv)
-        if args.manifest_only:
-            os.makedirs(args.out_dir, exist_ok=True)
-            path = os.path.join(args.out_dir, args.arch + ".yaml")
-            with open(path, "w") as f:
-                f.write(manifest_text(args.arch, args.size, None, "none", opset=args.opset))
-            print("wrote", path)
-            return 0
-        torch.set_num_threads(2)
-        torch.manual_seed(args.seed)
-        export(args)
+    args = parse_args(argv)
+    if args.manifest_only:
+        os.makedirs(args.out_dir, exist_ok=True)
+        path = os.path.join(args.out_dir, args.arch + ".yaml")
+        with open(path, "w") as f:
+            f.write(manifest_text(args.arch, args.size, None, "none", opset=args.opset))
+        print("wrote", path)
         return 0
-    except CliError as e:
-        print("export-torchvision.py: error: %s" % e, file=sys.stderr)
-        return 2
+    torch.set_num_threads(2)
+    torch.manual_seed(args.seed)
+    export(args)
+    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(run_main("export-torchvision.py", main, sys.argv[1:]))
