@@ -22,14 +22,16 @@ GST_DEBUG_CATEGORY_EXTERN(gst_deeplab_engine_debug);
 
 // What G_DECLARE_FINAL_TYPE in an element's header leaves to its source file: the instance struct
 // (a GstVideoFilter whose C++ state, TypeName##Private, lives in `priv`), the GType and the element's
-// registration, and type_name##_finalize(), which deletes the C++ state. `name` is the element's
-// name as a bare word (deeplabseg).
-#define DEEPLAB_DEFINE_ELEMENT(TypeName, type_name, name, TYPE)                                   \
+// registration with its debug category `category` (initialised when the type is), and
+// type_name##_finalize(), which deletes the C++ state. `name` is the element's name as a bare word
+// (deeplabseg).
+#define DEEPLAB_DEFINE_ELEMENT(TypeName, type_name, name, TYPE, category, category_description)    \
   struct _##TypeName {                                                                           \
     GstVideoFilter parent;                                                                       \
     TypeName##Private* priv;                                                                     \
   };                                                                                             \
-  G_DEFINE_TYPE(TypeName, type_name, GST_TYPE_VIDEO_FILTER)                                      \
+  G_DEFINE_TYPE_WITH_CODE(TypeName, type_name, GST_TYPE_VIDEO_FILTER,                            \
+                          GST_DEBUG_CATEGORY_INIT(category, #name, 0, category_description))     \
   GST_ELEMENT_REGISTER_DEFINE_WITH_CODE(name, #name, GST_RANK_NONE, TYPE,                        \
                                         deeplab_gst::init_debug_categories());                   \
   static void type_name##_finalize(GObject* object) {                                            \

@@ -30,7 +30,8 @@ struct GstDeeplabMaskPrivate {
   std::vector<guint8> resampled;                // streaming thread: a map of another size, resampled
 };
 
-DEEPLAB_DEFINE_ELEMENT(GstDeeplabMask, gst_deeplab_mask, deeplabmask, GST_TYPE_DEEPLAB_MASK)
+DEEPLAB_DEFINE_ELEMENT(GstDeeplabMask, gst_deeplab_mask, deeplabmask, GST_TYPE_DEEPLAB_MASK, gst_deeplab_mask_debug,
+                       "DeepLab class map to video")
 
 static const GEnumValue kMaskModeValues[] = {
     {GST_DEEPLAB_MASK_MODE_IDS, "GRAY8, value = class id", "ids"},
@@ -292,34 +293,31 @@ static const char kDescription[] =
     "pngenc ! multifilesink location=mask-%05d.png";
 
 static void gst_deeplab_mask_class_init(GstDeeplabMaskClass* klass) {
-  auto* gobject_class = G_OBJECT_CLASS(klass);
-  auto* trans_class = GST_BASE_TRANSFORM_CLASS(klass);
-  auto* filter_class = GST_VIDEO_FILTER_CLASS(klass);
-  GST_DEBUG_CATEGORY_INIT(gst_deeplab_mask_debug, "deeplabmask", 0, "DeepLab class map to video");
-
   deeplab_gst::init_element_class(klass, {gst_deeplab_mask_set_property, gst_deeplab_mask_get_property,
                                           gst_deeplab_mask_finalize, "DeepLab class map", "Filter/Converter/Video",
                                           kDescription, &sink_template, &src_template});
+  // Both change the output caps: settable up to READY only.
+  const auto flags = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY);
+  auto* gobject_class = G_OBJECT_CLASS(klass);
   g_object_class_install_property(
       gobject_class, PROP_MODE,
       g_param_spec_enum("mode", "Mode", "What the output shows: class ids (GRAY8) or palette colours (RGB)",
-                        GST_TYPE_DEEPLAB_MASK_MODE, DEFAULT_PROP_MODE,
-                        static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
+                        GST_TYPE_DEEPLAB_MASK_MODE, DEFAULT_PROP_MODE, flags));
   g_object_class_install_property(
       gobject_class, PROP_RESOLUTION,
       g_param_spec_enum("resolution", "Resolution",
                         "Output size: frame (default; the input frame's width and height) or model (the network's "
                         "input size recorded in the meta by deeplabseg, e.g. 257x257; the class map is resampled "
                         "nearest-neighbour and the src caps change when that size does)",
-                        GST_TYPE_DEEPLAB_MASK_RESOLUTION, DEFAULT_PROP_RESOLUTION,
-                        static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY)));
+                        GST_TYPE_DEEPLAB_MASK_RESOLUTION, DEFAULT_PROP_RESOLUTION, flags));
 
+  auto* trans_class = GST_BASE_TRANSFORM_CLASS(klass);
   trans_class->transform_caps = GST_DEBUG_FUNCPTR(gst_deeplab_mask_transform_caps);
   trans_class->transform_meta = GST_DEBUG_FUNCPTR(gst_deeplab_mask_transform_meta);
   trans_class->start = GST_DEBUG_FUNCPTR(gst_deeplab_mask_start);
   trans_class->fixate_caps = GST_DEBUG_FUNCPTR(gst_deeplab_mask_fixate_caps);
   trans_class->submit_input_buffer = GST_DEBUG_FUNCPTR(gst_deeplab_mask_submit_input_buffer);
-  filter_class->transform_frame = GST_DEBUG_FUNCPTR(gst_deeplab_mask_transform_frame);
+  GST_VIDEO_FILTER_CLASS(klass)->transform_frame = GST_DEBUG_FUNCPTR(gst_deeplab_mask_transform_frame);
 
   deeplab_gst::mark_plugin_api({GST_TYPE_DEEPLAB_MASK_MODE, GST_TYPE_DEEPLAB_MASK_RESOLUTION});
 }

@@ -81,7 +81,8 @@ struct GstDeeplabOverlayPrivate {
   }
 };
 
-DEEPLAB_DEFINE_ELEMENT(GstDeeplabOverlay, gst_deeplab_overlay, deeplaboverlay, GST_TYPE_DEEPLAB_OVERLAY)
+DEEPLAB_DEFINE_ELEMENT(GstDeeplabOverlay, gst_deeplab_overlay, deeplaboverlay, GST_TYPE_DEEPLAB_OVERLAY, gst_deeplab_overlay_debug,
+                       "DeepLab class map overlay")
 
 static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE(
     "sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS(GST_VIDEO_CAPS_MAKE(GST_DEEPLAB_VIDEO_FORMATS)));
@@ -286,15 +287,11 @@ static const char kDescription[] =
     "legend=true ! videoconvert ! x264enc ! mp4mux ! filesink location=overlay.mp4";
 
 static void gst_deeplab_overlay_class_init(GstDeeplabOverlayClass* klass) {
-  auto* gobject_class = G_OBJECT_CLASS(klass);
-  auto* trans_class = GST_BASE_TRANSFORM_CLASS(klass);
-  auto* filter_class = GST_VIDEO_FILTER_CLASS(klass);
-  GST_DEBUG_CATEGORY_INIT(gst_deeplab_overlay_debug, "deeplaboverlay", 0, "DeepLab class map overlay");
-
   deeplab_gst::init_element_class(klass, {gst_deeplab_overlay_set_property, gst_deeplab_overlay_get_property,
                                           gst_deeplab_overlay_finalize, "DeepLab overlay", "Filter/Effect/Video",
                                           kDescription, &sink_template, &src_template});
   const auto flags = static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING);
+  auto* gobject_class = G_OBJECT_CLASS(klass);
   g_object_class_install_property(
       gobject_class, PROP_ALPHA,
       g_param_spec_double("alpha", "Alpha", "Opacity of the class colours (0: invisible, 1: opaque)", 0.0, 1.0,
@@ -317,6 +314,6 @@ static void gst_deeplab_overlay_class_init(GstDeeplabOverlayClass* klass) {
                            "Draw only the class boundaries (2 pixels wide, opaque) instead of filled regions",
                            DEFAULT_PROP_OUTLINE, flags));
 
-  trans_class->start = GST_DEBUG_FUNCPTR(gst_deeplab_overlay_start);
-  filter_class->transform_frame_ip = GST_DEBUG_FUNCPTR(gst_deeplab_overlay_transform_frame_ip);
+  GST_BASE_TRANSFORM_CLASS(klass)->start = GST_DEBUG_FUNCPTR(gst_deeplab_overlay_start);
+  GST_VIDEO_FILTER_CLASS(klass)->transform_frame_ip = GST_DEBUG_FUNCPTR(gst_deeplab_overlay_transform_frame_ip);
 }

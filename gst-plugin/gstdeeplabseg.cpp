@@ -220,7 +220,8 @@ struct GstDeeplabSegPrivate {
   }
 };
 
-DEEPLAB_DEFINE_ELEMENT(GstDeeplabSeg, gst_deeplab_seg, deeplabseg, GST_TYPE_DEEPLAB_SEG)
+DEEPLAB_DEFINE_ELEMENT(GstDeeplabSeg, gst_deeplab_seg, deeplabseg, GST_TYPE_DEEPLAB_SEG, gst_deeplab_seg_debug,
+                       "DeepLab segmentation element")
 
 static const GEnumValue kDeviceValues[] = {
     {GST_DEEPLAB_DEVICE_AUTO, "CUDA when a GPU and the CUDA backend are available, else the CPU", "auto"},
@@ -755,23 +756,19 @@ static const char kDescription[] =
     "deeplaboverlay ! videoconvert ! autovideosink";
 
 static void gst_deeplab_seg_class_init(GstDeeplabSegClass* klass) {
-  auto* gobject_class = G_OBJECT_CLASS(klass);
-  auto* trans_class = GST_BASE_TRANSFORM_CLASS(klass);
-  auto* filter_class = GST_VIDEO_FILTER_CLASS(klass);
-  GST_DEBUG_CATEGORY_INIT(gst_deeplab_seg_debug, "deeplabseg", 0, "DeepLab segmentation element");
   deeplab_gst::init_debug_categories();
-
   deeplab_gst::init_element_class(klass, {gst_deeplab_seg_set_property, gst_deeplab_seg_get_property,
                                           gst_deeplab_seg_finalize, "DeepLab segmentation", "Filter/Analyzer/Video",
                                           kDescription, &sink_template, &src_template});
+  gst_deeplab_seg_install_properties(G_OBJECT_CLASS(klass));
 
-  gst_deeplab_seg_install_properties(gobject_class);
-
+  auto* trans_class = GST_BASE_TRANSFORM_CLASS(klass);
   trans_class->start = GST_DEBUG_FUNCPTR(gst_deeplab_seg_start);
   trans_class->stop = GST_DEBUG_FUNCPTR(gst_deeplab_seg_stop);
   trans_class->query = GST_DEBUG_FUNCPTR(gst_deeplab_seg_query);
   trans_class->sink_event = GST_DEBUG_FUNCPTR(gst_deeplab_seg_sink_event);
   trans_class->transform_ip = GST_DEBUG_FUNCPTR(gst_deeplab_seg_transform_ip);
+  auto* filter_class = GST_VIDEO_FILTER_CLASS(klass);
   filter_class->set_info = GST_DEBUG_FUNCPTR(gst_deeplab_seg_set_info);
   filter_class->transform_frame_ip = GST_DEBUG_FUNCPTR(gst_deeplab_seg_transform_frame_ip);
 

@@ -262,6 +262,7 @@ void expect_flat_memory(const std::string& chain, int first, int frames, long sl
       ("videotestsrc num-buffers=" + std::to_string(frames) + " pattern=ball ! " + chain + " ! fakesink name=sink").c_str(),
       &error);
   ASSERT_NE(pipeline, nullptr) << (error ? error->message : "");
+  ASSERT_TRUE(GST_IS_BIN(pipeline)) << "not a pipeline: " << chain;
   RssProbe probe;
   probe.first = first;
   probe.last = frames;

@@ -67,8 +67,6 @@ class SegLog {
  public:
   SegLog();
   ~SegLog();
-  SegLog(const SegLog&) = delete;
-  SegLog& operator=(const SegLog&) = delete;
   std::vector<int> iterations() const;
   int loads() const;
 
