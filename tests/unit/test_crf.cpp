@@ -65,6 +65,15 @@ std::vector<int> labels(const std::vector<float>& q, int classes) {
   return l;
 }
 
+// Q of a cold-started CPU CRF: `iterations` mean-field passes on `threads` threads.
+std::vector<float> cpu_crf(const Image& im, const std::vector<float>& p, int classes, const CrfParams& params,
+                           int iterations, int threads = 1) {
+  std::vector<float> q(p.size());
+  DenseCrf crf(Device::kCpu, threads);
+  crf.infer(im.view(), p.data(), classes, params, iterations, false, q.data());
+  return q;
+}
+
 std::string error_message(const std::function<void()>& fn, ErrorCode* code = nullptr) {
   try {
     fn();
@@ -81,9 +90,7 @@ TEST(Crf, MarginalsAreDistributions) {
   const Image im = random_image(37, 23, 1);
   const int classes = 21, n = im.w * im.h;
   const auto p = random_probabilities(n, classes, 2);
-  std::vector<float> q(p.size());
-  DenseCrf crf(Device::kCpu, 2);
-  crf.infer(im.view(), p.data(), classes, CrfParams{}, 5, false, q.data());
+  const std::vector<float> q = cpu_crf(im, p, classes, CrfParams{}, 5, 2);
   double worst = 0;
   for (int i = 0; i < n; ++i) {
     double sum = 0;
@@ -133,9 +140,7 @@ TEST(Crf, SmoothsLabelNoiseOnAUniformImage) {
     const int favoured = rng() % 10 < 7 ? 0 : 1 + static_cast<int>(rng() % 3);
     for (int c = 0; c < classes; ++c) p[i * classes + c] = c == favoured ? 0.55f : 0.15f;
   }
-  std::vector<float> q(p.size());
-  DenseCrf crf(Device::kCpu, 1);
-  crf.infer(im.view(), p.data(), classes, CrfParams{}, 10, false, q.data());
+  const std::vector<float> q = cpu_crf(im, p, classes, CrfParams{}, 10);
   const auto before = labels(p, classes), after = labels(q, classes);
   const auto wrong = [&](const std::vector<int>& l) {
     return std::count_if(l.begin(), l.end(), [](int v) { return v != 0; });
@@ -163,9 +168,7 @@ TEST(Crf, LabelsSnapToAColourEdge) {
       p[(y * w + x) * 2] = left;
       p[(y * w + x) * 2 + 1] = 1.0f - left;
     }
-  std::vector<float> q(p.size());
-  DenseCrf crf(Device::kCpu, 1);
-  crf.infer(im.view(), p.data(), classes, CrfParams{}, 10, false, q.data());
+  const std::vector<float> q = cpu_crf(im, p, classes, CrfParams{}, 10);
   const auto misplaced = [&](const std::vector<float>& m) {
     int count = 0;
     for (int y = 0; y < h; ++y)
@@ -201,9 +204,7 @@ TEST(Crf, ZeroWeightsKeepTheUnary) {
   CrfParams params;
   params.bilateral_weight = 0;
   params.gaussian_weight = 0;
-  std::vector<float> q(p.size());
-  DenseCrf crf(Device::kCpu, 1);
-  crf.infer(im.view(), p.data(), classes, params, 5, false, q.data());
+  const std::vector<float> q = cpu_crf(im, p, classes, params, 5);
   double worst = 0;
   for (std::size_t k = 0; k < p.size(); ++k) worst = std::max(worst, std::fabs(static_cast<double>(q[k]) - p[k]));
   EXPECT_LT(worst, 1e-5);
