@@ -99,7 +99,11 @@ std::string size_tie(const Graph& g, const Node& n, bool final_resize_removed) {
 // shape), by freeing the input's spatial dimensions; refuses naming the node that does.
 void free_fixed_input_size(Graph& g, const std::vector<std::int64_t>& shape, bool final_resize_removed) {
   Value& input = g.values[g.inputs[0]];
-  if (input.shape.size() != shape.size() || input.shape.empty() || input.shape[0] != shape[0]) return;
+  if (input.shape.size() != 4 || shape.size() != 4 || input.shape[0] != shape[0]) return;  // fold reports it
+  // Only the spatial dimensions may change: the image's channels are NHWC's last axis (1 or 3 of
+  // them there), else NCHW's second.
+  const std::size_t channels = input.shape[3] == 1 || input.shape[3] == 3 ? 3 : 1;
+  if (input.shape[channels] != shape[channels]) return;
   bool differs = false;
   for (std::size_t k = 0; k < shape.size(); ++k) differs |= input.shape[k] >= 0 && input.shape[k] != shape[k];
   if (!differs) return;
