@@ -56,6 +56,7 @@ std::unique_ptr<CpuKernel> make_binary_kernel(const Graph& g, const Node& n, Ten
 std::unique_ptr<CpuKernel> make_batchnorm_kernel(const Graph& g, const Node& n, TensorAccess& t, CpuContext& ctx);
 std::unique_ptr<CpuKernel> make_concat_kernel(const Graph& g, const Node& n, TensorAccess& t, CpuContext& ctx);
 std::unique_ptr<CpuKernel> make_transpose_kernel(const Graph& g, const Node& n, TensorAccess& t, CpuContext& ctx);
+std::unique_ptr<CpuKernel> make_pad_kernel(const Graph& g, const Node& n, TensorAccess& t, CpuContext& ctx);
 std::unique_ptr<CpuKernel> make_relayout_kernel(const Graph& g, const Node& n, TensorAccess& t, CpuContext& ctx);
 
 // Dispatches on the node's OpDef::kernel; throws kUnsupported naming the node for ops with none.

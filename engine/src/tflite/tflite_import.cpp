@@ -47,11 +47,12 @@ Attr string_attr(std::string v) {
   return a;
 }
 
-// A PAD's result waiting for the convolution that reads it (the IR has no Pad op: a zero PAD before
-// a convolution is that convolution's padding, which is how TFLite converters emit explicit pads).
+// A PAD's result waiting for what reads it: a convolution takes a zero PAD as its own padding (how
+// TFLite converters emit explicit pads); any other reader gets a Pad node (materialize_pad).
 struct PendingPad {
   int input = -1;                      // the IR value PAD reads
   std::int64_t top = 0, bottom = 0, left = 0, right = 0;
+  std::int64_t channel_begin = 0, channel_end = 0;  // a convolution cannot take these
 };
 
 class Importer {
@@ -120,7 +121,7 @@ class Importer {
   // The IR value of an operator's input `k`: an activation produced earlier or a constant.
   int input(const fb::Operator& op, int k) {
     const int t = tensor_index(op, k);
-    if (pads_.count(t)) unsupported("reads the PAD result " + r_.tensor_name(t) + "; a PAD is supported only before a convolution");
+    if (pads_.count(t) && values_[t] < 0) materialize_pad(t);
     if (argmax_outputs_.count(t)) unsupported("reads an ARG_MAX result; ARG_MAX must end the graph");
     if (values_[t] >= 0) return values_[t];
     if (!r_.is_constant(t))
@@ -129,6 +130,13 @@ class Importer {
     std::vector<float> data = r_.constant_floats(t, where());
     values_[t] = g_.add_constant(name_of(t), std::move(data), shape);
     return values_[t];
+  }
+
+  // The IR Pad node of PAD result `t` (NCHW pads: begin N, C, H, W, then end), made once.
+  void materialize_pad(int t) {
+    const PendingPad& p = pads_.at(t);
+    const int pads = g_.add_constant_int(name_of(t) + "/pads", {0, p.channel_begin, p.top, p.left, 0, p.channel_end, p.bottom, p.right}, {8});
+    add_node("Pad", {p.input, pads}, {{"mode", string_attr("constant")}}, t);
   }
 
   // Operator input k's tensor; a DEQUANTIZE of a constant (float16 or int8 weights) reads as that constant.
@@ -235,7 +243,7 @@ class Importer {
   int conv_data_input(const fb::Operator& op, int& in_t, PendingPad& pad) {
     in_t = tensor_index(op, 0);
     auto it = pads_.find(in_t);
-    if (it == pads_.end()) return input(op, 0);
+    if (it == pads_.end() || it->second.channel_begin || it->second.channel_end) return input(op, 0);
     pad = it->second;
     const int v = pad.input;
     in_t = pad_source_.at(in_t);
@@ -460,12 +468,13 @@ class Importer {
     const int in_t = tensor_index(op, 0);
     const auto p = r_.constant_ints(tensor_index(op, 1), where());
     if (r_.shape(in_t).size() != 4 || p.size() != 8) unsupported("only 4-D PADs are supported");
-    if (p[0] || p[1] || p[6] || p[7]) unsupported("padding the batch or channel axis is not supported");
+    if (p[0] || p[1]) unsupported("padding the batch axis is not supported");
     for (auto q : p)
       if (q < 0 || q > 4096) corrupt("invalid padding " + std::to_string(q));
     PendingPad pad;
     pad.input = input(op, 0);
     pad.top = p[2], pad.bottom = p[3], pad.left = p[4], pad.right = p[5];
+    pad.channel_begin = p[6], pad.channel_end = p[7];
     pads_[out_t] = pad;
     pad_source_[out_t] = in_t;
   }
@@ -556,7 +565,7 @@ class Importer {
       r_.tensor(t, "graph output");
       // An ARG_MAX output: the class scores before it are what the engine segments with.
       if (argmax_outputs_.count(t)) t = argmax_input_.at(t);
-      if (pads_.count(t)) r_.unsupported("graph output " + r_.tensor_name(t) + " is a PAD result");
+      if (pads_.count(t) && values_[t] < 0) materialize_pad(t);
       if (values_[t] < 0) r_.corrupt("graph output " + r_.tensor_name(t) + " is never produced");
       int v = values_[t];
       // Back to TFLite's NHWC (the layout the manifest's NHWC input implies for the logits too); the
