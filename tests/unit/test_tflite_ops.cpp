@@ -238,3 +238,34 @@ TEST(TfliteOps, QuantizeDequantize) {
   for (std::size_t k = 0; k < x.size(); ++k) want[k] = x[k] + (qc[k % kC] + 3) * 0.1f;
   expect_near_all(run(f.finish(in, out), x), want, 1e-5f, "QUANTIZE/DEQUANTIZE");
 }
+
+// The IR's Pad on a constant folds at load (no node left): y = x + Pad(c), with the pads given as
+// ONNX's input (begin N, C, H, W, then end) and a fill value of 0.5.
+TEST(TfliteOps, PadOfAConstantFolds) {
+  deeplab::test::OnnxBuilder b(13);
+  b.input("x", {1, 1, 4, 5});
+  b.initializer("c", {1, 1, 2, 2}, {1, 2, 3, 4});
+  b.initializer_int64("pads", {8}, {0, 0, 1, 2, 0, 0, 1, 1});
+  b.initializer("fill", {}, {0.5f});
+  b.node("Pad", {"c", "pads", "fill"}, {"padded"}, {}, "pad");
+  b.node("Add", {"x", "padded"}, {"y"}, {}, "add");
+  b.output("y");
+  const auto path = std::filesystem::temp_directory_path() / ("deeplab_pad_fold_" + std::to_string(::getpid()) + ".onnx");
+  b.save(path.string());
+  LoadOptions options;
+  options.threads = 1;
+  LoadedNetwork loaded = load_cpu_network(path.string(), options);
+  std::filesystem::remove(path);
+  for (const Node& n : loaded.network->graph().nodes) EXPECT_NE(n.op, "Pad") << "the Pad of a constant must fold";
+  const std::vector<float> x(20, 1.0f);
+  loaded.network->set_input_logical(x.data());
+  loaded.network->run();
+  std::vector<float> y;
+  loaded.network->output_logical(loaded.network->output_value(), y);
+  // Rows 1..2, columns 2..3 hold c; everything else the fill value.
+  const std::vector<float> want = {1.5f, 1.5f, 1.5f, 1.5f, 1.5f,  //
+                                   1.5f, 1.5f, 2.0f, 3.0f, 1.5f,  //
+                                   1.5f, 1.5f, 4.0f, 5.0f, 1.5f,  //
+                                   1.5f, 1.5f, 1.5f, 1.5f, 1.5f};
+  expect_near_all(y, want, 0.0f, "folded Pad");
+}
