@@ -3,7 +3,7 @@
 // optionally per-class probabilities at the network's input resolution).
 //
 // Lifecycle: start() loads the model, unless the Segmenter already loaded by an earlier start() was
-// built from the same model/device/precision/input-size/threads; stop() keeps it, so state cycling
+// built from the same model/device/precision/input-size/aspect/threads; stop() keeps it, so state cycling
 // (PLAYING -> NULL -> PLAYING) never reloads; finalize() releases it. set_info() sizes the buffer
 // pools for the negotiated frame size; transform_frame_ip() runs the model.
 //
@@ -32,6 +32,7 @@ GST_DEBUG_CATEGORY_STATIC(gst_deeplab_seg_debug);
 
 typedef enum { GST_DEEPLAB_DEVICE_AUTO, GST_DEEPLAB_DEVICE_CPU, GST_DEEPLAB_DEVICE_CUDA } GstDeeplabDevice;
 typedef enum { GST_DEEPLAB_PRECISION_FP32, GST_DEEPLAB_PRECISION_FP16 } GstDeeplabPrecision;
+typedef enum { GST_DEEPLAB_ASPECT_STRETCH, GST_DEEPLAB_ASPECT_KEEP } GstDeeplabAspect;
 typedef enum { GST_DEEPLAB_CRF_OFF, GST_DEEPLAB_CRF_FULL, GST_DEEPLAB_CRF_TEMPORAL } GstDeeplabCrfMode;
 
 enum {
@@ -40,6 +41,7 @@ enum {
   PROP_DEVICE,
   PROP_PRECISION,
   PROP_INPUT_SIZE,
+  PROP_ASPECT,
   PROP_THREADS,
   PROP_CLASSES,
   PROP_EMIT_PROBABILITIES,
@@ -52,6 +54,7 @@ enum {
 #define DEFAULT_PROP_DEVICE GST_DEEPLAB_DEVICE_AUTO
 #define DEFAULT_PROP_PRECISION GST_DEEPLAB_PRECISION_FP32
 #define DEFAULT_PROP_INPUT_SIZE ""
+#define DEFAULT_PROP_ASPECT GST_DEEPLAB_ASPECT_STRETCH
 #define DEFAULT_PROP_THREADS 0
 #define DEFAULT_PROP_CLASSES ""
 #define DEFAULT_PROP_EMIT_PROBABILITIES FALSE
@@ -77,11 +80,12 @@ struct LoadSettings {
   GstDeeplabDevice device = DEFAULT_PROP_DEVICE;
   GstDeeplabPrecision precision = DEFAULT_PROP_PRECISION;
   std::string input_size = DEFAULT_PROP_INPUT_SIZE;
+  GstDeeplabAspect aspect = DEFAULT_PROP_ASPECT;
   guint threads = DEFAULT_PROP_THREADS;
 
   bool operator==(const LoadSettings& o) const {
     return model == o.model && device == o.device && precision == o.precision && input_size == o.input_size &&
-           threads == o.threads;
+           aspect == o.aspect && threads == o.threads;
   }
 };
 
@@ -238,6 +242,16 @@ static const GEnumValue kPrecisionValues[] = {
 
 DEEPLAB_DEFINE_ENUM_TYPE(gst_deeplab_precision_get_type, "GstDeeplabPrecision", kPrecisionValues)
 
+static const GEnumValue kAspectValues[] = {
+    {GST_DEEPLAB_ASPECT_STRETCH, "The frame is resized to the network input size whatever its aspect", "stretch"},
+    {GST_DEEPLAB_ASPECT_KEEP,
+     "The network input follows the frame's aspect: the input size's long side kept, the other one from the frame "
+     "(513x385 for 4:3); models tied to their own input size are refused at the first such frame",
+     "keep"},
+    {0, nullptr, nullptr}};
+
+DEEPLAB_DEFINE_ENUM_TYPE(gst_deeplab_aspect_get_type, "GstDeeplabAspect", kAspectValues)
+
 static const GEnumValue kCrfModeValues[] = {
     {GST_DEEPLAB_CRF_OFF, "No CRF: the class map is the network's argmax", "off"},
     {GST_DEEPLAB_CRF_FULL, "Dense CRF on every frame, crf-iterations mean-field passes", "full"},
@@ -267,6 +281,7 @@ static void gst_deeplab_seg_load(GstDeeplabSeg* self, const LoadSettings& want, 
   options.device = engine_device(want.device);
   options.precision = want.precision == GST_DEEPLAB_PRECISION_FP16 ? deeplab::Precision::kFp16 : deeplab::Precision::kFp32;
   parse_input_size(want.input_size, &options.input_width, &options.input_height);
+  options.aspect = want.aspect == GST_DEEPLAB_ASPECT_KEEP ? deeplab::Aspect::kKeep : deeplab::Aspect::kStretch;
   options.threads = static_cast<int>(want.threads);
   options.crf = crf;
   // The engine reads no environment: the documented diagnostics switches are read here.
@@ -638,6 +653,7 @@ static void gst_deeplab_seg_set_property(GObject* object, guint prop_id, const G
       p.settings.input_size = size ? size : "";
       break;
     }
+    case PROP_ASPECT: p.settings.aspect = static_cast<GstDeeplabAspect>(g_value_get_enum(value)); break;
     case PROP_THREADS: p.settings.threads = g_value_get_uint(value); break;
     case PROP_CLASSES: {
       const gchar* classes = g_value_get_string(value);
@@ -667,6 +683,7 @@ static void gst_deeplab_seg_get_property(GObject* object, guint prop_id, GValue*
     case PROP_DEVICE: g_value_set_enum(value, p.settings.device); break;
     case PROP_PRECISION: g_value_set_enum(value, p.settings.precision); break;
     case PROP_INPUT_SIZE: g_value_set_string(value, p.settings.input_size.c_str()); break;
+    case PROP_ASPECT: g_value_set_enum(value, p.settings.aspect); break;
     case PROP_THREADS: g_value_set_uint(value, p.settings.threads); break;
     case PROP_CLASSES: g_value_set_string(value, p.classes.c_str()); break;
     case PROP_EMIT_PROBABILITIES: g_value_set_boolean(value, p.emit_probabilities); break;
@@ -707,7 +724,7 @@ static void gst_deeplab_seg_install_properties(GObjectClass* gobject_class) {
                           "A model manifest name (models/NAME.yaml, also looked up in $DEEPLAB_MODEL_DIR), a manifest "
                           ".yaml path, or an .onnx / .tflite path. The model file is found in $DEEPLAB_MODEL_CACHE, "
                           "models/cache or beside the manifest. Loaded at READY->PAUSED, and again only when it or device, "
-                          "precision, input-size or threads changed",
+                          "precision, input-size, aspect or threads changed",
                           DEFAULT_PROP_MODEL, ready));
   g_object_class_install_property(
       gobject_class, PROP_DEVICE,
@@ -719,9 +736,16 @@ static void gst_deeplab_seg_install_properties(GObjectClass* gobject_class) {
   g_object_class_install_property(
       gobject_class, PROP_INPUT_SIZE,
       g_param_spec_string("input-size", "Input size",
-                          "Network input size WIDTHxHEIGHT (1..16384 each; models with dynamic H/W only); empty: the "
-                          "manifest's or the model's own size",
+                          "Network input size WIDTHxHEIGHT (1..16384 each; a size other than the model's own only where "
+                          "its graph follows the input size, else an error at start); empty: the manifest's or the "
+                          "model's own size. With aspect=keep, its long side",
                           DEFAULT_PROP_INPUT_SIZE, ready));
+  g_object_class_install_property(
+      gobject_class, PROP_ASPECT,
+      g_param_spec_enum("aspect", "Aspect",
+                        "How a frame meets the network input: stretch (resized to input-size whatever its aspect) or "
+                        "keep (the network input follows the frame's aspect, re-planned when it changes)",
+                        GST_TYPE_DEEPLAB_ASPECT, DEFAULT_PROP_ASPECT, ready));
   g_object_class_install_property(
       gobject_class, PROP_THREADS,
       g_param_spec_uint("threads", "Threads", "CPU threads for the network (0: all cores)", 0, deeplab::kMaxThreads,
@@ -772,5 +796,6 @@ static void gst_deeplab_seg_class_init(GstDeeplabSegClass* klass) {
   filter_class->set_info = GST_DEBUG_FUNCPTR(gst_deeplab_seg_set_info);
   filter_class->transform_frame_ip = GST_DEBUG_FUNCPTR(gst_deeplab_seg_transform_frame_ip);
 
-  deeplab_gst::mark_plugin_api({GST_TYPE_DEEPLAB_DEVICE, GST_TYPE_DEEPLAB_PRECISION, GST_TYPE_DEEPLAB_CRF_MODE});
+  deeplab_gst::mark_plugin_api({GST_TYPE_DEEPLAB_DEVICE, GST_TYPE_DEEPLAB_PRECISION, GST_TYPE_DEEPLAB_ASPECT,
+                                 GST_TYPE_DEEPLAB_CRF_MODE});
 }

@@ -13,6 +13,8 @@ G_DECLARE_FINAL_TYPE(GstDeeplabSeg, gst_deeplab_seg, GST, DEEPLAB_SEG, GstVideoF
 GType gst_deeplab_device_get_type(void);
 #define GST_TYPE_DEEPLAB_PRECISION (gst_deeplab_precision_get_type())
 GType gst_deeplab_precision_get_type(void);
+#define GST_TYPE_DEEPLAB_ASPECT (gst_deeplab_aspect_get_type())
+GType gst_deeplab_aspect_get_type(void);
 #define GST_TYPE_DEEPLAB_CRF_MODE (gst_deeplab_crf_mode_get_type())
 GType gst_deeplab_crf_mode_get_type(void);
 

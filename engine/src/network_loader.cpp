@@ -1,7 +1,9 @@
 #include "network_loader.h"
 
 #include "deeplab/error.h"
+#include "graph/attrs.h"
 #include "graph/fold.h"
+#include "graph/ops.h"
 #include "onnx/onnx_import.h"
 #include "tflite/tflite_import.h"
 
@@ -29,6 +31,98 @@ void select_output(Graph& g, const std::string& name, const std::string& onnx_pa
   g.remove_unused();
 }
 
+// Marks the resizes and reshapes whose sizes, scales or target shape the file holds as constants
+// (not computed from a tensor's shape, or only partly: Concat(Shape(x)[0:2], [33, 33]), as a
+// converter writes a broadcast to a fixed feature-map size): what ties a graph to the input size it
+// was exported at.
+constexpr const char* kFixedInput = "deeplab.fixed_size_input";
+
+bool is_file_constant(const Graph& g, int value) { return g.values[value].is_constant && g.producer(value) < 0; }
+
+bool holds_file_constant(const Graph& g, int value) {
+  if (is_file_constant(g, value)) return true;
+  const int p = g.producer(value);
+  if (p < 0 || op_def(g.nodes[p]).kernel != OpKernel::kConcat) return false;
+  for (int in : g.nodes[p].inputs)
+    if (in >= 0 && is_file_constant(g, in)) return true;
+  return false;
+}
+
+void mark_fixed_size_inputs(Graph& g) {
+  for (Node& n : g.nodes) {
+    const OpDef& def = op_def(n);
+    int k = -1;
+    if (def.kernel == OpKernel::kResize) k = def.upsample ? 1 : n.inputs.size() > 3 && n.inputs[3] >= 0 ? 3 : 2;
+    if (n.op == "Reshape") k = 1;
+    if (k < 0 || k >= static_cast<int>(n.inputs.size()) || n.inputs[k] < 0) continue;
+    if (holds_file_constant(g, n.inputs[k])) n.attrs[kFixedInput].i = k;
+  }
+}
+
+// The model's last Resize (perhaps before a layout Transpose), which remove_final_resize drops.
+bool is_final_resize(const Graph& g, const Node& n) {
+  const int out = n.outputs[0];
+  if (g.is_graph_output(out)) return true;
+  for (const Node& user : g.nodes)
+    if (!user.dead && op_def(user).kernel == OpKernel::kTranspose && user.inputs[0] == out)
+      return g.use_count(out) == 1 && g.is_graph_output(user.outputs[0]);
+  return false;
+}
+
+// Why node `n` (shapes at the model's own input size) ties the graph to that size; empty if not.
+std::string size_tie(const Graph& g, const Node& n, bool final_resize_removed) {
+  if (n.inputs.empty() || n.inputs[0] < 0) return "";
+  const auto& x = g.values[n.inputs[0]].shape;
+  const OpDef& def = op_def(n);
+  const bool spatial = x.size() == 4 && x[2] * x[3] > 1;
+  const auto fixed = n.attrs.find(kFixedInput);
+  if (def.kernel == OpKernel::kPool && spatial) {
+    const auto kernel = attr_ints(g, n, "kernel_shape", {});
+    if (kernel == std::vector<std::int64_t>{x[2], x[3]})
+      return "pools a window fixed to the whole " + std::to_string(x[2]) + "x" + std::to_string(x[3]) + " feature map";
+  }
+  if (fixed == n.attrs.end()) return "";
+  if (def.kernel == OpKernel::kResize) {
+    if (final_resize_removed && is_final_resize(g, n)) return "";
+    const auto& y = g.values[n.outputs[0]].shape;
+    if (fixed->second.i == 3 || !spatial)
+      return "resizes to the fixed size " + std::to_string(y[2]) + "x" + std::to_string(y[3]);
+    return "";  // constant scales of a feature map follow its size
+  }
+  int big_dims = 0;
+  for (std::size_t a = 1; a < x.size(); ++a) big_dims += x[a] > 1;
+  return big_dims >= 2 ? "reshapes to the fixed shape " + shape_string(g.values[n.outputs[0]].shape) : "";
+}
+
+// `shape` differs from the fixed input shape of the model file: runs the graph at `shape` where
+// nothing in it depends on the file's size (global pooling, resize sizes computed from a tensor's
+// shape), by freeing the input's spatial dimensions; refuses naming the node that does.
+void free_fixed_input_size(Graph& g, const std::vector<std::int64_t>& shape, bool final_resize_removed) {
+  Value& input = g.values[g.inputs[0]];
+  if (input.shape.size() != 4 || shape.size() != 4 || input.shape[0] != shape[0]) return;  // fold reports it
+  // Only the spatial dimensions may change: the image's channels are NHWC's last axis (1 or 3 of
+  // them there), else NCHW's second.
+  const std::size_t channels = input.shape[3] == 1 || input.shape[3] == 3 ? 3 : 1;
+  if (input.shape[channels] != shape[channels]) return;
+  bool differs = false;
+  for (std::size_t k = 0; k < shape.size(); ++k) differs |= input.shape[k] >= 0 && input.shape[k] != shape[k];
+  if (!differs) return;
+  std::vector<std::int64_t> own = input.shape;  // the file's size; its dynamic dimensions as asked
+  for (std::size_t k = 0; k < own.size(); ++k) own[k] = own[k] < 0 ? shape[k] : own[k];
+  Graph probe = g;
+  mark_fixed_size_inputs(probe);
+  fold_constants_and_infer_shapes(probe, own);
+  for (const Node& n : probe.nodes) {
+    const std::string why = n.dead ? "" : size_tie(probe, n, final_resize_removed);
+    if (!why.empty())
+      throw Error(ErrorCode::kManifestMismatch, g.source + ": cannot run at the input size " + shape_string(shape) +
+                                               " (the model's own is " + shape_string(input.shape) + "): " +
+                                               probe.describe(n) + " " + why);
+  }
+  for (std::size_t k = 1; k < shape.size(); ++k)
+    if (input.shape[k] != shape[k]) input.shape[k] = -1;
+}
+
 }  // namespace
 
 Graph load_optimized_graph(const std::string& onnx_path, const LoadOptions& options, FinalResizeInfo* final_resize,
@@ -46,6 +140,7 @@ Graph load_optimized_graph(const std::string& onnx_path, const LoadOptions& opti
                                                      "' has dynamic dimensions " + shape_string(shape) +
                                                      "; give an input size");
   }
+  free_fixed_input_size(g, shape, options.remove_final_resize);
   fold_constants_and_infer_shapes(g, shape);
   OptimizeOptions opt;
   opt.remove_final_resize = options.remove_final_resize;

@@ -1,5 +1,7 @@
 #include "deeplab/segmenter.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <new>
 #include <string>
@@ -22,6 +24,14 @@ Precision precision_from_string(const std::string& name) {
   if (name == "fp16") return Precision::kFp16;
   throw Error(ErrorCode::kInvalidArgument, "unknown precision '" + name + "' (fp32 or fp16)");
 }
+
+Aspect aspect_from_string(const std::string& name) {
+  if (name == "stretch") return Aspect::kStretch;
+  if (name == "keep") return Aspect::kKeep;
+  throw Error(ErrorCode::kInvalidArgument, "unknown aspect '" + name + "' (stretch or keep)");
+}
+
+const char* aspect_name(Aspect aspect) { return aspect == Aspect::kKeep ? "keep" : "stretch"; }
 
 const char* device_name(Device device) {
   switch (device) {
@@ -104,7 +114,11 @@ class Segmenter::Impl {
     validate_segmenter_options(options_);
     device_ = choose_device(options.device);
     check_sha256();
+    input_width_ = options_.input_width > 0 ? options_.input_width : manifest_.input.width;
+    input_height_ = options_.input_height > 0 ? options_.input_height : manifest_.input.height;
     load_backend();
+    base_width_ = info_.input_width, base_height_ = info_.input_height;
+    stride_ = output_stride(info_);
     set_crf_options(options_.crf);
   }
 
@@ -113,6 +127,7 @@ class Segmenter::Impl {
       throw Error(ErrorCode::kInvalidArgument, "Segmenter::segment: " + std::to_string(pending_) +
                                                    " submitted frames are pending; collect() them first");
     validate_frame(frame);
+    follow_frame_aspect(frame);
     backend_->submit(frame, request, result_, times_);
     backend_->collect(result_, times_);
     return result_;
@@ -123,6 +138,7 @@ class Segmenter::Impl {
       throw Error(ErrorCode::kInvalidArgument, "Segmenter::submit: " + std::to_string(pending_) +
                                                    " frames are already in flight (the most); collect() one first");
     validate_frame(frame);
+    follow_frame_aspect(frame);
     InFlight& f = in_flight_[(head_ + pending_) % kResultSlots];
     backend_->submit(frame, request, f.result, f.times);
     ++pending_;
@@ -165,9 +181,47 @@ class Segmenter::Impl {
                                                     manifest_.sha256 + " (" + manifest_.manifest_path + ")");
   }
 
+  // Aspect::kKeep: the input size for this frame's aspect; a new one reloads the network (the
+  // graph is planned for one input size). Frames in flight were planned for the old one.
+  void follow_frame_aspect(const FrameView& frame) {
+    if (options_.aspect != Aspect::kKeep || info_.input_width == 0) return;
+    int width = 0, height = 0;
+    keep_aspect_size(frame, width, height);
+    if (width == info_.input_width && height == info_.input_height) return;
+    if (pending_ > 0)
+      throw Error(ErrorCode::kInvalidArgument, "Segmenter: a " + std::to_string(frame.width) + "x" +
+                                                   std::to_string(frame.height) +
+                                                   " frame needs another network input size (aspect keep) while " +
+                                                   std::to_string(pending_) + " frames are pending; collect() them first");
+    input_width_ = width, input_height_ = height;
+    load_backend();
+    backend_->set_crf(options_.crf);
+  }
+
+  // The long side of the configured input size kept, the other one from the frame's aspect rounded
+  // to a multiple of the output stride (plus one where the configured size has that form, as
+  // align_corners DeepLab models do: 513 = 32*16+1).
+  void keep_aspect_size(const FrameView& frame, int& width, int& height) const {
+    const int long_side = std::max(base_width_, base_height_);
+    const int plus_one = (long_side - 1) % stride_ == 0 ? 1 : 0;
+    const double other = static_cast<double>(long_side) * std::min(frame.width, frame.height) /
+                         std::max(frame.width, frame.height);
+    const int steps = std::max(1, static_cast<int>(std::lround((other - plus_one) / stride_)));
+    const int short_side = std::min(long_side, steps * stride_ + plus_one);
+    width = frame.width >= frame.height ? long_side : short_side;
+    height = frame.width >= frame.height ? short_side : long_side;
+  }
+
+  // The network's output stride, from its input and logits sizes (513 -> 33: 16).
+  static int output_stride(const NetworkInfo& info) {
+    const int in = info.input_width, out = info.logits_width;
+    if (in <= 1 || out <= 1) return 1;
+    if ((in - 1) % (out - 1) == 0) return (in - 1) / (out - 1);
+    return std::max(1, static_cast<int>(std::lround(static_cast<double>(in) / out)));
+  }
+
   LoadOptions load_options() const {
-    const int width = options_.input_width > 0 ? options_.input_width : manifest_.input.width;
-    const int height = options_.input_height > 0 ? options_.input_height : manifest_.input.height;
+    const int width = input_width_, height = input_height_;
     LoadOptions load;
     load.output = manifest_.output;
     load.remove_final_resize = !options_.keep_final_resize;
@@ -203,6 +257,9 @@ class Segmenter::Impl {
 
   std::unique_ptr<SegmenterBackend> backend_;
   Segmentation result_;  // segment()'s
+  int input_width_ = 0, input_height_ = 0;  // the network input size asked for (0: the model's)
+  int base_width_ = 0, base_height_ = 0;    // the input size it was built with
+  int stride_ = 1;                          // the network's output stride (Aspect::kKeep)
 
   // submit()/collect(): a ring of results, one more than can be in flight so that the one collect()
   // handed out stays valid while two more are submitted.

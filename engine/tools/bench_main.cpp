@@ -1,5 +1,5 @@
 // deeplab-bench: per-stage timings of frame -> class map (and the dense CRF's, with --crf).
-//   deeplab-bench --model NAME|PATH [--device D] [--precision fp32|fp16] [--size WxH] [--frame WxH]
+//   deeplab-bench --model NAME|PATH [--device D] [--precision fp32|fp16] [--size WxH] [--aspect stretch|keep] [--frame WxH]
 //                 [--threads N] [--iters N] [--warmup N] [--json] [--frames-from VIDEO] [--in-flight 1|2]
 //                 [--crf off|full|temporal ...]
 // --size is the network input size; --frame the frame size (default: the network input size, or
@@ -94,7 +94,7 @@ struct Setup {
 Setup parse(int argc, char** argv) {
   tools::Args args(argc, argv,
                    std::string("deeplab-bench --model NAME|PATH [--device cpu|cuda|auto] [--precision fp32|fp16] "
-                               "[--size WxH] [--frame WxH] [--threads N] [--iters N] [--warmup N] [--json] "
+                               "[--size WxH] [--aspect stretch|keep] [--frame WxH] [--threads N] [--iters N] [--warmup N] [--json] "
                                "[--frames-from VIDEO] [--in-flight 1|2] ") +
                        tools::kCrfUsage + "\n" + tools::kFrameSourceHelp + kInFlightHelp + tools::kCrfHelp);
   Setup s;
@@ -103,6 +103,7 @@ Setup parse(int argc, char** argv) {
   s.options.precision = precision_from_string(args.value("--precision", "fp32"));
   s.options.threads = args.integer("--threads", 0, 0, kMaxThreads);
   args.size("--size", s.options.input_width, s.options.input_height);
+  s.options.aspect = aspect_from_string(args.value("--aspect", "stretch"));
   args.size("--frame", s.frame_w, s.frame_h);
   s.iters = args.integer("--iters", 20, 1, 1000000);
   s.warmup = args.integer("--warmup", 3, 0, 1000000);

@@ -27,7 +27,7 @@ constexpr int kExitUsage = 2;
 
 const std::string kUsage = std::string(
     "deeplab-eval [--model NAME|PATH] --class-map FILE (--images DIR --labels DIR [--sequence] [--limit N] | "
-    "--video FILE [--max-frames N]) [--json] [--overlay-dir DIR] [--size WxH] [--threads N] "
+    "--video FILE [--max-frames N]) [--json] [--overlay-dir DIR] [--size WxH] [--aspect stretch|keep] [--threads N] "
     "[--device cpu|cuda|auto] ") + tools::kCrfUsage + "\n"
     "  --model        model manifest name or path, or an .onnx file (deeplabv3-mnv2-voc-513)\n"
     "  --class-map    YAML mapping dataset labels and model classes onto evaluation classes\n"
@@ -37,6 +37,8 @@ const std::string kUsage = std::string(
     "                 otherwise each image starts a new stream\n"
     "  --limit N      only the first N images\n"
     "  --video FILE   no labels: flicker and temporal consistency (TC) over the first --max-frames frames\n"
+    "  --aspect       stretch (the frame squeezed into the network input) or keep (the input follows the\n"
+    "                 frame's aspect: 513x385 for 4:3)\n"
     "  --json         one JSON object on stdout\n"
     "  --overlay-dir  write each prediction as an overlay (evaluation classes) into DIR\n"
     "  --oracle-unary STRIDE[:T]  no network (with --images): the unary is each image's own labels seen\n"
@@ -100,6 +102,7 @@ Setup read_setup(tools::Args& args) {
   s.options.device = device_from_string(args.value("--device", "auto"));
   s.options.threads = args.integer("--threads", 0, 0, kMaxThreads);
   args.size("--size", s.options.input_width, s.options.input_height);
+  s.options.aspect = aspect_from_string(args.value("--aspect", "stretch"));
   s.options.crf = tools::read_crf_options(args);
   s.options.profile = tools::environment_flag("DEEPLAB_PROFILE", false);
   args.finish();
@@ -142,6 +145,12 @@ int run_oracle(Setup& s, int& failure_code) {
   return 0;
 }
 
+// The network input size of the last frame (with --aspect keep it follows the frames).
+void note_input_size(Setup& s, const Segmenter& segmenter) {
+  s.info.input_width = segmenter.network().input_width;
+  s.info.input_height = segmenter.network().input_height;
+}
+
 int run(int argc, char** argv, int& failure_code) {
   tools::Args args(argc, argv, kUsage);
   Setup s = read_setup(args);
@@ -151,13 +160,12 @@ int run(int argc, char** argv, int& failure_code) {
   Segmenter segmenter(manifest, s.options);
   s.info.device = device_name(segmenter.device());
   s.info.threads = s.options.threads;
-  s.info.input_width = segmenter.network().input_width;
-  s.info.input_height = segmenter.network().input_height;
   s.info.crf = s.options.crf;
 
   failure_code = kExitRuntime;  // from here on, what fails is the data, not the command line
   if (!s.info.video.empty()) {
     const eval::VideoRun run = eval::evaluate_video(segmenter, map, s.info.video, s.info.max_frames, s.overlay_dir);
+    note_input_size(s, segmenter);
     if (s.json) std::printf("%s\n", eval::video_run_json(s.info, map, run).c_str());
     else eval::print_video_run(stdout, s.info, map, run);
     return 0;
@@ -167,6 +175,7 @@ int run(int argc, char** argv, int& failure_code) {
   options.sequence = s.info.sequence;
   options.overlay_dir = s.overlay_dir;
   const eval::ImageRun run = eval::evaluate_images(segmenter, map, images, options);
+  note_input_size(s, segmenter);
   if (s.json) std::printf("%s\n", eval::image_run_json(s.info, map, run).c_str());
   else eval::print_image_run(stdout, s.info, map, run);
   return 0;

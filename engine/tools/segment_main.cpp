@@ -1,6 +1,6 @@
 // deeplab-segment: segments images.
 //   deeplab-segment --model NAME|PATH --input IMG[,IMG...] [--output-mask M.png] [--overlay O.png]
-//                   [--device cpu|cuda|auto] [--threads N] [--size WxH] [--crf off|full|temporal ...]
+//                   [--device cpu|cuda|auto] [--threads N] [--size WxH] [--aspect stretch|keep] [--crf off|full|temporal ...]
 // The mask is an 8-bit grayscale PNG at the input image's size whose value is the class id. With
 // several inputs, --output-mask and --overlay name directories and each file is named after its
 // input (STEM.png). Images are independent: the temporal CRF starts afresh on each.
@@ -85,7 +85,7 @@ int main(int argc, char** argv) {
   return tools::run_tool("deeplab-segment", [&] {
     tools::Args args(argc, argv,
                      std::string("deeplab-segment --model NAME|PATH --input IMG[,IMG...] [--output-mask M.png] "
-                                 "[--overlay O.png] [--device cpu|cuda|auto] [--threads N] [--size WxH] ") +
+                                 "[--overlay O.png] [--device cpu|cuda|auto] [--threads N] [--size WxH] [--aspect stretch|keep] ") +
                          tools::kCrfUsage +
                          "\nWith several inputs, --output-mask and --overlay are directories (STEM.png inside); "
                          "each image is segmented on its own.\n" + tools::kCrfHelp);
@@ -97,6 +97,7 @@ int main(int argc, char** argv) {
     options.device = device_from_string(args.value("--device", "auto"));
     options.threads = args.integer("--threads", 0, 0, kMaxThreads);
     args.size("--size", options.input_width, options.input_height);
+    options.aspect = aspect_from_string(args.value("--aspect", "stretch"));
     options.crf = tools::read_crf_options(args);
     options.profile = tools::environment_flag("DEEPLAB_PROFILE", false);
     options.cuda_graph = tools::environment_flag("DEEPLAB_CUDA_GRAPH", true);

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "onnx_builder.h"
+#include "tflite_builder.h"
 
 namespace deeplab::fuzz {
 namespace {
@@ -168,6 +169,45 @@ void dilated_same_upper_bn(OnnxBuilder& b) {
   b.output("y");
 }
 
+// The TFLite reader's paths the shipped models do not take, in one float model: a pool over the
+// whole map and a TILE back (global pooling, a broadcast with computed sizes), a PAD of H, W and the
+// channels read by no convolution (the Pad op), MAX_POOL_2D, HARD_SWISH, MEAN, RESIZE_BILINEAR to an
+// earlier tensor's size, MUL, QUANTIZE/DEQUANTIZE and RESIZE_NEAREST_NEIGHBOR back to the input size.
+std::string tflite_size_free_ops() {
+  using deeplab::test::TfliteFile;
+  namespace fb = deeplab::tflite_fb;
+  TfliteFile f;
+  const auto F = fb::TensorType::FLOAT32;
+  const int x = f.tensor({1, 9, 9, 4}, F, "x");
+  const int pooled = f.tensor({1, 1, 1, 4}, F, "pooled");
+  f.op(1, {x}, pooled, fb::BuiltinOptions::Pool2DOptions, fb::CreatePool2DOptions(f.b, fb::Padding::VALID, 1, 1, 9, 9).Union());
+  const int tiled = f.tensor({1, 9, 9, 4}, F, "tiled");
+  f.op(69, {pooled, f.ints({1, 9, 9, 1}, {4}, "multiples")}, tiled);
+  const int sum = f.tensor({1, 9, 9, 4}, F, "sum");
+  f.op(0, {x, tiled}, sum, fb::BuiltinOptions::AddOptions, fb::CreateAddOptions(f.b).Union());
+  const int padded = f.tensor({1, 11, 11, 5}, F, "padded");
+  f.op(34, {sum, f.ints({0, 0, 1, 1, 1, 1, 0, 1}, {4, 2}, "paddings")}, padded);
+  const int maxed = f.tensor({1, 6, 6, 5}, F, "maxed");
+  f.op(17, {padded}, maxed, fb::BuiltinOptions::Pool2DOptions, fb::CreatePool2DOptions(f.b, fb::Padding::SAME, 2, 2, 3, 3).Union());
+  const int hs = f.tensor({1, 6, 6, 5}, F, "hs");
+  f.op(117, {maxed}, hs);
+  const int mean = f.tensor({1, 1, 1, 5}, F, "mean");
+  f.op(40, {hs, f.ints({1, 2}, {2}, "axes")}, mean, fb::BuiltinOptions::ReducerOptions, fb::CreateReducerOptions(f.b, true).Union());
+  const int back = f.tensor({1, 6, 6, 5}, F, "back");
+  f.op(23, {mean, f.ints({6, 6}, {2}, "size6")}, back, fb::BuiltinOptions::ResizeBilinearOptions,
+       fb::CreateResizeBilinearOptions(f.b, true, false).Union());
+  const int prod = f.tensor({1, 6, 6, 5}, F, "prod");
+  f.op(18, {hs, back}, prod, fb::BuiltinOptions::MulOptions, fb::CreateMulOptions(f.b).Union());
+  const int q = f.tensor({1, 6, 6, 5}, fb::TensorType::UINT8, "prod_q", {}, 0.05f, 128);
+  f.op(114, {prod}, q);
+  const int dq = f.tensor({1, 6, 6, 5}, F, "prod_dq");
+  f.op(6, {q}, dq);
+  const int y = f.tensor({1, 9, 9, 5}, F, "y");
+  f.op(97, {dq, f.ints({9, 9}, {2}, "size9")}, y, fb::BuiltinOptions::ResizeNearestNeighborOptions,
+       fb::CreateResizeNearestNeighborOptions(f.b, false, true).Union());
+  return f.finish(x, y);
+}
+
 void write_file(const std::filesystem::path& path, const std::string& bytes) {
   std::ofstream f(path, std::ios::binary | std::ios::trunc);
   f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
@@ -201,6 +241,7 @@ std::vector<std::pair<std::string, std::string>> seed_models() {
     r.build(b);
     models.emplace_back(r.name, b.serialize());
   }
+  models.emplace_back("tflite_size_free_ops", tflite_size_free_ops());
   return models;
 }
 
@@ -216,24 +257,25 @@ int write_seed_corpus(const std::string& dir) {
   };
   for (const auto& [name, bytes] : seed_models()) {
     const std::filesystem::path base = std::filesystem::path(dir) / name;
-    write_file(base.string() + ".onnx", bytes);
+    const std::string ext = bytes.compare(4, 4, "TFL3") == 0 ? ".tflite" : ".onnx";
+    write_file(base.string() + ext, bytes);
     ++written;
     for (int k = 1; k <= 6; ++k) {  // truncations
-      write_file(base.string() + ".cut" + std::to_string(k) + ".onnx", bytes.substr(0, bytes.size() * k / 7));
+      write_file(base.string() + ".cut" + std::to_string(k) + ext, bytes.substr(0, bytes.size() * k / 7));
       ++written;
     }
     for (int k = 0; k < 10; ++k) {  // single bit flips
       std::string flipped = bytes;
       const std::size_t at = next() % flipped.size();
       flipped[at] = static_cast<char>(flipped[at] ^ (1u << (next() % 8)));
-      write_file(base.string() + ".flip" + std::to_string(k) + ".onnx", flipped);
+      write_file(base.string() + ".flip" + std::to_string(k) + ext, flipped);
       ++written;
     }
     for (int k = 0; k < 2; ++k) {  // a run of bytes set to 0xff / 0x00
       std::string smeared = bytes;
       const std::size_t at = next() % smeared.size();
       for (std::size_t j = at; j < std::min(smeared.size(), at + 4); ++j) smeared[j] = k ? '\0' : '\xff';
-      write_file(base.string() + ".smear" + std::to_string(k) + ".onnx", smeared);
+      write_file(base.string() + ".smear" + std::to_string(k) + ext, smeared);
       ++written;
     }
   }

@@ -1,6 +1,6 @@
-// Seed corpus for the ONNX loader fuzzer: small models built with OnnxBuilder that reach every
-// stage (import, folding, fusion, final-resize removal, CPU kernels), plus deterministic
-// truncated and bit-flipped variants of each.
+// Seed corpus for the model loader fuzzer: small models built with OnnxBuilder (and a TFLite file
+// built with tflite_builder.h) that reach every stage (import, folding, fusion, final-resize
+// removal, CPU kernels), plus deterministic truncated and bit-flipped variants of each.
 #pragma once
 
 #include <string>

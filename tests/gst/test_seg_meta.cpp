@@ -163,6 +163,32 @@ TEST(DeeplabSeg, FollowsResolutionChangesMidStream) {
   gst_harness_teardown(h);
 }
 
+// aspect=keep: the network input follows each frame's aspect (re-planned at the caps change), as the
+// meta's model size tells; with the 513x513 TFLite VOC model, 4:3 -> 513x385 and 3:4 -> 385x513.
+TEST(DeeplabSeg, AspectKeepFollowsTheFrame) {
+  const std::string model = shared_dir() + "/models/deeplabv3_mnv2_pascal_quant.tflite";
+  if (!g_file_test(model.c_str(), G_FILE_TEST_EXISTS)) GTEST_SKIP() << model << " is absent";
+  GstHarness* h = gst_harness_new_parse(("deeplabseg model=" + model + " threads=2 aspect=keep").c_str());
+  const struct {
+    int w, h;
+    guint model_w, model_h;
+  } steps[] = {{480, 360, 513, 385}, {360, 480, 385, 513}};
+  for (const auto& step : steps) {
+    gst_harness_set_src_caps_str(h, caps_string(GST_VIDEO_FORMAT_RGB, step.w, step.h).c_str());
+    GstBuffer* out = gst_harness_push_and_pull(h, make_frame(load_image("person.jpg", step.w, step.h), GST_VIDEO_FORMAT_RGB));
+    ASSERT_NE(out, nullptr);
+    GstDeeplabSegMeta* meta = gst_buffer_get_deeplab_seg_meta(out);
+    ASSERT_NE(meta, nullptr);
+    guint w = 0, hh = 0;
+    EXPECT_TRUE(gst_deeplab_seg_meta_get_model_size(meta, &w, &hh));
+    EXPECT_EQ(w, step.model_w);
+    EXPECT_EQ(hh, step.model_h);
+    EXPECT_EQ(class_map_of(out).width, step.w);
+    gst_buffer_unref(out);
+  }
+  gst_harness_teardown(h);
+}
+
 // A buffer that is not writable (another reference is held, as after a tee) gets the meta on a
 // shallow copy: the frame's memory is shared, not copied, and the original stays without a meta.
 TEST(DeeplabSeg, SharedBufferIsNotDeepCopied) {

@@ -155,6 +155,14 @@ TEST(Config, InputSizeIsCheckedAtValidation) {
   EXPECT_EQ(error_of(kMinimal, {"segmentation.input-size=''"}), "");
 }
 
+// deeplabseg's aspect is an enum: stretch (the default) or keep, checked with the configuration.
+TEST(Config, AspectIsAnEnumKey) {
+  EXPECT_EQ(error_of(std::string(kMinimal) + "segmentation:\n  aspect: keep\n  input-size: 513x513\n"), "");
+  EXPECT_EQ(error_of(kMinimal, {"segmentation.aspect=stretch"}), "");
+  const std::string message = error_of(kMinimal, {"segmentation.aspect=wide"});
+  EXPECT_NE(message.find("segmentation.aspect: 'wide' is not one of stretch or keep"), std::string::npos) << message;
+}
+
 // Every writable deeplabseg property is a segmentation key, taking its own default value: the schema
 // follows the element (properties added to it later included).
 TEST(Config, SegmentationAcceptsEveryDeeplabsegProperty) {

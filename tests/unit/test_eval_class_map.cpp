@@ -70,6 +70,29 @@ TEST(EvalClassMap, ShippedCamvidMapFollowsTheSharedReadme) {
   for (int c = 0; c < kVocClasses; ++c) EXPECT_EQ(map.predictions[c], c == 7 ? 1 : c == 15 ? 2 : 0) << "VOC class " << c;
 }
 
+// CamVid's 11 classes for a Cityscapes model: the labels are the identity (11 = void, ignored), and
+// every one of the 19 Cityscapes trainIds goes to the CamVid class that holds it (the YAML's comment).
+TEST(EvalClassMap, ShippedCamvid11CityscapesMapCoversEveryClass) {
+  constexpr int kCityscapesClasses = 19;
+  const ClassMap map =
+      load_class_map(std::string(DEEPLAB_SOURCE_DIR) + "/configs/eval/camvid11-cityscapes.yaml", kCityscapesClasses);
+  const std::vector<std::string> camvid = {"sky",  "building", "pole", "road",       "sidewalk", "tree",
+                                           "sign", "fence",    "car",  "pedestrian", "bicyclist"};
+  ASSERT_EQ(map.classes, camvid);
+  for (int v = 0; v <= 10; ++v) EXPECT_EQ(map.labels[v], v) << "CamVid label " << v;
+  EXPECT_EQ(map.labels[11], kIgnore);
+  // road sidewalk building wall fence pole light sign vegetation terrain sky person rider car truck
+  // bus train motorcycle bicycle
+  const char* const expected[kCityscapesClasses] = {"road", "sidewalk", "building", "building", "fence",
+                                                    "pole", "sign",     "sign",     "tree",     "tree",
+                                                    "sky",  "pedestrian", "bicyclist", "car", "car",
+                                                    "car",  "car",      "bicyclist", "bicyclist"};
+  for (int c = 0; c < kCityscapesClasses; ++c) {
+    ASSERT_LT(map.predictions[c], camvid.size()) << "Cityscapes class " << c << " is not mapped";
+    EXPECT_EQ(camvid[map.predictions[c]], expected[c]) << "Cityscapes class " << c;
+  }
+}
+
 TEST(EvalClassMap, ShippedVocMapIsTheIdentity) {
   const ClassMap map = load_class_map(std::string(DEEPLAB_SOURCE_DIR) + "/configs/eval/voc.yaml", kVocClasses);
   ASSERT_EQ(map.classes.size(), static_cast<std::size_t>(kVocClasses));

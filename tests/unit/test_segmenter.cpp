@@ -518,6 +518,8 @@ TEST(Segmenter, InputSizeOverrideOnFixedModel) {
     EXPECT_EQ(construct_error(o, &message), ErrorCode::kManifestMismatch) << message;
     EXPECT_NE(message.find("[1,257,257,3]"), std::string::npos) << message;
     EXPECT_NE(message.find("fixed"), std::string::npos) << message;
+    // The node that ties the graph to 257x257: its 33x33 pooling window (not global pooling).
+    EXPECT_NE(message.find("AveragePool node 'AvgPool2D/AvgPool'"), std::string::npos) << message;
   }
   SegmenterOptions same;
   same.input_width = 257;

@@ -25,11 +25,23 @@ namespace deeplab {
 
 inline constexpr int kMaxThreads = 1024;  // SegmenterOptions::threads, the tools' --threads, the element's
 
+// How a frame meets the network input. kStretch: the frame is resized to the network input size
+// whatever its aspect. kKeep: the network input takes the frame's aspect: the input size's long side
+// is kept (e.g. 513) and the other side follows the frame, rounded to what the network's output
+// stride accepts (513x385 for 4:3, 513x289 for 16:9 at output stride 16). The Segmenter re-plans
+// (reloads the network) when the frame's aspect asks for another input size; a model whose graph
+// is tied to its own input size (a fixed pooling window, fixed resize sizes or reshape) is refused
+// then, naming the node.
+enum class Aspect { kStretch, kKeep };
+Aspect aspect_from_string(const std::string& name);  // "stretch" or "keep"; throws kInvalidArgument
+const char* aspect_name(Aspect aspect);
+
 struct SegmenterOptions {
   Device device = Device::kAuto;
   Precision precision = Precision::kFp32;  // fp16 is a CUDA-only option; the CPU runs fp32
   int input_width = 0;   // 0 = the manifest's (or the model's fixed) input size
   int input_height = 0;
+  Aspect aspect = Aspect::kStretch;
   int threads = 0;       // CPU threads; 0 = all cores; at most kMaxThreads
   // Keep the model's own final Resize (full-resolution logits at the network input size) instead of
   // upsampling low-resolution logits straight to the frame size. For parity tests and debugging.

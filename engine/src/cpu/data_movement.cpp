@@ -1,4 +1,4 @@
-// Ops that only move data: Concat, Transpose, Reorder (layout change), Reshape-like. Layout-only
+// Ops that only move data: Concat, Transpose, Reorder (layout change), Reshape-like, Pad. Layout-only
 // transposes and reshapes of plain tensors share storage with their input (see memory planning)
 // and run nothing.
 #include <omp.h>
@@ -37,7 +37,38 @@ class StridedCopyKernel : public CpuKernel {
   std::vector<Part> parts_;
 };
 
+// Pad: the whole output takes the fill value, then the input is copied inside it (any layouts:
+// the copy goes through both tensors' strides).
+class PadKernel : public CpuKernel {
+ public:
+  PadKernel(float* out, std::int64_t out_count, float value, StridedCopyKernel::Part inside)
+      : out_(out), out_count_(out_count), value_(value), inside_(std::move(inside)) {}
+  void run() override {
+    std::fill(out_, out_ + out_count_, value_);
+    copy_strided(inside_.dst, inside_.dst_strides, inside_.src, inside_.src_strides, inside_.shape);
+  }
+
+ private:
+  float* out_;
+  std::int64_t out_count_;
+  float value_;
+  StridedCopyKernel::Part inside_;
+};
+
 }  // namespace
+
+std::unique_ptr<CpuKernel> make_pad_kernel(const Graph& g, const Node& n, TensorAccess& t, CpuContext&) {
+  const PadAttrs a = parse_pad(g, n);
+  const Value& in = g.values[n.inputs[0]];
+  StridedCopyKernel::Part p;
+  p.dst_strides = t.strides(n.outputs[0]);
+  p.dst = t.data(n.outputs[0]);
+  for (std::size_t k = 0; k < a.begin.size(); ++k) p.dst += a.begin[k] * p.dst_strides[k];
+  p.src = in.is_constant ? in.f.data() : t.data(n.inputs[0]);
+  p.src_strides = in.is_constant ? plain_strides(in.shape) : t.strides(n.inputs[0]);
+  p.shape = in.shape;
+  return std::make_unique<PadKernel>(t.data(n.outputs[0]), g.values[n.outputs[0]].element_count(), a.value, std::move(p));
+}
 
 std::unique_ptr<CpuKernel> make_concat_kernel(const Graph& g, const Node& n, TensorAccess& t, CpuContext&) {
   const Value& out = g.values[n.outputs[0]];

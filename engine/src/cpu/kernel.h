@@ -45,18 +45,13 @@ class CpuKernel {
 };
 
 // The kernel factories, one per OpKernel family (graph/ops.h); make_cpu_kernel dispatches on the
-// node's OpDef (cpu/kernel_table.cpp).
-using CpuKernelFactory = std::unique_ptr<CpuKernel> (*)(const Graph& g, const Node& n, TensorAccess& t, CpuContext& ctx);
-std::unique_ptr<CpuKernel> make_conv_kernel(const Graph& g, const Node& n, TensorAccess& t, CpuContext& ctx);
-std::unique_ptr<CpuKernel> make_pool_kernel(const Graph& g, const Node& n, TensorAccess& t, CpuContext& ctx);
-std::unique_ptr<CpuKernel> make_global_pool_kernel(const Graph& g, const Node& n, TensorAccess& t, CpuContext& ctx);
-std::unique_ptr<CpuKernel> make_resize_kernel(const Graph& g, const Node& n, TensorAccess& t, CpuContext& ctx);
-std::unique_ptr<CpuKernel> make_unary_kernel(const Graph& g, const Node& n, TensorAccess& t, CpuContext& ctx);
-std::unique_ptr<CpuKernel> make_binary_kernel(const Graph& g, const Node& n, TensorAccess& t, CpuContext& ctx);
-std::unique_ptr<CpuKernel> make_batchnorm_kernel(const Graph& g, const Node& n, TensorAccess& t, CpuContext& ctx);
-std::unique_ptr<CpuKernel> make_concat_kernel(const Graph& g, const Node& n, TensorAccess& t, CpuContext& ctx);
-std::unique_ptr<CpuKernel> make_transpose_kernel(const Graph& g, const Node& n, TensorAccess& t, CpuContext& ctx);
-std::unique_ptr<CpuKernel> make_relayout_kernel(const Graph& g, const Node& n, TensorAccess& t, CpuContext& ctx);
+// node's OpDef (cpu/kernel_table.cpp). One function type for all: each is defined with this signature
+// in its kernel's file (conv_dnnl, pool, elementwise, data_movement).
+using CpuKernelMaker = std::unique_ptr<CpuKernel>(const Graph& g, const Node& n, TensorAccess& t, CpuContext& ctx);
+using CpuKernelFactory = CpuKernelMaker*;
+CpuKernelMaker make_conv_kernel, make_pool_kernel, make_global_pool_kernel, make_resize_kernel, make_unary_kernel,
+    make_binary_kernel, make_batchnorm_kernel, make_concat_kernel, make_transpose_kernel, make_pad_kernel,
+    make_relayout_kernel;
 
 // Dispatches on the node's OpDef::kernel; throws kUnsupported naming the node for ops with none.
 std::unique_ptr<CpuKernel> make_cpu_kernel(const Graph& g, const Node& n, TensorAccess& t, CpuContext& ctx);

@@ -20,6 +20,7 @@ CpuKernelFactory factory(OpKernel kernel) {
     case OpKernel::kConcat: return make_concat_kernel;
     case OpKernel::kTranspose: return make_transpose_kernel;
     case OpKernel::kRelayout: return make_relayout_kernel;
+    case OpKernel::kPad: return make_pad_kernel;
     case OpKernel::kNone: break;
   }
   return nullptr;

@@ -83,6 +83,7 @@ NodeKernel check_node(const Graph& g, const Node& n, OpKernel kernel) {
     case OpKernel::kConcat: require_ranks(g, n); return NodeKernel::kConcat;
     case OpKernel::kTranspose:
     case OpKernel::kRelayout: require_ranks(g, n); return NodeKernel::kCopy;
+    case OpKernel::kPad:  // no CUDA step yet: refused below (device auto falls back to the CPU)
     case OpKernel::kNone: break;
   }
   throw Error(ErrorCode::kUnsupported, g.source + ": op " + n.op + " (" + g.describe(n) + ") has no CUDA kernel");

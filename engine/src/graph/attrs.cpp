@@ -209,6 +209,40 @@ void resize_output(const Graph& g, const Node& n, const Value& x, ResizeAttrs& a
 
 }  // namespace
 
+PadAttrs parse_pad(const Graph& g, const Node& n) {
+  const Value& x = input_value(g, n, 0);
+  if (!x.shape_known) corrupt(g, n, "input shape unknown");
+  const std::string mode = attr_string(g, n, "mode", "constant");
+  if (mode != "constant") unsupported(g, n, "mode '" + mode + "' (only constant padding is supported)");
+  std::vector<std::int64_t> pads;
+  if (n.inputs.size() > 1 && n.inputs[1] >= 0) {
+    const Value& p = g.values[n.inputs[1]];
+    if (!p.is_constant || p.dtype != DType::kInt64) unsupported(g, n, "the pads must be a constant int64 tensor");
+    pads = p.i;
+  } else {
+    pads = attr_ints(g, n, "pads");
+  }
+  const std::size_t rank = x.shape.size();
+  if (pads.size() != 2 * rank)
+    corrupt(g, n, "has " + std::to_string(pads.size()) + " pads for a rank-" + std::to_string(rank) + " input");
+  PadAttrs a;
+  a.begin.assign(pads.begin(), pads.begin() + static_cast<std::ptrdiff_t>(rank));
+  a.end.assign(pads.begin() + static_cast<std::ptrdiff_t>(rank), pads.end());
+  for (std::size_t k = 0; k < rank; ++k) {
+    if (a.begin[k] < 0 || a.end[k] < 0) unsupported(g, n, "negative pads (cropping)");
+    if (a.begin[k] > 65536 || a.end[k] > 65536) corrupt(g, n, "pads larger than 65536");
+    a.out_shape.push_back(x.shape[k] + a.begin[k] + a.end[k]);
+  }
+  if (n.inputs.size() > 2 && n.inputs[2] >= 0) {
+    const Value& v = g.values[n.inputs[2]];
+    if (!v.is_constant || v.element_count() != 1) unsupported(g, n, "the pad value must be a constant scalar");
+    a.value = v.dtype == DType::kFloat ? v.f[0] : static_cast<float>(v.i[0]);
+  } else {
+    a.value = attr_float(g, n, "value", 0.0f);
+  }
+  return a;
+}
+
 ResizeAttrs parse_resize(const Graph& g, const Node& n) {
   const Value& x = input_value(g, n, 0);
   if (!x.shape_known) corrupt(g, n, "input shape unknown");

@@ -45,6 +45,16 @@ struct ResizeAttrs {
 // Handles Resize (opset 10..18) and Upsample (7, 9). Scales/sizes must be constant by now.
 ResizeAttrs parse_resize(const Graph& g, const Node& n);
 
+// Pad (ONNX opset 2..18, constant mode): the amount added before and after each axis (logical
+// order) and the fill value. Pads come from the constant input 1 (opset 11+) or the attribute;
+// negative pads (cropping) and the edge/reflect modes are refused.
+struct PadAttrs {
+  std::vector<std::int64_t> begin, end;
+  float value = 0;
+  std::vector<std::int64_t> out_shape;
+};
+PadAttrs parse_pad(const Graph& g, const Node& n);
+
 // The activation a standalone elementwise node applies (OpDef::activation; kNone for other ops),
 // with its parameters: HardSigmoid's alpha/beta, Clip's bounds from attributes before opset 11 and
 // from constant inputs after. try_activation_of returns false for Clip bounds that are not constant

@@ -4,6 +4,7 @@
 
 #include <unordered_map>
 
+#include "graph/attrs.h"
 #include "graph/fold_context.h"
 
 namespace deeplab {
@@ -47,6 +48,25 @@ OpDef identity(const char* name, bool extra_outputs) {
   return d;
 }
 
+// Pad: folded when its input is constant; its shape and the kernels' amounts come from parse_pad.
+std::vector<std::int64_t> pad_shape(const Graph& g, const Node& n) { return parse_pad(g, n).out_shape; }
+
+ConstTensor fold_pad(const FoldContext& c) {
+  const PadAttrs a = parse_pad(c.graph(), c.node());
+  const ConstTensor x = c.arg(0);
+  ConstTensor out{x.is_int, a.out_shape, {}};
+  out.data.assign(static_cast<std::size_t>(c.result_count(a.out_shape)), a.value);
+  const std::size_t rank = x.shape.size();
+  std::vector<std::int64_t> index(rank, 0);  // of the input element, last axis fastest
+  for (std::int64_t k = 0; k < x.count(); ++k) {
+    std::int64_t at = 0;
+    for (std::size_t d = 0; d < rank; ++d) at = at * a.out_shape[d] + index[d] + a.begin[d];
+    out.data[static_cast<std::size_t>(at)] = x.data[static_cast<std::size_t>(k)];
+    for (std::size_t d = rank; d-- > 0 && ++index[d] == x.shape[d];) index[d] = 0;
+  }
+  return out;
+}
+
 // Ops the backends run (OpKernel other than kNone).
 void add_backend_ops(std::vector<OpDef>& t) {
   t.push_back(OpDef("Conv").runs(conv_shape, K::kConv, L::kChannelsLast));
@@ -78,6 +98,7 @@ void add_backend_ops(std::vector<OpDef>& t) {
   t.push_back(reshape("Squeeze", fold_squeeze));
   t.push_back(reshape("Unsqueeze", fold_unsqueeze));
   t.push_back(OpDef("Reorder").runs(nullptr, K::kRelayout, L::kReorder));  // inserted by assign_layouts
+  t.push_back(OpDef("Pad").folds(fold_pad).runs(pad_shape, K::kPad));
 }
 
 // Ops removed by passes, refused by the backends, or folded at load.

@@ -29,6 +29,7 @@ enum class OpKernel {
   kConcat,
   kTranspose,
   kRelayout,    // Reorder, Reshape, Flatten, Squeeze, Unsqueeze: copy in logical order (or alias)
+  kPad,         // Pad (constant): the fill value, then the input copied inside
 };
 
 // How assign_layouts() chooses the output's physical layout, and (kTranspose, kReshape, kReorder)

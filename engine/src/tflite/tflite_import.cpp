@@ -47,11 +47,12 @@ Attr string_attr(std::string v) {
   return a;
 }
 
-// A PAD's result waiting for the convolution that reads it (the IR has no Pad op: a zero PAD before
-// a convolution is that convolution's padding, which is how TFLite converters emit explicit pads).
+// A PAD's result waiting for what reads it: a convolution takes a zero PAD as its own padding (how
+// TFLite converters emit explicit pads); any other reader gets a Pad node (materialize_pad).
 struct PendingPad {
   int input = -1;                      // the IR value PAD reads
   std::int64_t top = 0, bottom = 0, left = 0, right = 0;
+  std::int64_t channel_begin = 0, channel_end = 0;  // a convolution cannot take these
 };
 
 class Importer {
@@ -120,7 +121,7 @@ class Importer {
   // The IR value of an operator's input `k`: an activation produced earlier or a constant.
   int input(const fb::Operator& op, int k) {
     const int t = tensor_index(op, k);
-    if (pads_.count(t)) unsupported("reads the PAD result " + r_.tensor_name(t) + "; a PAD is supported only before a convolution");
+    if (pads_.count(t) && values_[t] < 0) materialize_pad(t);
     if (argmax_outputs_.count(t)) unsupported("reads an ARG_MAX result; ARG_MAX must end the graph");
     if (values_[t] >= 0) return values_[t];
     if (!r_.is_constant(t))
@@ -129,6 +130,13 @@ class Importer {
     std::vector<float> data = r_.constant_floats(t, where());
     values_[t] = g_.add_constant(name_of(t), std::move(data), shape);
     return values_[t];
+  }
+
+  // The IR Pad node of PAD result `t` (NCHW pads: begin N, C, H, W, then end), made once.
+  void materialize_pad(int t) {
+    const PendingPad& p = pads_.at(t);
+    const int pads = g_.add_constant_int(name_of(t) + "/pads", {0, p.channel_begin, p.top, p.left, 0, p.channel_end, p.bottom, p.right}, {8});
+    add_node("Pad", {p.input, pads}, {{"mode", string_attr("constant")}}, t);
   }
 
   // Operator input k's tensor; a DEQUANTIZE of a constant (float16 or int8 weights) reads as that constant.
@@ -206,6 +214,13 @@ class Importer {
     const auto s = r_.shape(in_t);
     if (s.size() != 4) unsupported("input " + r_.tensor_name(in_t) + " is not 4-D");
     std::int64_t top = 0, bottom = 0, left = 0, right = 0;
+    // TF's SAME is ONNX's SAME_UPPER (the odd pixel after): as auto_pad it follows the input size,
+    // so the network also runs at another input size (SegmenterOptions::aspect).
+    if (padding == fb::Padding::SAME && !extra)
+      return {{"kernel_shape", ints_attr({kh, kw})},
+              {"strides", ints_attr({sh, sw})},
+              {"dilations", ints_attr({dh, dw})},
+              {"auto_pad", string_attr("SAME_UPPER")}};
     if (padding == fb::Padding::SAME) {
       std::tie(top, bottom) = same_pad(s[1], kh, sh, dh);
       std::tie(left, right) = same_pad(s[2], kw, sw, dw);
@@ -228,7 +243,7 @@ class Importer {
   int conv_data_input(const fb::Operator& op, int& in_t, PendingPad& pad) {
     in_t = tensor_index(op, 0);
     auto it = pads_.find(in_t);
-    if (it == pads_.end()) return input(op, 0);
+    if (it == pads_.end() || it->second.channel_begin || it->second.channel_end) return input(op, 0);
     pad = it->second;
     const int v = pad.input;
     in_t = pad_source_.at(in_t);
@@ -240,6 +255,7 @@ class Importer {
     int in_t = -1;
     PendingPad pad;
     const int x = conv_data_input(op, in_t, pad);
+    const bool padded = pad.input >= 0;
     const int w_t = tensor_index(op, 1);
     if (!r_.is_constant(w_t)) unsupported("weights " + r_.tensor_name(w_t) + " are not constant");
     const auto ws = r_.shape(w_t);
@@ -280,7 +296,8 @@ class Importer {
       oihw_shape = {co, 1, kh, kw};
       groups = static_cast<int>(ci);
     }
-    auto attrs = window_attrs(in_t, padding, static_cast<int>(kh), static_cast<int>(kw), sh, sw, dh, dw, &pad);
+    auto attrs = window_attrs(in_t, padding, static_cast<int>(kh), static_cast<int>(kw), sh, sw, dh, dw,
+                              padded ? &pad : nullptr);
     attrs["group"] = int_attr(groups);
     const int wv = g_.add_constant(name_of(w_t), std::move(oihw), oihw_shape);
     std::vector<int> ins = {x, wv};
@@ -296,13 +313,44 @@ class Importer {
     const auto* o = op.builtin_options_as_Pool2DOptions();
     if (!o) corrupt("Pool2DOptions missing");
     const int in_t = tensor_index(op, 0);
+    const auto act = o->fused_activation_function();
+    if (is_global_window(in_t, out_t, *o)) {
+      // A window over the whole feature map is global pooling: as such it follows the input size.
+      finish(add_node(max ? "GlobalMaxPool" : "GlobalAveragePool", {input(op, 0)}, {}, -1, before_act(out_t, act)),
+             act, out_t);
+      return;
+    }
     auto attrs = window_attrs(in_t, o->padding(), o->filter_height(), o->filter_width(), o->stride_h(),
                               o->stride_w(), 1, 1, nullptr);
     attrs.erase("dilations");
     if (!max) attrs["count_include_pad"] = int_attr(0);  // TFLite averages the valid pixels only
-    const auto act = o->fused_activation_function();
     finish(add_node(max ? "MaxPool" : "AveragePool", {input(op, 0)}, std::move(attrs), -1, before_act(out_t, act)),
            act, out_t);
+  }
+
+  bool is_global_window(int in_t, int out_t, const fb::Pool2DOptions& o) const {
+    const auto in = r_.shape(in_t), out = r_.shape(out_t);
+    return in.size() == 4 && out.size() == 4 && o.padding() == fb::Padding::VALID && o.filter_height() == in[1] &&
+           o.filter_width() == in[2] && out[1] == 1 && out[2] == 1;
+  }
+
+  // The NCHW sizes of a resize of value `x` to the file's constant spatial size h x w. Where h x w is
+  // the size of the graph input or of an activation produced earlier (the feature map a pooled
+  // branch is broadcast back to), the sizes are computed from that tensor's shape, so that they
+  // follow the input size; otherwise they stay constant (the model then runs at its own size only).
+  int resize_sizes(int x, int out_t, std::int64_t h, std::int64_t w) {
+    int ref = -1;  // the latest such value (the graph input's is its NCHW transpose)
+    for (int t = 0; t < r_.tensor_count(); ++t) {
+      const auto s = values_[t] >= 0 && !r_.is_constant(t) ? r_.shape(t) : std::vector<std::int64_t>{};
+      if (s.size() == 4 && s[1] == h && s[2] == w) ref = std::max(ref, values_[t]);
+    }
+    if (ref < 0) {
+      const auto nhwc = r_.shape(out_t);
+      return g_.add_constant_int(name_of(out_t) + "/sizes", {nhwc[0], nhwc[3], h, w}, {4});
+    }
+    const int nc = add_node("Shape", {x}, {{"start", int_attr(0)}, {"end", int_attr(2)}}, -1, name_of(out_t) + "/nc");
+    const int hw = add_node("Shape", {ref}, {{"start", int_attr(2)}, {"end", int_attr(4)}}, -1, name_of(out_t) + "/hw");
+    return add_node("Concat", {nc, hw}, {{"axis", int_attr(0)}}, -1, name_of(out_t) + "/sizes");
   }
 
   // A constant operand of a broadcasting op with a 4-D activation: NHWC-broadcast shape -> NCHW.
@@ -377,8 +425,8 @@ class Importer {
     else if (half) attrs["coordinate_transformation_mode"] = string_attr(linear ? "half_pixel" : "tf_half_pixel_for_nn");
     else attrs["coordinate_transformation_mode"] = string_attr("asymmetric");
     if (!linear) attrs["nearest_mode"] = string_attr(align ? "round_prefer_ceil" : "floor");
-    const int sizes = g_.add_constant_int(name_of(out_t) + "/sizes", {in[0], in[3], size[0], size[1]}, {4});
-    add_node("Resize", {input(op, 0), -1, -1, sizes}, std::move(attrs), out_t);
+    const int x = input(op, 0);
+    add_node("Resize", {x, -1, -1, resize_sizes(x, out_t, size[0], size[1])}, std::move(attrs), out_t);
   }
 
   void import_mean(const fb::Operator& op, int out_t) {
@@ -420,12 +468,13 @@ class Importer {
     const int in_t = tensor_index(op, 0);
     const auto p = r_.constant_ints(tensor_index(op, 1), where());
     if (r_.shape(in_t).size() != 4 || p.size() != 8) unsupported("only 4-D PADs are supported");
-    if (p[0] || p[1] || p[6] || p[7]) unsupported("padding the batch or channel axis is not supported");
+    if (p[0] || p[1]) unsupported("padding the batch axis is not supported");
     for (auto q : p)
       if (q < 0 || q > 4096) corrupt("invalid padding " + std::to_string(q));
     PendingPad pad;
     pad.input = input(op, 0);
     pad.top = p[2], pad.bottom = p[3], pad.left = p[4], pad.right = p[5];
+    pad.channel_begin = p[6], pad.channel_end = p[7];
     pads_[out_t] = pad;
     pad_source_[out_t] = in_t;
   }
@@ -442,6 +491,15 @@ class Importer {
       copies *= multiples[a];
     }
     if (copies > 65536) unsupported("tiles into too many copies");
+    if (in.size() == 4 && in[1] == 1 && in[2] == 1 && multiples[0] == 1 && multiples[3] == 1) {
+      // A 1x1 map (a pooled branch) tiled over the feature map: a broadcast, as a nearest resize
+      // whose size follows the feature map's.
+      add_node("Resize", {v, -1, -1, resize_sizes(v, out_t, multiples[1], multiples[2])},
+               {{"mode", string_attr("nearest")}, {"coordinate_transformation_mode", string_attr("asymmetric")},
+                {"nearest_mode", string_attr("floor")}},
+               out_t);
+      return;
+    }
     std::vector<int> pending;  // axes (IR order) that still need copies
     for (std::size_t a = 0; a < in.size(); ++a)
       if (multiples[a] > 1) pending.push_back(static_cast<int>(a));
@@ -507,7 +565,7 @@ class Importer {
       r_.tensor(t, "graph output");
       // An ARG_MAX output: the class scores before it are what the engine segments with.
       if (argmax_outputs_.count(t)) t = argmax_input_.at(t);
-      if (pads_.count(t)) r_.unsupported("graph output " + r_.tensor_name(t) + " is a PAD result");
+      if (pads_.count(t) && values_[t] < 0) materialize_pad(t);
       if (values_[t] < 0) r_.corrupt("graph output " + r_.tensor_name(t) + " is never produced");
       int v = values_[t];
       // Back to TFLite's NHWC (the layout the manifest's NHWC input implies for the logits too); the
