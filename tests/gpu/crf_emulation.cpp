@@ -32,7 +32,7 @@ void EmulatedLattice::point_view() {
   v.entries = static_cast<int>(sizes_.entries);
   v.slot_mask = static_cast<std::uint32_t>(sizes_.table_slots - 1);
   v.slot_shift = sizes_.slot_shift;
-  cuda::lattice_embedding_scale(sizes_.dim, v.scale);
+  lattice::embedding_scale(sizes_.dim, v.scale);
   v.base = base_.data();
   v.ranks = ranks_.data();
   v.weights = weights_.data();

@@ -13,47 +13,9 @@ namespace deeplab::crf {
 
 namespace {
 
-// Keys pack d int16 coordinates, 16 bits each: coordinates 0..3 in lo, 4..7 in hi.
-inline void unpack_key(const LatticeKey& key, int d, int* coords) {
-  for (int k = 0; k < d; ++k) {
-    const std::uint64_t word = k < 4 ? key.lo : key.hi;
-    coords[k] = static_cast<std::int16_t>(static_cast<std::uint16_t>(word >> (16 * (k & 3))));
-  }
-}
-
-inline LatticeKey pack_key(const int* coords, int d) {
-  LatticeKey key;
-  for (int k = 0; k < d; ++k) {
-    const std::uint64_t bits = static_cast<std::uint16_t>(static_cast<std::int16_t>(coords[k]));
-    (k < 4 ? key.lo : key.hi) |= bits << (16 * (k & 3));
-  }
-  return key;
-}
-
-// Diagonal of the embedding E (Adams et al. 2010, p. 5) times the inverse of the filter's
-// expected standard deviation sqrt(2/3) (d+1) (p. 6): densecrf's scale_factor, computed in double
-// and rounded to float as densecrf does.
-void embedding_scale(int d, float* scale) {
-  const double inv_std_dev = std::sqrt(2.0 / 3.0) * (d + 1);
-  for (int i = 0; i < d; ++i)
-    scale[i] = static_cast<float>(inv_std_dev / std::sqrt(static_cast<double>((i + 1) * (i + 2))));
-}
-
-// Nearest integer, ties to even (as rintf in the default rounding mode), for |x| < 2^22: adding
-// and subtracting 1.5 * 2^23 leaves no fraction bits. Inlined where std::nearbyint is a libm call.
-inline int round_to_int(float x) { return static_cast<int>((x + 12582912.0f) - 12582912.0f); }
-
-// Vertex `r` of the simplex whose remainder-0 vertex is `base` (rem0) with coordinate ranks
-// `ranks`: the canonical simplex's vertex r, shifted. Coordinate k moves by r, or by r - (d+1)
-// once its rank passes d - r.
-inline LatticeKey simplex_vertex(const int* rem0, std::uint32_t ranks, int d, int r) {
-  int coords[kMaxLatticeDim];
-  for (int k = 0; k < d; ++k) {
-    const int rank = static_cast<int>((ranks >> (4 * k)) & 15u);
-    coords[k] = rem0[k] + (rank <= d - r ? r : r - (d + 1));
-  }
-  return pack_key(coords, d);
-}
+using lattice::embedding_scale;
+using lattice::pack_key;
+using lattice::unpack_key;
 
 }  // namespace
 
@@ -73,11 +35,7 @@ void VertexTable::reset(std::size_t expected_vertices) {
 }
 
 std::size_t VertexTable::slot_of(const LatticeKey& key) const {
-  // Multiply-xorshift mixing; the top bits index the table (Fibonacci hashing).
-  std::uint64_t h = key.lo * 0x9E3779B97F4A7C15ull + (key.hi ^ (key.hi >> 29)) * 0xBF58476D1CE4E5B9ull;
-  h ^= h >> 31;
-  h *= 0x94D049BB133111EBull;
-  return static_cast<std::size_t>(h >> shift_);
+  return static_cast<std::size_t>(lattice::slot_of(key, shift_));
 }
 
 void VertexTable::grow() {
@@ -145,65 +103,12 @@ void PermutohedralLattice::build(const float* features, int count, int dim, int 
   find_neighbours(threads_);
 }
 
-// For each point: elevate its features onto the hyperplane sum = 0 of Z^(d+1) scaled by d+1,
-// find the enclosing simplex (the nearest remainder-0 point and the ranks of the differences) and
-// the barycentric weights of the d+1 vertices (Adams et al. 2010, pp. 5-10; densecrf's init()).
-// D is a template argument so that the small loops unroll. Returns max |rem0|.
-template <int D>
-int embed_point(const float* f, const float* scale, LatticeKey& base, std::uint32_t& ranks, float* weights) {
-  const float down = 1.0f / static_cast<float>(D + 1);
-  float elevated[D + 1];
-  float sm = 0;
-  for (int j = D; j > 0; --j) {
-    const float cf = f[j - 1] * scale[j - 1];
-    elevated[j] = sm - static_cast<float>(j) * cf;
-    sm += cf;
-  }
-  elevated[0] = sm;
-  // Nearest remainder-0 point: each coordinate rounded to a multiple of d+1 (ties to even).
-  int rem0[D + 1], rank[D + 1];
-  int sum = 0;
-  for (int k = 0; k <= D; ++k) {
-    const int v = round_to_int(elevated[k] * down);
-    rem0[k] = v * (D + 1);
-    sum += v;
-    rank[k] = 0;
-  }
-  // Rank of each coordinate's remainder (0 = largest; ties: the earlier coordinate ranks lower),
-  // then back onto the hyperplane.
-  float rest[D + 1];
-  for (int k = 0; k <= D; ++k) rest[k] = elevated[k] - static_cast<float>(rem0[k]);
-  for (int a = 0; a < D; ++a)
-    for (int b = a + 1; b <= D; ++b) {
-      const int less = rest[a] < rest[b];
-      rank[a] += less;
-      rank[b] += 1 - less;
-    }
-  int worst = 0;
-  for (int k = 0; k <= D; ++k) {
-    rank[k] += sum;
-    const int wrap = (rank[k] < 0) - (rank[k] > D);  // +1, -1 or 0
-    rank[k] += wrap * (D + 1);
-    rem0[k] += wrap * (D + 1);
-  }
-  float bary[D + 2] = {};
-  for (int k = 0; k <= D; ++k) {
-    const float v = (elevated[k] - static_cast<float>(rem0[k])) * down;
-    bary[D - rank[k]] += v;
-    bary[D - rank[k] + 1] -= v;
-  }
-  bary[0] += 1.0f + bary[D + 1];
-  ranks = 0;
-  for (int k = 0; k <= D; ++k) ranks |= static_cast<std::uint32_t>(rank[k]) << (4 * k);
-  for (int k = 0; k < D; ++k) worst = std::max(worst, std::abs(rem0[k]));
-  base = pack_key(rem0, D);
-  for (int r = 0; r <= D; ++r) weights[r] = bary[r];
-  return worst;
-}
-
+// For each point: elevate its features onto the hyperplane sum = 0 of Z^(d+1) scaled by d+1, find
+// the enclosing simplex and the barycentric weights (lattice::embed_point, one point at a time;
+// embed_block below, 8 at a time).
 typedef std::int32_t IntLanes __attribute__((vector_size(32)));
 
-// embed_point for the 8 points at `f` (d features each), in vector code across the points: the
+// lattice::embed_point for the 8 points at `f` (d features each), in vector code across the points: the
 // same float operations in the same order, so the same results bit for bit (the scatter into the
 // barycentric weights, whose index depends on the point, stays per point). Returns max |rem0|.
 DEEPLAB_SIMD_CLONES
@@ -278,8 +183,8 @@ int embed_all(const float* features, int n, int threads, LatticeKey* base, std::
     worst = std::max(worst, embed_block(features + i * D, D, scale, base + i, ranks + i, weights + i * (D + 1)));
   }
   for (int i = blocks * kLaneBlock; i < n; ++i)
-    worst = std::max(worst, embed_point<D>(features + static_cast<std::size_t>(i) * D, scale, base[i], ranks[i],
-                                           weights + static_cast<std::size_t>(i) * (D + 1)));
+    worst = std::max(worst, lattice::embed_point<D>(features + static_cast<std::size_t>(i) * D, scale, base + i,
+                                                    ranks + i, weights + static_cast<std::size_t>(i) * (D + 1)));
   return worst;
 }
 
@@ -329,7 +234,7 @@ void PermutohedralLattice::insert_vertices(int row_length) {
     }
     int rem0[kMaxLatticeDim];
     unpack_key(simplex_base_[i], d, rem0);
-    for (int r = 0; r <= d; ++r) off[r] = table_.find_or_insert(simplex_vertex(rem0, simplex_rank_[i], d, r));
+    for (int r = 0; r <= d; ++r) off[r] = table_.find_or_insert(lattice::simplex_vertex(rem0, simplex_rank_[i], d, r));
   }
   m_ = table_.size();
 }
@@ -379,12 +284,10 @@ void PermutohedralLattice::find_neighbours(int threads) {
   neighbours_.assign(static_cast<std::size_t>(d + 1) * m * 2, m);
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (int v = 0; v < m; ++v) {
-    int key[kMaxLatticeDim], plus[kMaxLatticeDim];
+    int key[kMaxLatticeDim];
     unpack_key(table_.key(v), d, key);
     for (int j = 0; j <= d; ++j) {
-      for (int k = 0; k < d; ++k) plus[k] = key[k] - 1;
-      if (j < d) plus[j] = key[j] + d;
-      const int w = table_.find(pack_key(plus, d));
+      const int w = table_.find(lattice::neighbour_key(key, d, j, 0));
       if (w < 0) continue;
       std::int32_t* direction = neighbours_.data() + static_cast<std::size_t>(j) * m * 2;
       direction[2 * static_cast<std::size_t>(v)] = w;

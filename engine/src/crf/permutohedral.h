@@ -17,21 +17,19 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/lattice_maths.h"
+
 namespace deeplab::crf {
 
-// Feature dimensions supported: keys hold d int16 coordinates in 128 bits and a point's d+1
-// simplex ranks are packed in 4 bits each (32 bits).
-constexpr int kMaxLatticeDim = 7;
+// Feature dimensions supported (common/lattice_maths.h packs keys and ranks for at most this many).
+constexpr int kMaxLatticeDim = lattice::kMaxDim;
 
 // Value rows whose stride is a multiple of kLaneBlock floats are processed in whole blocks of that
 // many lanes: fixed-length inner loops that the compiler turns into SIMD with no remainder code.
 constexpr int kLaneBlock = 8;
 
 // The first d coordinates of a lattice point (the last one is minus their sum), int16 each.
-struct LatticeKey {
-  std::uint64_t lo = 0, hi = 0;
-  bool operator==(const LatticeKey& o) const { return lo == o.lo && hi == o.hi; }
-};
+using LatticeKey = lattice::Key;
 
 // Open addressing with linear probing; keys are stored by vertex id, the table holds ids.
 // Capacity is kept between builds, so steady-state builds allocate nothing.
