@@ -86,7 +86,7 @@ double PermutohedralLattice::max_lattice_coordinate(const float* max_feature, in
   return std::max(sum, largest) + 4.0 * (dim + 1);
 }
 
-void PermutohedralLattice::vertex_coordinates(int v, int* coords) const { unpack_key(table_.key(v), d_, coords); }
+void PermutohedralLattice::vertex_coordinates(int v, int* coords) const { unpack_key(keys_[v], d_, coords); }
 
 void PermutohedralLattice::build(const float* features, int count, int dim, int threads, int row_length) {
   if (dim < 1 || dim > kMaxLatticeDim)
@@ -212,21 +212,55 @@ void PermutohedralLattice::embed(const float* features, int threads) {
                     ", beyond the 16-bit keys (a kernel standard deviation is too small for the image)");
 }
 
-// Serial: the hash table assigns vertex ids in order of first use, so vertices of neighbouring
-// pixels get nearby ids (locality for the blur). A point whose simplex equals the previous
-// point's or the one a row above (common in smooth regions) reuses its vertices without hashing.
+// Vertex ids are assigned in order of first use in point order (vertices of neighbouring pixels get
+// nearby ids: locality for the blur; the CUDA lattice numbers the same way). In parallel: each
+// thread hashes a contiguous range of points into its own table (local first-use ids), then the
+// tables are merged into global ids (merge_tables). A key's first use overall is its first use in
+// the earliest range holding it, so numbering the keys new to each range in range order, each
+// range's in its local order, is exactly the serial first-use numbering: the lattice is the same
+// for any thread count, bit for bit.
 void PermutohedralLattice::insert_vertices(int row_length) {
+  const int threads = std::min(threads_, std::max(1, n_ / 4096));  // tiny images: one range
+  if (static_cast<int>(tables_.size()) < threads) tables_.resize(threads);
+  range_start_.assign(threads + 1, 0);
+  local_start_.assign(threads + 1, 0);
+  fresh_.assign(threads, 0);
+  offsets_.resize(static_cast<std::size_t>(n_) * (d_ + 1));
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num(), count = omp_get_num_threads();
+    int begin, end;
+    thread_range(n_, t, count, begin, end);
+    insert_range(tables_[t], begin, end, row_length);
+    range_start_[t + 1] = end;
+    local_start_[t + 1] = tables_[t].size();
+#pragma omp barrier
+#pragma omp single
+    {
+      ranges_ = count;
+      for (int k = 0; k < count; ++k) local_start_[k + 1] += local_start_[k];
+      to_global_.resize(local_start_[count]);
+    }
+    merge_tables(t);
+  }
+  m_ = static_cast<int>(keys_.size());
+}
+
+// Points [begin, end) into `table`, offsets_ as the table's ids. A point whose simplex equals the
+// previous point's or the one a row above (common in smooth regions) reuses its vertices without
+// hashing (when that point is in the same range: its ids are in the same table).
+void PermutohedralLattice::insert_range(VertexTable& table, int begin, int end, int row_length) {
   const int d = d_;
-  table_.reset(std::max<std::size_t>(static_cast<std::size_t>(m_), static_cast<std::size_t>(n_) / 2));
-  offsets_.resize(static_cast<std::size_t>(n_) * (d + 1));
+  table.reset(std::max(static_cast<std::size_t>(table.size()), static_cast<std::size_t>(end - begin) / 2));
   const auto same_simplex = [&](int a, int b) {
     return simplex_base_[a] == simplex_base_[b] && simplex_rank_[a] == simplex_rank_[b];
   };
-  for (int i = 0; i < n_; ++i) {
+  for (int i = begin; i < end; ++i) {
     std::int32_t* off = offsets_.data() + static_cast<std::size_t>(i) * (d + 1);
-    const int earlier = i > 0 && same_simplex(i, i - 1)                                        ? i - 1
-                        : row_length > 0 && i >= row_length && same_simplex(i, i - row_length) ? i - row_length
-                                                                                               : -1;
+    const int earlier = i > begin && same_simplex(i, i - 1) ? i - 1
+                        : row_length > 0 && i - row_length >= begin && same_simplex(i, i - row_length)
+                            ? i - row_length
+                            : -1;
     if (earlier >= 0) {
       const std::int32_t* from = offsets_.data() + static_cast<std::size_t>(earlier) * (d + 1);
       for (int r = 0; r <= d; ++r) off[r] = from[r];
@@ -234,9 +268,55 @@ void PermutohedralLattice::insert_vertices(int row_length) {
     }
     int rem0[kMaxLatticeDim];
     unpack_key(simplex_base_[i], d, rem0);
-    for (int r = 0; r <= d; ++r) off[r] = table_.find_or_insert(lattice::simplex_vertex(rem0, simplex_rank_[i], d, r));
+    for (int r = 0; r <= d; ++r) off[r] = table.find_or_insert(lattice::simplex_vertex(rem0, simplex_rank_[i], d, r));
   }
-  m_ = table_.size();
+}
+
+// Thread t's part of the merge (inside insert_vertices' parallel region, all threads present):
+// which of its range's keys an earlier range already holds, global ids for the others in local
+// order after all earlier ranges' new keys, the rest taken from the earliest range holding them,
+// then its points' offsets rewritten to global ids.
+void PermutohedralLattice::merge_tables(int t) {
+  const VertexTable& table = tables_[t];
+  std::int32_t* global = to_global_.data() + local_start_[t];
+  int fresh = 0;
+  for (int l = 0; l < table.size(); ++l) {
+    int owner = -1;  // index into to_global_ of the key's entry in the earliest range holding it
+    for (int s = 0; s < t && owner < 0; ++s) {
+      const int found = tables_[s].find(table.key(l));
+      if (found >= 0) owner = local_start_[s] + found;
+    }
+    global[l] = owner >= 0 ? -2 - owner : -1;  // -1: new here
+    fresh += owner < 0;
+  }
+  fresh_[t] = fresh;
+#pragma omp barrier
+#pragma omp single
+  {
+    int total = 0;
+    for (int s = 0; s < ranges_; ++s) std::swap(total, fresh_[s] += total);  // exclusive prefix
+    keys_.resize(total);
+  }
+  for (int l = 0, id = fresh_[t]; l < table.size(); ++l)
+    if (global[l] == -1) {
+      keys_[id] = table.key(l);
+      global[l] = id++;
+    }
+#pragma omp barrier
+  for (int l = 0; l < table.size(); ++l)
+    if (global[l] < -1) global[l] = to_global_[-2 - global[l]];
+  if (ranges_ == 1) return;  // one range: its local ids are the global ones
+  const std::size_t d1 = static_cast<std::size_t>(d_) + 1;
+  for (std::size_t e = range_start_[t] * d1; e < range_start_[t + 1] * d1; ++e) offsets_[e] = global[offsets_[e]];
+}
+
+// The id of the vertex with `key`, or -1: looked up in the range tables, earliest first.
+int PermutohedralLattice::find_vertex(const LatticeKey& key) const {
+  for (int s = 0; s < ranges_; ++s) {
+    const int found = tables_[s].find(key);
+    if (found >= 0) return to_global_[local_start_[s] + found];
+  }
+  return -1;
 }
 
 // The points on each vertex, in point order (a counting sort of offsets_): the splat then runs in
@@ -285,9 +365,9 @@ void PermutohedralLattice::find_neighbours(int threads) {
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (int v = 0; v < m; ++v) {
     int key[kMaxLatticeDim];
-    unpack_key(table_.key(v), d, key);
+    unpack_key(keys_[v], d, key);
     for (int j = 0; j <= d; ++j) {
-      const int w = table_.find(lattice::neighbour_key(key, d, j, 0));
+      const int w = find_vertex(lattice::neighbour_key(key, d, j, 0));
       if (w < 0) continue;
       std::int32_t* direction = neighbours_.data() + static_cast<std::size_t>(j) * m * 2;
       direction[2 * static_cast<std::size_t>(v)] = w;

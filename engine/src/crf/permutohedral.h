@@ -112,12 +112,22 @@ class PermutohedralLattice {
  private:
   void embed(const float* features, int threads);
   void insert_vertices(int row_length);
+  void insert_range(VertexTable& table, int begin, int end, int row_length);
+  void merge_tables(int t);
+  int find_vertex(const LatticeKey& key) const;
   void build_splat_lists(int threads);
   void find_neighbours(int threads);
   void blur(int stride);
 
   int n_ = 0, d_ = 0, m_ = 0, threads_ = 1;
-  VertexTable table_;
+  // Vertex insertion in parallel: one table per range of points (local ids), merged into keys_.
+  std::vector<VertexTable> tables_;
+  int ranges_ = 0;                         // ranges (tables) of the last build
+  std::vector<std::int32_t> range_start_;  // ranges_ + 1: the points of range t
+  std::vector<std::int32_t> local_start_;  // ranges_ + 1: range t's local ids in to_global_
+  std::vector<std::int32_t> to_global_;    // per range, per local id: the global vertex id
+  std::vector<int> fresh_;                 // per range: keys new there, then their first id
+  std::vector<LatticeKey> keys_;           // per vertex: its key
   std::vector<LatticeKey> simplex_base_;     // per point: the remainder-0 vertex (rem0)
   std::vector<std::uint32_t> simplex_rank_;  // per point: ranks of its d+1 coordinates, 4 bits each
   std::vector<std::int32_t> offsets_;        // n x (d+1): vertex of point i for remainder r
