@@ -320,36 +320,40 @@ int PermutohedralLattice::find_vertex(const LatticeKey& key) const {
 }
 
 // The points on each vertex, in point order (a counting sort of offsets_): the splat then runs in
-// parallel over vertices, each summing its own contributions in a fixed order (deterministic
-// for any thread count, no atomics). The fill is parallel too: each thread owns a range of
-// vertices holding about 1/threads of the entries and scans all entries for its own.
+// parallel over vertices, each summing its own contributions in a fixed order (deterministic for
+// any thread count, no atomics). Counted and filled in parallel: each thread counts its range of
+// points per vertex, the counts of earlier ranges give each range's first position in a vertex's
+// list, and each thread fills its own points' entries, so a vertex's list is in point order.
 void PermutohedralLattice::build_splat_lists(int threads) {
-  const int d1 = d_ + 1;
-  const std::size_t entries = static_cast<std::size_t>(n_) * d1;
-  splat_start_.assign(static_cast<std::size_t>(m_) + 1, 0);
-  for (std::size_t e = 0; e < entries; ++e) ++splat_start_[offsets_[e] + 1];
-  for (int v = 0; v < m_; ++v) splat_start_[v + 1] += splat_start_[v];
-  splat_point_.resize(entries);
-  splat_weight_.resize(entries);
-  cursor_.assign(splat_start_.begin(), splat_start_.end() - 1);
+  const int d1 = d_ + 1, m = m_;
+  splat_start_.resize(static_cast<std::size_t>(m) + 1);
+  splat_start_[0] = 0;
+  splat_point_.resize(static_cast<std::size_t>(n_) * d1);
+  splat_weight_.resize(splat_point_.size());
+  cursor_.resize(static_cast<std::size_t>(threads) * m);
 #pragma omp parallel num_threads(threads)
   {
     const int t = omp_get_thread_num(), count = omp_get_num_threads();
-    const auto first_vertex = [&](int k) {
-      const std::int64_t target = static_cast<std::int64_t>(entries) * k / count;
-      return static_cast<int>(std::lower_bound(splat_start_.begin(), splat_start_.end() - 1, target) -
-                              splat_start_.begin());
-    };
-    const int lo = first_vertex(t), hi = t + 1 == count ? m_ : first_vertex(t + 1);
-    for (int i = 0; i < n_; ++i) {
-      const std::int32_t* off = offsets_.data() + static_cast<std::size_t>(i) * d1;
-      for (int r = 0; r < d1; ++r) {
-        const int v = off[r];
-        if (v < lo || v >= hi) continue;
-        const std::int32_t pos = cursor_[v]++;
-        splat_point_[pos] = i;
-        splat_weight_[pos] = barycentric_[static_cast<std::size_t>(i) * d1 + r];
-      }
+    int begin, end;
+    thread_range(n_, t, count, begin, end);
+    const std::size_t first = static_cast<std::size_t>(begin) * d1, last = static_cast<std::size_t>(end) * d1;
+    std::int32_t* mine = cursor_.data() + static_cast<std::size_t>(t) * m;
+    std::fill_n(mine, m, 0);
+    for (std::size_t e = first; e < last; ++e) ++mine[offsets_[e]];
+#pragma omp barrier
+#pragma omp for schedule(static)
+    for (int v = 0; v < m; ++v) {
+      std::int32_t total = 0;  // per range: the entries of earlier ranges on v
+      for (int s = 0; s < count; ++s) std::swap(total, cursor_[static_cast<std::size_t>(s) * m + v] += total);
+      splat_start_[v + 1] = total;
+    }
+#pragma omp single
+    for (int v = 0; v < m; ++v) splat_start_[v + 1] += splat_start_[v];
+    for (std::size_t e = first; e < last; ++e) {
+      const int v = offsets_[e];
+      const std::int32_t pos = splat_start_[v] + mine[v]++;
+      splat_point_[pos] = static_cast<std::int32_t>(e / d1);
+      splat_weight_[pos] = barycentric_[e];
     }
   }
 }
@@ -361,17 +365,22 @@ void PermutohedralLattice::build_splat_lists(int threads) {
 // Entry (j, w, 1) is written only by v = w - u_j, so threads never write the same entry.
 void PermutohedralLattice::find_neighbours(int threads) {
   const int d = d_, m = m_;
-  neighbours_.assign(static_cast<std::size_t>(d + 1) * m * 2, m);
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (int v = 0; v < m; ++v) {
-    int key[kMaxLatticeDim];
-    unpack_key(keys_[v], d, key);
-    for (int j = 0; j <= d; ++j) {
-      const int w = find_vertex(lattice::neighbour_key(key, d, j, 0));
-      if (w < 0) continue;
-      std::int32_t* direction = neighbours_.data() + static_cast<std::size_t>(j) * m * 2;
-      direction[2 * static_cast<std::size_t>(v)] = w;
-      direction[2 * static_cast<std::size_t>(w) + 1] = v;
+  neighbours_.resize(static_cast<std::size_t>(d + 1) * m * 2);
+#pragma omp parallel num_threads(threads)
+  {
+#pragma omp for schedule(static)
+    for (std::size_t k = 0; k < neighbours_.size(); ++k) neighbours_[k] = m;
+#pragma omp for schedule(static)
+    for (int v = 0; v < m; ++v) {
+      int key[kMaxLatticeDim];
+      unpack_key(keys_[v], d, key);
+      for (int j = 0; j <= d; ++j) {
+        const int w = find_vertex(lattice::neighbour_key(key, d, j, 0));
+        if (w < 0) continue;
+        std::int32_t* direction = neighbours_.data() + static_cast<std::size_t>(j) * m * 2;
+        direction[2 * static_cast<std::size_t>(v)] = w;
+        direction[2 * static_cast<std::size_t>(w) + 1] = v;
+      }
     }
   }
 }
@@ -428,9 +437,10 @@ void blur_rows(const float* in, const std::int32_t* neighbours, int stride, int 
 }  // namespace
 
 const float* PermutohedralLattice::splat_blur(const float* in, int stride, const float* point_scale) {
+  // Grown only: a resize up after a smaller lattice (or a narrower stride) would zero the new part.
   const std::size_t rows = static_cast<std::size_t>(m_) + 1;
-  values_.resize(rows * stride);
-  scratch_.resize(rows * stride);
+  if (values_.size() < rows * stride) values_.resize(rows * stride);
+  if (scratch_.size() < rows * stride) scratch_.resize(rows * stride);
   std::fill_n(values_.data() + static_cast<std::size_t>(m_) * stride, stride, 0.0f);
   std::fill_n(scratch_.data() + static_cast<std::size_t>(m_) * stride, stride, 0.0f);
   float* values = values_.data();

@@ -133,7 +133,7 @@ class PermutohedralLattice {
   std::vector<std::int32_t> offsets_;        // n x (d+1): vertex of point i for remainder r
   std::vector<float> barycentric_;           // n x (d+1)
   std::vector<std::int32_t> splat_start_;    // m+1: CSR of the points on each vertex, in point order
-  std::vector<std::int32_t> cursor_;         // m: fill positions while building the CSR
+  std::vector<std::int32_t> cursor_;         // threads x m: per range of points, fill positions in the CSR
   std::vector<std::int32_t> splat_point_;
   std::vector<float> splat_weight_;
   std::vector<std::int32_t> neighbours_;  // (d+1) x m x 2: the two neighbours along direction j, m = none
