@@ -116,6 +116,40 @@ struct LatticeView {
   float* norm = nullptr;        // per point: the CRF kernel's normalisation n_i
 };
 
+// The arrays of one lattice, each in a `Buffer<T>` with data(): DeviceBuffer in CudaLattice,
+// std::vector in the tests' emulation. point() fills a view with their pointers and the sizes.
+template <template <class> class Buffer>
+struct LatticeBuffers {
+  Buffer<LatticeKeyBits> base;
+  Buffer<std::uint32_t> ranks;
+  Buffer<float> weights, norm;
+  Buffer<int> slots, entry_slot, entry_flag, entry_first, offsets, splat_entry, vertex_owner, starts, neighbours,
+      counters;
+
+  void point(LatticeView& v, const LatticeSizes& sizes) {
+    v.points = sizes.points;
+    v.dim = sizes.dim;
+    v.entries = static_cast<int>(sizes.entries);
+    v.slot_mask = static_cast<std::uint32_t>(sizes.table_slots - 1);
+    v.slot_shift = sizes.slot_shift;
+    lattice::embedding_scale(sizes.dim, v.scale);
+    v.base = base.data();
+    v.ranks = ranks.data();
+    v.weights = weights.data();
+    v.slots = slots.data();
+    v.entry_slot = entry_slot.data();
+    v.entry_flag = entry_flag.data();
+    v.entry_first = entry_first.data();
+    v.offsets = offsets.data();
+    v.splat_entry = splat_entry.data();
+    v.vertex_owner = vertex_owner.data();
+    v.starts = starts.data();
+    v.neighbours = neighbours.data();
+    v.counters = counters.data();
+    v.norm = norm.data();
+  }
+};
+
 // The key of entry e's vertex, from its point's simplex (written by the embedding step).
 template <int D>
 DEEPLAB_HOST_DEVICE inline LatticeKeyBits entry_key(const LatticeView& v, int e) {
