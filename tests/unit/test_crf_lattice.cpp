@@ -18,6 +18,7 @@
 #include "crf/fast_exp.h"
 #include "crf/permutohedral.h"
 #include "deeplab/crf.h"
+#include "noisy_probabilities.h"
 #include "stills.h"
 
 using namespace deeplab;
@@ -53,23 +54,8 @@ int region(int w, int h, int x, int y) {
 // Noisy softmax probabilities that mostly favour each pixel's region (class = region % classes),
 // with a fraction of pixels favouring a random wrong class.
 std::vector<float> noisy_probabilities(int w, int h, int classes, unsigned seed, float wrong_share = 0.2f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> noise(0.0f, 1.0f);
-  std::uniform_real_distribution<float> uni(0.0f, 1.0f);
-  std::vector<float> p(static_cast<std::size_t>(w) * h * classes);
-  for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x) {
-      const int truth = region(w, h, x, y) % classes;
-      const int favoured = uni(rng) < wrong_share ? static_cast<int>(rng() % classes) : truth;
-      float* pi = p.data() + (static_cast<std::size_t>(y) * w + x) * classes;
-      float sum = 0;
-      for (int k = 0; k < classes; ++k) {
-        pi[k] = std::exp(0.8f * noise(rng) + (k == favoured ? 1.5f : 0.0f));
-        sum += pi[k];
-      }
-      for (int k = 0; k < classes; ++k) pi[k] /= sum;
-    }
-  return p;
+  return test::noisy_class_probabilities(w, h, classes, seed, wrong_share,
+                                         [&](int x, int y) { return region(w, h, x, y) % classes; });
 }
 
 // ---- brute force --------------------------------------------------------------------------------
