@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <random>
 
-#include "noisy_probabilities.h"
+#include "../support/noisy_probabilities.h"  // also built into deeplab-gpu-bench, without tests/support
 
 namespace deeplab::test {
 
