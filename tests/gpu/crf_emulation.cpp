@@ -46,13 +46,7 @@ const float* EmulatedLattice::splat_blur(const float* in, int stride, const floa
 }
 
 cuda::KernelSlice EmulatedLattice::slice(const float* blurred, float weight) const {
-  cuda::KernelSlice s;
-  s.offsets = view_.offsets;
-  s.weights = view_.weights;
-  s.norm = view_.norm;
-  s.blurred = blurred;
-  s.weight = weight;
-  return s;
+  return cuda::KernelSlice{view_.offsets, view_.weights, view_.norm, blurred, weight};
 }
 
 void EmulatedCrf::infer(const CrfImage& image, const float* probabilities, int num_classes, const CrfParams& params,

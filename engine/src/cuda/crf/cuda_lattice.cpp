@@ -113,13 +113,7 @@ const float* CudaLattice::splat_blur_scaled(const float* in, int stride, const f
 }
 
 KernelSlice CudaLattice::slice(const float* blurred, float weight) const {
-  KernelSlice s;
-  s.offsets = view_.offsets;
-  s.weights = view_.weights;
-  s.norm = view_.norm;
-  s.blurred = blurred;
-  s.weight = weight;
-  return s;
+  return KernelSlice{view_.offsets, view_.weights, view_.norm, blurred, weight};
 }
 
 std::size_t CudaLattice::device_bytes() const {
