@@ -1,8 +1,13 @@
 // deeplab-crf-bench: CPU time of the dense CRF alone (no network), full and temporal mode.
 //   deeplab-crf-bench (--image PATH | --images DIR) [--size WxH] [--classes N] [--iterations N]
-//                     [--temporal-iterations N] [--frames N] [--threads N] [--json]
+//                     [--temporal-iterations N] [--frames N] [--threads N] [--crf-scale S]
+//                     [--dump DIR] [--json]
 // Frames are the image (every frame the same) or the first --frames images of DIR in file-name
-// order (e.g. consecutive CamVid frames), resized to --size;
+// order (e.g. consecutive CamVid frames), resized to --size; with --crf-scale S the CRF works on
+// them resized to S x --size with the positional stds times S, as the Segmenter's crf-scale does
+// (the resizing itself is not timed). --dump DIR writes the CRF's inputs (frames as PPM,
+// probabilities as raw floats, sizes and parameters in inputs.txt) for scripts/bench-pydensecrf.sh,
+// so that the peer CRF gets exactly the same work;
 // the class probabilities are a smooth random field (the CRF's cost does not depend on them).
 // Reports per-frame medians: full mode (--iterations from the unary), the lattice build alone
 // (1 iteration minus one iteration's share), and temporal mode's warm-started frames; each as wall
@@ -116,11 +121,13 @@ std::vector<float> smooth_probabilities(int w, int h, int classes, unsigned seed
 
 struct BenchConfig {
   int w = 480, h = 360, classes = 21, iterations = 10, temporal_iterations = 2, threads = 0;
+  int frame_w = 480, frame_h = 360;  // --size; w x h is where the CRF works (--crf-scale)
+  float crf_scale = 1.0f;
   bool json = false;
   std::string source;
 };
 
-struct BenchInputs {
+struct BenchInputs {  // at the CRF's size
   std::vector<cv::Mat> frames;
   std::vector<std::vector<float>> probabilities;
   CrfImage image(std::size_t k, const BenchConfig& c) const {
@@ -136,7 +143,8 @@ void measure_full(const BenchConfig& c, const BenchInputs& in, Series& full, Ser
   std::vector<float> q(static_cast<std::size_t>(c.w) * c.h * c.classes);
   const auto timed = [&](std::size_t k, int iters) {
     return timing([&] {
-      crf.infer(in.image(k, c), in.probabilities[k].data(), c.classes, options.params, iters, false, q.data());
+      crf.infer(in.image(k, c), in.probabilities[k].data(), c.classes, options.params, iters, false, q.data(),
+                c.crf_scale);
     });
   };
   timed(0, c.iterations);  // warm-up: buffers sized
@@ -159,10 +167,35 @@ Series measure_temporal(const BenchConfig& c, const BenchInputs& in) {
   Series warm;
   for (int pass = 0; pass < 2; ++pass)
     for (std::size_t k = 0; k < in.frames.size(); ++k) {
-      const Timing t = timing([&] { stream.process(in.image(k, c), in.probabilities[k].data(), c.classes); });
+      const Timing t =
+          timing([&] { stream.process(in.image(k, c), in.probabilities[k].data(), c.classes, c.crf_scale); });
       if (pass == 1 && stream.last_report().warm_started) warm.add(t);
     }
   return warm;
+}
+
+// The inputs for the peer CRF's driver (scripts/peer/densecrf_driver.cpp reads this layout).
+void dump_inputs(const std::string& dir, const BenchConfig& c, const BenchInputs& in) {
+  std::filesystem::create_directories(dir);
+  const CrfParams p;
+  std::FILE* meta = std::fopen((dir + "/inputs.txt").c_str(), "w");
+  if (!meta) throw Error(ErrorCode::kIo, "--dump: cannot write " + dir + "/inputs.txt");
+  std::fprintf(meta, "%d %d %d %zu %d %d %.9g %.9g %.9g %.9g %.9g %.9g\n", c.w, c.h, c.classes, in.frames.size(),
+               c.iterations, c.temporal_iterations, p.bilateral_weight, p.bilateral_xy_std, p.bilateral_rgb_std,
+               p.gaussian_weight, p.gaussian_xy_std, c.crf_scale);
+  std::fclose(meta);
+  for (std::size_t k = 0; k < in.frames.size(); ++k) {
+    const std::string name = dir + "/frame-" + std::to_string(k);
+    cv::Mat bgr;
+    cv::cvtColor(in.frames[k], bgr, cv::COLOR_RGB2BGR);
+    if (!cv::imwrite(name + ".ppm", bgr)) throw Error(ErrorCode::kIo, "--dump: cannot write " + name + ".ppm");
+    const std::string prob = dir + "/prob-" + std::to_string(k) + ".f32";
+    std::FILE* f = std::fopen(prob.c_str(), "wb");
+    const std::size_t count = in.probabilities[k].size();
+    const bool ok = f && std::fwrite(in.probabilities[k].data(), sizeof(float), count, f) == count;
+    if (f) std::fclose(f);
+    if (!ok) throw Error(ErrorCode::kIo, "--dump: cannot write " + prob);
+  }
 }
 
 void print_report(const BenchConfig& c, std::size_t frames, const Series& full, const Series& one,
@@ -173,21 +206,23 @@ void print_report(const BenchConfig& c, std::size_t frames, const Series& full, 
   const double iteration_wall = per_iteration(full.wall, one.wall), iteration_cpu = per_iteration(full.cpu, one.cpu);
   if (c.json) {
     std::printf(
-        "{\"size\": \"%dx%d\", \"classes\": %d, \"threads\": %d, \"source\": \"%s\", \"frames\": %zu, "
+        "{\"size\": \"%dx%d\", \"crf_scale\": %.2f, \"crf_size\": \"%dx%d\", \"classes\": %d, \"threads\": %d, "
+        "\"source\": \"%s\", \"frames\": %zu, "
         "\"iterations\": %d, \"temporal_iterations\": %d, "
         "\"full_ms_median\": %.2f, \"full_cpu_ms_median\": %.2f, "
         "\"ms_per_iteration\": %.2f, \"cpu_ms_per_iteration\": %.2f, "
         "\"setup_ms\": %.2f, \"setup_cpu_ms\": %.2f, \"inputs_ms\": %.2f, "
         "\"temporal_ms_median\": %.2f, \"temporal_cpu_ms_median\": %.2f, "
         "\"temporal_over_full\": %.3f, \"temporal_over_full_cpu\": %.3f}\n",
-        c.w, c.h, c.classes, c.threads, c.source.c_str(), frames, c.iterations, c.temporal_iterations,
+        c.frame_w, c.frame_h, c.crf_scale, c.w, c.h, c.classes, c.threads, c.source.c_str(), frames, c.iterations,
+        c.temporal_iterations,
         median(full.wall), median(full.cpu), iteration_wall, iteration_cpu, median(one.wall) - iteration_wall,
         median(one.cpu) - iteration_cpu, median(none.wall), median(warm.wall), median(warm.cpu),
         median(warm.wall) / median(full.wall), median(warm.cpu) / median(full.cpu));
     return;
   }
-  std::printf("dense CRF, CPU, %dx%d, %d classes, threads %d (0 = all), %zu frames of %s\n", c.w, c.h, c.classes,
-              c.threads, frames, c.source.c_str());
+  std::printf("dense CRF, CPU, %dx%d (CRF at %dx%d), %d classes, threads %d (0 = all), %zu frames of %s\n",
+              c.frame_w, c.frame_h, c.w, c.h, c.classes, c.threads, frames, c.source.c_str());
   std::printf("                                      wall ms    CPU ms (medians per frame)\n");
   std::printf("  full (%2d iterations)              %8.1f  %8.1f\n", c.iterations, median(full.wall),
               median(full.cpu));
@@ -206,10 +241,14 @@ int main(int argc, char** argv) {
   return tools::run_tool("deeplab-crf-bench", [&] {
     tools::Args args(argc, argv,
                      "deeplab-crf-bench (--image PATH | --images DIR) [--size WxH] [--classes N] [--iterations N] "
-                     "[--temporal-iterations N] [--frames N] [--threads N] [--json]");
+                     "[--temporal-iterations N] [--frames N] [--threads N] [--crf-scale S] [--dump DIR] [--json]");
     const std::string image = args.value("--image"), dir = args.value("--images");
     BenchConfig c;
-    args.size("--size", c.w, c.h);
+    args.size("--size", c.frame_w, c.frame_h);
+    c.crf_scale = static_cast<float>(args.real("--crf-scale", 1.0, 0.05, 1.0));
+    c.w = std::max(1, static_cast<int>(std::lround(c.frame_w * c.crf_scale)));
+    c.h = std::max(1, static_cast<int>(std::lround(c.frame_h * c.crf_scale)));
+    const std::string dump = args.value("--dump");
     c.classes = args.integer("--classes", 21, 1, 256);
     c.iterations = args.integer("--iterations", 10, 1, 1000);
     c.temporal_iterations = args.integer("--temporal-iterations", 2, 1, 1000);
@@ -224,6 +263,7 @@ int main(int argc, char** argv) {
     in.frames = load_frames(image, dir, c.w, c.h, frame_count);
     for (std::size_t k = 0; k < in.frames.size(); ++k)
       in.probabilities.push_back(smooth_probabilities(c.w, c.h, c.classes, 100 + static_cast<unsigned>(k)));
+    if (!dump.empty()) dump_inputs(dump, c, in);
     Series full, one, none;
     measure_full(c, in, full, one, none);
     const Series warm = measure_temporal(c, in);

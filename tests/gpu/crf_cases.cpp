@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <random>
 
+#include "../support/noisy_probabilities.h"  // also built into deeplab-gpu-bench, without tests/support
+
 namespace deeplab::test {
 
 CrfImage CrfScene::image() const {
@@ -55,23 +57,8 @@ CrfScene crf_scene(int w, int h, unsigned seed, int shift, int layout, float noi
 
 std::vector<float> crf_probabilities(int w, int h, int classes, unsigned seed, int shift, int layout,
                                      float wrong_share) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> noise(0.0f, 1.0f);
-  std::uniform_real_distribution<float> uni(0.0f, 1.0f);
-  std::vector<float> p(static_cast<std::size_t>(w) * h * classes);
-  for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x) {
-      const int truth = crf_region(w, h, x, y, shift, layout) * 3 % classes;
-      const int favoured = uni(rng) < wrong_share ? static_cast<int>(rng() % classes) : truth;
-      float* pi = p.data() + (static_cast<std::size_t>(y) * w + x) * classes;
-      float sum = 0;
-      for (int k = 0; k < classes; ++k) {
-        pi[k] = std::exp(0.8f * noise(rng) + (k == favoured ? 1.5f : 0.0f));
-        sum += pi[k];
-      }
-      for (int k = 0; k < classes; ++k) pi[k] /= sum;
-    }
-  return p;
+  return noisy_class_probabilities(w, h, classes, seed, wrong_share,
+                                   [&](int x, int y) { return crf_region(w, h, x, y, shift, layout) * 3 % classes; });
 }
 
 CrfScene crf_sequence_scene(int width, int height, int frame) {

@@ -25,29 +25,7 @@ void with_any_dim(int dim, Call&& call) {
 
 }  // namespace
 
-void EmulatedLattice::point_view() {
-  cuda::LatticeView& v = view_;
-  v.points = sizes_.points;
-  v.dim = sizes_.dim;
-  v.entries = static_cast<int>(sizes_.entries);
-  v.slot_mask = static_cast<std::uint32_t>(sizes_.table_slots - 1);
-  v.slot_shift = sizes_.slot_shift;
-  cuda::lattice_embedding_scale(sizes_.dim, v.scale);
-  v.base = base_.data();
-  v.ranks = ranks_.data();
-  v.weights = weights_.data();
-  v.slots = slots_.data();
-  v.entry_slot = entry_slot_.data();
-  v.entry_flag = entry_flag_.data();
-  v.entry_first = entry_first_.data();
-  v.offsets = offsets_.data();
-  v.splat_entry = splat_entry_.data();
-  v.vertex_owner = vertex_owner_.data();
-  v.starts = starts_.data();
-  v.neighbours = neighbours_.data();
-  v.counters = counters_.data();
-  v.norm = norm_.data();
-}
+void EmulatedLattice::point_view() { buffers_.point(view_, sizes_); }
 
 // Flags (in a shuffled order: each step reads only what earlier kernels wrote), the scan, the
 // numbering (also shuffled) and the vertex count.
@@ -57,9 +35,9 @@ void EmulatedLattice::number(unsigned race_seed) {
   std::mt19937 rng(race_seed + 1);
   if (race_seed) std::shuffle(order.begin(), order.end(), rng);
   for (int e : order) cuda::flag_step(view_, e);
-  std::exclusive_scan(entry_flag_.begin(), entry_flag_.end(), entry_first_.begin(), 0);
+  std::exclusive_scan(buffers_.entry_flag.begin(), buffers_.entry_flag.end(), buffers_.entry_first.begin(), 0);
   for (int e : order) cuda::number_step(view_, e);
-  view_.vertices = counters_[cuda::kCounterVertices];
+  view_.vertices = buffers_.counters[cuda::kCounterVertices];
 }
 
 const float* EmulatedLattice::splat_blur(const float* in, int stride, const float* point_scale) {
@@ -68,13 +46,7 @@ const float* EmulatedLattice::splat_blur(const float* in, int stride, const floa
 }
 
 cuda::KernelSlice EmulatedLattice::slice(const float* blurred, float weight) const {
-  cuda::KernelSlice s;
-  s.offsets = view_.offsets;
-  s.weights = view_.weights;
-  s.norm = view_.norm;
-  s.blurred = blurred;
-  s.weight = weight;
-  return s;
+  return cuda::KernelSlice{view_.offsets, view_.weights, view_.norm, blurred, weight};
 }
 
 void EmulatedCrf::infer(const CrfImage& image, const float* probabilities, int num_classes, const CrfParams& params,

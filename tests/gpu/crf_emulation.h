@@ -21,6 +21,9 @@
 
 namespace deeplab::test {
 
+template <class T>
+using HostVector = std::vector<T>;  // LatticeBuffers takes a one-parameter template
+
 class EmulatedLattice {
  public:
   // Builds the lattice and the normalisation as cuda/crf/cuda_lattice.cpp does. race_seed != 0
@@ -44,7 +47,7 @@ class EmulatedLattice {
   cuda::KernelSlice slice(const float* blurred, float weight) const;
   const cuda::LatticeView& view() const { return view_; }
   int vertices() const { return view_.vertices; }
-  int worst_coordinate() const { return counters_[cuda::kCounterWorstCoordinate]; }
+  int worst_coordinate() const { return buffers_.counters[cuda::kCounterWorstCoordinate]; }
 
   template <int D, typename Features>
   void build_dim(const Features& features, int points, unsigned race_seed);
@@ -62,11 +65,8 @@ class EmulatedLattice {
   bool symmetric_ = true;
   cuda::LatticeSizes sizes_;
   cuda::LatticeView view_;
-  std::vector<cuda::LatticeKeyBits> base_;
-  std::vector<std::uint32_t> ranks_;
-  std::vector<float> weights_, norm_, rows_, other_;
-  std::vector<int> slots_, entry_slot_, entry_flag_, entry_first_, offsets_, splat_entry_, vertex_owner_, starts_,
-      neighbours_, counters_;
+  cuda::LatticeBuffers<HostVector> buffers_;
+  std::vector<float> rows_, other_;
 };
 
 // CudaCrf::infer_device on the CPU (no option checks, no Gaussian-lattice cache).
@@ -95,14 +95,15 @@ template <int D, typename Features>
 void EmulatedLattice::build_dim(const Features& features, int points, unsigned race_seed) {
   sizes_ = cuda::lattice_sizes(points, D);
   const std::size_t entries = static_cast<std::size_t>(sizes_.entries);
-  base_.assign(points, {});
-  ranks_.assign(points, 0);
-  norm_.assign(points, 0.0f);
-  weights_.assign(entries, 0.0f);
-  for (std::vector<int>* b : {&entry_slot_, &entry_flag_, &entry_first_, &offsets_, &splat_entry_, &vertex_owner_})
+  buffers_.base.assign(points, {});
+  buffers_.ranks.assign(points, 0);
+  buffers_.norm.assign(points, 0.0f);
+  buffers_.weights.assign(entries, 0.0f);
+  for (std::vector<int>* b : {&buffers_.entry_slot, &buffers_.entry_flag, &buffers_.entry_first, &buffers_.offsets,
+                              &buffers_.splat_entry, &buffers_.vertex_owner})
     b->assign(entries, 0);
-  slots_.assign(static_cast<std::size_t>(sizes_.table_slots), -1);
-  counters_.assign(cuda::kCounterCount, 0);
+  buffers_.slots.assign(static_cast<std::size_t>(sizes_.table_slots), -1);
+  buffers_.counters.assign(cuda::kCounterCount, 0);
   view_.vertices = 0;
   view_.symmetric = symmetric_;
   point_view();
@@ -122,13 +123,15 @@ void EmulatedLattice::build_dim(const Features& features, int points, unsigned r
 template <int D>
 void EmulatedLattice::lists_and_neighbours() {
   const int m = view_.vertices;
-  starts_.assign(static_cast<std::size_t>(m) + 1, 0);
-  neighbours_.assign(static_cast<std::size_t>(D + 1) * m * 2, 0);
+  buffers_.starts.assign(static_cast<std::size_t>(m) + 1, 0);
+  buffers_.neighbours.assign(static_cast<std::size_t>(D + 1) * m * 2, 0);
   // CUB's stable radix sort: the entry ids (left in entry_slot by the numbering) by vertex id,
   // the sorted ids into splat_entry and the sorted vertex ids into entry_flag.
-  splat_entry_ = entry_slot_;
-  std::stable_sort(splat_entry_.begin(), splat_entry_.end(), [&](int a, int b) { return offsets_[a] < offsets_[b]; });
-  for (std::size_t p = 0; p < splat_entry_.size(); ++p) entry_flag_[p] = offsets_[splat_entry_[p]];
+  buffers_.splat_entry = buffers_.entry_slot;
+  std::stable_sort(buffers_.splat_entry.begin(), buffers_.splat_entry.end(),
+                   [&](int a, int b) { return buffers_.offsets[a] < buffers_.offsets[b]; });
+  for (std::size_t p = 0; p < buffers_.splat_entry.size(); ++p)
+    buffers_.entry_flag[p] = buffers_.offsets[buffers_.splat_entry[p]];
   point_view();
   for (int p = 0; p < view_.entries; ++p) cuda::starts_step(view_, p);
   for (std::int64_t t = 0; t < static_cast<std::int64_t>(m) * (D + 1); ++t) cuda::neighbours_step<D>(view_, t);

@@ -75,7 +75,7 @@ void expect_lattice_equal(const Features& features, const std::vector<float>& cp
       wrong_vertex += v.offsets[e] != vertex;
       int want[D], got[D];
       cpu.vertex_coordinates(vertex, want);
-      cuda::unpack_key<D>(cuda::entry_key<D>(v, e), got);
+      cuda::unpack_key(cuda::entry_key<D>(v, e), D, got);
       wrong_key += !std::equal(want, want + D, got);
     }
   const std::size_t entries = static_cast<std::size_t>(points) * (D + 1);

@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
+#include <opencv2/imgproc.hpp>
 #include <random>
 #include <vector>
 
@@ -16,6 +18,8 @@
 #include "crf/fast_exp.h"
 #include "crf/permutohedral.h"
 #include "deeplab/crf.h"
+#include "noisy_probabilities.h"
+#include "stills.h"
 
 using namespace deeplab;
 
@@ -50,23 +54,8 @@ int region(int w, int h, int x, int y) {
 // Noisy softmax probabilities that mostly favour each pixel's region (class = region % classes),
 // with a fraction of pixels favouring a random wrong class.
 std::vector<float> noisy_probabilities(int w, int h, int classes, unsigned seed, float wrong_share = 0.2f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> noise(0.0f, 1.0f);
-  std::uniform_real_distribution<float> uni(0.0f, 1.0f);
-  std::vector<float> p(static_cast<std::size_t>(w) * h * classes);
-  for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x) {
-      const int truth = region(w, h, x, y) % classes;
-      const int favoured = uni(rng) < wrong_share ? static_cast<int>(rng() % classes) : truth;
-      float* pi = p.data() + (static_cast<std::size_t>(y) * w + x) * classes;
-      float sum = 0;
-      for (int k = 0; k < classes; ++k) {
-        pi[k] = std::exp(0.8f * noise(rng) + (k == favoured ? 1.5f : 0.0f));
-        sum += pi[k];
-      }
-      for (int k = 0; k < classes; ++k) pi[k] /= sum;
-    }
-  return p;
+  return test::noisy_class_probabilities(w, h, classes, seed, wrong_share,
+                                         [&](int x, int y) { return region(w, h, x, y) % classes; });
 }
 
 // ---- brute force --------------------------------------------------------------------------------
@@ -443,4 +432,72 @@ TEST(CrfLattice, MeanFieldUpdateMatchesReferenceOnSameKernels) {
   for (std::size_t e = 0; e < q.size(); ++e) worst = std::max(worst, std::fabs(q[e] - ref[e]));
   std::printf("[crf] mean field vs double-precision reference on the same lattice: Q max |diff| %.2e\n", worst);
   EXPECT_LT(worst, 1e-4);
+}
+
+namespace {
+
+// horses.jpg (a real photograph: textures, edges, smooth sky) as W x H packed RGB.
+std::vector<std::uint8_t> photo_rgb(int w, int h) {
+  cv::Mat sized, rgb;
+  cv::resize(test::load_still("horses.jpg"), sized, cv::Size(w, h), 0, 0, cv::INTER_AREA);
+  cv::cvtColor(sized, rgb, cv::COLOR_BGR2RGB);
+  return std::vector<std::uint8_t>(rgb.data, rgb.data + rgb.total() * 3);
+}
+
+// Everything a built lattice holds, for bit-for-bit comparison: per point its vertex ids and
+// weights, per vertex its coordinates and neighbours.
+std::vector<double> lattice_contents(const crf::PermutohedralLattice& lattice) {
+  const int d = lattice.dim();
+  std::vector<double> out;
+  for (int i = 0; i < lattice.points(); ++i)
+    for (int r = 0; r <= d; ++r) {
+      out.push_back(lattice.point_vertices(i)[r]);
+      out.push_back(lattice.point_weights(i)[r]);
+    }
+  for (int v = 0; v < lattice.vertices(); ++v) {
+    int key[crf::kMaxLatticeDim];
+    lattice.vertex_coordinates(v, key);
+    out.insert(out.end(), key, key + d);
+    for (int j = 0; j <= d; ++j) out.push_back(lattice.neighbour(j, v, 0)), out.push_back(lattice.neighbour(j, v, 1));
+  }
+  return out;
+}
+
+}  // namespace
+
+// The vertex insertion runs in parallel over ranges of points and merges the ranges' tables: the
+// lattice (vertex numbering included) must be the serial one for any thread count, so that the
+// CRF's results do not depend on it and the CUDA lattice (which numbers as the serial build) stays
+// comparable bit for bit. 200x150 points make 1 to 7 ranges.
+TEST(CrfLattice, SameLatticeForAnyThreadCount) {
+  const int w = 200, h = 150;
+  const auto rgb = photo_rgb(w, h);
+  for (int d : {2, 5}) {
+    const auto f = d == 2 ? features_gaussian(w, h, 1.0f) : features_bilateral(rgb, w, h, 67.0f, 3.0f);
+    crf::PermutohedralLattice serial;
+    serial.build(f.data(), w * h, d, 1, w);
+    const auto want = lattice_contents(serial);
+    for (int threads : {2, 3, 7}) {
+      crf::PermutohedralLattice parallel;
+      parallel.build(f.data(), w * h, d, threads, w);
+      EXPECT_EQ(parallel.vertices(), serial.vertices()) << "d=" << d << ", threads " << threads;
+      EXPECT_TRUE(lattice_contents(parallel) == want) << "d=" << d << ", threads " << threads;
+    }
+  }
+}
+
+// The dense CRF on a real photograph with 1 and 2 threads: the same marginals bit for bit (so the
+// same class map), in full mode and warm-started.
+TEST(CrfLattice, DenseCrfIsTheSameWithOneAndTwoThreads) {
+  const int w = 240, h = 160, classes = 21;
+  const auto rgb = photo_rgb(w, h);
+  const CrfImage image{rgb.data(), w, h, 3 * w};
+  const auto p = noisy_probabilities(w, h, classes, 21);
+  std::vector<float> q1(p.size()), q2(p.size());
+  DenseCrf one(Device::kCpu, 1), two(Device::kCpu, 2);
+  for (const bool warm : {false, true}) {
+    one.infer(image, p.data(), classes, CrfParams{}, warm ? 2 : 10, warm, q1.data());
+    two.infer(image, p.data(), classes, CrfParams{}, warm ? 2 : 10, warm, q2.data());
+    EXPECT_EQ(std::memcmp(q1.data(), q2.data(), q1.size() * sizeof(float)), 0) << (warm ? "warm" : "full");
+  }
 }

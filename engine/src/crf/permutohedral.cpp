@@ -13,47 +13,9 @@ namespace deeplab::crf {
 
 namespace {
 
-// Keys pack d int16 coordinates, 16 bits each: coordinates 0..3 in lo, 4..7 in hi.
-inline void unpack_key(const LatticeKey& key, int d, int* coords) {
-  for (int k = 0; k < d; ++k) {
-    const std::uint64_t word = k < 4 ? key.lo : key.hi;
-    coords[k] = static_cast<std::int16_t>(static_cast<std::uint16_t>(word >> (16 * (k & 3))));
-  }
-}
-
-inline LatticeKey pack_key(const int* coords, int d) {
-  LatticeKey key;
-  for (int k = 0; k < d; ++k) {
-    const std::uint64_t bits = static_cast<std::uint16_t>(static_cast<std::int16_t>(coords[k]));
-    (k < 4 ? key.lo : key.hi) |= bits << (16 * (k & 3));
-  }
-  return key;
-}
-
-// Diagonal of the embedding E (Adams et al. 2010, p. 5) times the inverse of the filter's
-// expected standard deviation sqrt(2/3) (d+1) (p. 6): densecrf's scale_factor, computed in double
-// and rounded to float as densecrf does.
-void embedding_scale(int d, float* scale) {
-  const double inv_std_dev = std::sqrt(2.0 / 3.0) * (d + 1);
-  for (int i = 0; i < d; ++i)
-    scale[i] = static_cast<float>(inv_std_dev / std::sqrt(static_cast<double>((i + 1) * (i + 2))));
-}
-
-// Nearest integer, ties to even (as rintf in the default rounding mode), for |x| < 2^22: adding
-// and subtracting 1.5 * 2^23 leaves no fraction bits. Inlined where std::nearbyint is a libm call.
-inline int round_to_int(float x) { return static_cast<int>((x + 12582912.0f) - 12582912.0f); }
-
-// Vertex `r` of the simplex whose remainder-0 vertex is `base` (rem0) with coordinate ranks
-// `ranks`: the canonical simplex's vertex r, shifted. Coordinate k moves by r, or by r - (d+1)
-// once its rank passes d - r.
-inline LatticeKey simplex_vertex(const int* rem0, std::uint32_t ranks, int d, int r) {
-  int coords[kMaxLatticeDim];
-  for (int k = 0; k < d; ++k) {
-    const int rank = static_cast<int>((ranks >> (4 * k)) & 15u);
-    coords[k] = rem0[k] + (rank <= d - r ? r : r - (d + 1));
-  }
-  return pack_key(coords, d);
-}
+using lattice::embedding_scale;
+using lattice::pack_key;
+using lattice::unpack_key;
 
 }  // namespace
 
@@ -73,11 +35,7 @@ void VertexTable::reset(std::size_t expected_vertices) {
 }
 
 std::size_t VertexTable::slot_of(const LatticeKey& key) const {
-  // Multiply-xorshift mixing; the top bits index the table (Fibonacci hashing).
-  std::uint64_t h = key.lo * 0x9E3779B97F4A7C15ull + (key.hi ^ (key.hi >> 29)) * 0xBF58476D1CE4E5B9ull;
-  h ^= h >> 31;
-  h *= 0x94D049BB133111EBull;
-  return static_cast<std::size_t>(h >> shift_);
+  return static_cast<std::size_t>(lattice::slot_of(key, shift_));
 }
 
 void VertexTable::grow() {
@@ -128,7 +86,7 @@ double PermutohedralLattice::max_lattice_coordinate(const float* max_feature, in
   return std::max(sum, largest) + 4.0 * (dim + 1);
 }
 
-void PermutohedralLattice::vertex_coordinates(int v, int* coords) const { unpack_key(table_.key(v), d_, coords); }
+void PermutohedralLattice::vertex_coordinates(int v, int* coords) const { unpack_key(keys_[v], d_, coords); }
 
 void PermutohedralLattice::build(const float* features, int count, int dim, int threads, int row_length) {
   if (dim < 1 || dim > kMaxLatticeDim)
@@ -145,65 +103,12 @@ void PermutohedralLattice::build(const float* features, int count, int dim, int 
   find_neighbours(threads_);
 }
 
-// For each point: elevate its features onto the hyperplane sum = 0 of Z^(d+1) scaled by d+1,
-// find the enclosing simplex (the nearest remainder-0 point and the ranks of the differences) and
-// the barycentric weights of the d+1 vertices (Adams et al. 2010, pp. 5-10; densecrf's init()).
-// D is a template argument so that the small loops unroll. Returns max |rem0|.
-template <int D>
-int embed_point(const float* f, const float* scale, LatticeKey& base, std::uint32_t& ranks, float* weights) {
-  const float down = 1.0f / static_cast<float>(D + 1);
-  float elevated[D + 1];
-  float sm = 0;
-  for (int j = D; j > 0; --j) {
-    const float cf = f[j - 1] * scale[j - 1];
-    elevated[j] = sm - static_cast<float>(j) * cf;
-    sm += cf;
-  }
-  elevated[0] = sm;
-  // Nearest remainder-0 point: each coordinate rounded to a multiple of d+1 (ties to even).
-  int rem0[D + 1], rank[D + 1];
-  int sum = 0;
-  for (int k = 0; k <= D; ++k) {
-    const int v = round_to_int(elevated[k] * down);
-    rem0[k] = v * (D + 1);
-    sum += v;
-    rank[k] = 0;
-  }
-  // Rank of each coordinate's remainder (0 = largest; ties: the earlier coordinate ranks lower),
-  // then back onto the hyperplane.
-  float rest[D + 1];
-  for (int k = 0; k <= D; ++k) rest[k] = elevated[k] - static_cast<float>(rem0[k]);
-  for (int a = 0; a < D; ++a)
-    for (int b = a + 1; b <= D; ++b) {
-      const int less = rest[a] < rest[b];
-      rank[a] += less;
-      rank[b] += 1 - less;
-    }
-  int worst = 0;
-  for (int k = 0; k <= D; ++k) {
-    rank[k] += sum;
-    const int wrap = (rank[k] < 0) - (rank[k] > D);  // +1, -1 or 0
-    rank[k] += wrap * (D + 1);
-    rem0[k] += wrap * (D + 1);
-  }
-  float bary[D + 2] = {};
-  for (int k = 0; k <= D; ++k) {
-    const float v = (elevated[k] - static_cast<float>(rem0[k])) * down;
-    bary[D - rank[k]] += v;
-    bary[D - rank[k] + 1] -= v;
-  }
-  bary[0] += 1.0f + bary[D + 1];
-  ranks = 0;
-  for (int k = 0; k <= D; ++k) ranks |= static_cast<std::uint32_t>(rank[k]) << (4 * k);
-  for (int k = 0; k < D; ++k) worst = std::max(worst, std::abs(rem0[k]));
-  base = pack_key(rem0, D);
-  for (int r = 0; r <= D; ++r) weights[r] = bary[r];
-  return worst;
-}
-
+// For each point: elevate its features onto the hyperplane sum = 0 of Z^(d+1) scaled by d+1, find
+// the enclosing simplex and the barycentric weights (lattice::embed_point, one point at a time;
+// embed_block below, 8 at a time).
 typedef std::int32_t IntLanes __attribute__((vector_size(32)));
 
-// embed_point for the 8 points at `f` (d features each), in vector code across the points: the
+// lattice::embed_point for the 8 points at `f` (d features each), in vector code across the points: the
 // same float operations in the same order, so the same results bit for bit (the scatter into the
 // barycentric weights, whose index depends on the point, stays per point). Returns max |rem0|.
 DEEPLAB_SIMD_CLONES
@@ -278,8 +183,8 @@ int embed_all(const float* features, int n, int threads, LatticeKey* base, std::
     worst = std::max(worst, embed_block(features + i * D, D, scale, base + i, ranks + i, weights + i * (D + 1)));
   }
   for (int i = blocks * kLaneBlock; i < n; ++i)
-    worst = std::max(worst, embed_point<D>(features + static_cast<std::size_t>(i) * D, scale, base[i], ranks[i],
-                                           weights + static_cast<std::size_t>(i) * (D + 1)));
+    worst = std::max(worst, lattice::embed_point<D>(features + static_cast<std::size_t>(i) * D, scale, base + i,
+                                                    ranks + i, weights + static_cast<std::size_t>(i) * (D + 1)));
   return worst;
 }
 
@@ -307,21 +212,55 @@ void PermutohedralLattice::embed(const float* features, int threads) {
                     ", beyond the 16-bit keys (a kernel standard deviation is too small for the image)");
 }
 
-// Serial: the hash table assigns vertex ids in order of first use, so vertices of neighbouring
-// pixels get nearby ids (locality for the blur). A point whose simplex equals the previous
-// point's or the one a row above (common in smooth regions) reuses its vertices without hashing.
+// Vertex ids are assigned in order of first use in point order (vertices of neighbouring pixels get
+// nearby ids: locality for the blur; the CUDA lattice numbers the same way). In parallel: each
+// thread hashes a contiguous range of points into its own table (local first-use ids), then the
+// tables are merged into global ids (merge_tables). A key's first use overall is its first use in
+// the earliest range holding it, so numbering the keys new to each range in range order, each
+// range's in its local order, is exactly the serial first-use numbering: the lattice is the same
+// for any thread count, bit for bit.
 void PermutohedralLattice::insert_vertices(int row_length) {
+  const int threads = std::min(threads_, std::max(1, n_ / 4096));  // tiny images: one range
+  if (static_cast<int>(tables_.size()) < threads) tables_.resize(threads);
+  range_start_.assign(threads + 1, 0);
+  local_start_.assign(threads + 1, 0);
+  fresh_.assign(threads, 0);
+  offsets_.resize(static_cast<std::size_t>(n_) * (d_ + 1));
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num(), count = omp_get_num_threads();
+    int begin, end;
+    thread_range(n_, t, count, begin, end);
+    insert_range(tables_[t], begin, end, row_length);
+    range_start_[t + 1] = end;
+    local_start_[t + 1] = tables_[t].size();
+#pragma omp barrier
+#pragma omp single
+    {
+      ranges_ = count;
+      for (int k = 0; k < count; ++k) local_start_[k + 1] += local_start_[k];
+      to_global_.resize(local_start_[count]);
+    }
+    merge_tables(t);
+  }
+  m_ = static_cast<int>(keys_.size());
+}
+
+// Points [begin, end) into `table`, offsets_ as the table's ids. A point whose simplex equals the
+// previous point's or the one a row above (common in smooth regions) reuses its vertices without
+// hashing (when that point is in the same range: its ids are in the same table).
+void PermutohedralLattice::insert_range(VertexTable& table, int begin, int end, int row_length) {
   const int d = d_;
-  table_.reset(std::max<std::size_t>(static_cast<std::size_t>(m_), static_cast<std::size_t>(n_) / 2));
-  offsets_.resize(static_cast<std::size_t>(n_) * (d + 1));
+  table.reset(std::max(static_cast<std::size_t>(table.size()), static_cast<std::size_t>(end - begin) / 2));
   const auto same_simplex = [&](int a, int b) {
     return simplex_base_[a] == simplex_base_[b] && simplex_rank_[a] == simplex_rank_[b];
   };
-  for (int i = 0; i < n_; ++i) {
+  for (int i = begin; i < end; ++i) {
     std::int32_t* off = offsets_.data() + static_cast<std::size_t>(i) * (d + 1);
-    const int earlier = i > 0 && same_simplex(i, i - 1)                                        ? i - 1
-                        : row_length > 0 && i >= row_length && same_simplex(i, i - row_length) ? i - row_length
-                                                                                               : -1;
+    const int earlier = i > begin && same_simplex(i, i - 1) ? i - 1
+                        : row_length > 0 && i - row_length >= begin && same_simplex(i, i - row_length)
+                            ? i - row_length
+                            : -1;
     if (earlier >= 0) {
       const std::int32_t* from = offsets_.data() + static_cast<std::size_t>(earlier) * (d + 1);
       for (int r = 0; r <= d; ++r) off[r] = from[r];
@@ -329,42 +268,92 @@ void PermutohedralLattice::insert_vertices(int row_length) {
     }
     int rem0[kMaxLatticeDim];
     unpack_key(simplex_base_[i], d, rem0);
-    for (int r = 0; r <= d; ++r) off[r] = table_.find_or_insert(simplex_vertex(rem0, simplex_rank_[i], d, r));
+    for (int r = 0; r <= d; ++r) off[r] = table.find_or_insert(lattice::simplex_vertex(rem0, simplex_rank_[i], d, r));
   }
-  m_ = table_.size();
+}
+
+// Thread t's part of the merge (inside insert_vertices' parallel region, all threads present):
+// which of its range's keys an earlier range already holds, global ids for the others in local
+// order after all earlier ranges' new keys, the rest taken from the earliest range holding them,
+// then its points' offsets rewritten to global ids.
+void PermutohedralLattice::merge_tables(int t) {
+  const VertexTable& table = tables_[t];
+  std::int32_t* global = to_global_.data() + local_start_[t];
+  int fresh = 0;
+  for (int l = 0; l < table.size(); ++l) {
+    int owner = -1;  // index into to_global_ of the key's entry in the earliest range holding it
+    for (int s = 0; s < t && owner < 0; ++s) {
+      const int found = tables_[s].find(table.key(l));
+      if (found >= 0) owner = local_start_[s] + found;
+    }
+    global[l] = owner >= 0 ? -2 - owner : -1;  // -1: new here
+    fresh += owner < 0;
+  }
+  fresh_[t] = fresh;
+#pragma omp barrier
+#pragma omp single
+  {
+    int total = 0;
+    for (int s = 0; s < ranges_; ++s) std::swap(total, fresh_[s] += total);  // exclusive prefix
+    keys_.resize(total);
+  }
+  for (int l = 0, id = fresh_[t]; l < table.size(); ++l)
+    if (global[l] == -1) {
+      keys_[id] = table.key(l);
+      global[l] = id++;
+    }
+#pragma omp barrier
+  for (int l = 0; l < table.size(); ++l)
+    if (global[l] < -1) global[l] = to_global_[-2 - global[l]];
+  if (ranges_ == 1) return;  // one range: its local ids are the global ones
+  const std::size_t d1 = static_cast<std::size_t>(d_) + 1;
+  for (std::size_t e = range_start_[t] * d1; e < range_start_[t + 1] * d1; ++e) offsets_[e] = global[offsets_[e]];
+}
+
+// The id of the vertex with `key`, or -1: looked up in the range tables, earliest first.
+int PermutohedralLattice::find_vertex(const LatticeKey& key) const {
+  for (int s = 0; s < ranges_; ++s) {
+    const int found = tables_[s].find(key);
+    if (found >= 0) return to_global_[local_start_[s] + found];
+  }
+  return -1;
 }
 
 // The points on each vertex, in point order (a counting sort of offsets_): the splat then runs in
-// parallel over vertices, each summing its own contributions in a fixed order (deterministic
-// for any thread count, no atomics). The fill is parallel too: each thread owns a range of
-// vertices holding about 1/threads of the entries and scans all entries for its own.
+// parallel over vertices, each summing its own contributions in a fixed order (deterministic for
+// any thread count, no atomics). Counted and filled in parallel: each thread counts its range of
+// points per vertex, the counts of earlier ranges give each range's first position in a vertex's
+// list, and each thread fills its own points' entries, so a vertex's list is in point order.
 void PermutohedralLattice::build_splat_lists(int threads) {
-  const int d1 = d_ + 1;
-  const std::size_t entries = static_cast<std::size_t>(n_) * d1;
-  splat_start_.assign(static_cast<std::size_t>(m_) + 1, 0);
-  for (std::size_t e = 0; e < entries; ++e) ++splat_start_[offsets_[e] + 1];
-  for (int v = 0; v < m_; ++v) splat_start_[v + 1] += splat_start_[v];
-  splat_point_.resize(entries);
-  splat_weight_.resize(entries);
-  cursor_.assign(splat_start_.begin(), splat_start_.end() - 1);
+  const int d1 = d_ + 1, m = m_;
+  splat_start_.resize(static_cast<std::size_t>(m) + 1);
+  splat_start_[0] = 0;
+  splat_point_.resize(static_cast<std::size_t>(n_) * d1);
+  splat_weight_.resize(splat_point_.size());
+  cursor_.resize(static_cast<std::size_t>(threads) * m);
 #pragma omp parallel num_threads(threads)
   {
     const int t = omp_get_thread_num(), count = omp_get_num_threads();
-    const auto first_vertex = [&](int k) {
-      const std::int64_t target = static_cast<std::int64_t>(entries) * k / count;
-      return static_cast<int>(std::lower_bound(splat_start_.begin(), splat_start_.end() - 1, target) -
-                              splat_start_.begin());
-    };
-    const int lo = first_vertex(t), hi = t + 1 == count ? m_ : first_vertex(t + 1);
-    for (int i = 0; i < n_; ++i) {
-      const std::int32_t* off = offsets_.data() + static_cast<std::size_t>(i) * d1;
-      for (int r = 0; r < d1; ++r) {
-        const int v = off[r];
-        if (v < lo || v >= hi) continue;
-        const std::int32_t pos = cursor_[v]++;
-        splat_point_[pos] = i;
-        splat_weight_[pos] = barycentric_[static_cast<std::size_t>(i) * d1 + r];
-      }
+    int begin, end;
+    thread_range(n_, t, count, begin, end);
+    const std::size_t first = static_cast<std::size_t>(begin) * d1, last = static_cast<std::size_t>(end) * d1;
+    std::int32_t* mine = cursor_.data() + static_cast<std::size_t>(t) * m;
+    std::fill_n(mine, m, 0);
+    for (std::size_t e = first; e < last; ++e) ++mine[offsets_[e]];
+#pragma omp barrier
+#pragma omp for schedule(static)
+    for (int v = 0; v < m; ++v) {
+      std::int32_t total = 0;  // per range: the entries of earlier ranges on v
+      for (int s = 0; s < count; ++s) std::swap(total, cursor_[static_cast<std::size_t>(s) * m + v] += total);
+      splat_start_[v + 1] = total;
+    }
+#pragma omp single
+    for (int v = 0; v < m; ++v) splat_start_[v + 1] += splat_start_[v];
+    for (std::size_t e = first; e < last; ++e) {
+      const int v = offsets_[e];
+      const std::int32_t pos = splat_start_[v] + mine[v]++;
+      splat_point_[pos] = static_cast<std::int32_t>(e / d1);
+      splat_weight_[pos] = barycentric_[e];
     }
   }
 }
@@ -376,19 +365,22 @@ void PermutohedralLattice::build_splat_lists(int threads) {
 // Entry (j, w, 1) is written only by v = w - u_j, so threads never write the same entry.
 void PermutohedralLattice::find_neighbours(int threads) {
   const int d = d_, m = m_;
-  neighbours_.assign(static_cast<std::size_t>(d + 1) * m * 2, m);
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (int v = 0; v < m; ++v) {
-    int key[kMaxLatticeDim], plus[kMaxLatticeDim];
-    unpack_key(table_.key(v), d, key);
-    for (int j = 0; j <= d; ++j) {
-      for (int k = 0; k < d; ++k) plus[k] = key[k] - 1;
-      if (j < d) plus[j] = key[j] + d;
-      const int w = table_.find(pack_key(plus, d));
-      if (w < 0) continue;
-      std::int32_t* direction = neighbours_.data() + static_cast<std::size_t>(j) * m * 2;
-      direction[2 * static_cast<std::size_t>(v)] = w;
-      direction[2 * static_cast<std::size_t>(w) + 1] = v;
+  neighbours_.resize(static_cast<std::size_t>(d + 1) * m * 2);
+#pragma omp parallel num_threads(threads)
+  {
+#pragma omp for schedule(static)
+    for (std::size_t k = 0; k < neighbours_.size(); ++k) neighbours_[k] = m;
+#pragma omp for schedule(static)
+    for (int v = 0; v < m; ++v) {
+      int key[kMaxLatticeDim];
+      unpack_key(keys_[v], d, key);
+      for (int j = 0; j <= d; ++j) {
+        const int w = find_vertex(lattice::neighbour_key(key, d, j, 0));
+        if (w < 0) continue;
+        std::int32_t* direction = neighbours_.data() + static_cast<std::size_t>(j) * m * 2;
+        direction[2 * static_cast<std::size_t>(v)] = w;
+        direction[2 * static_cast<std::size_t>(w) + 1] = v;
+      }
     }
   }
 }
@@ -445,9 +437,10 @@ void blur_rows(const float* in, const std::int32_t* neighbours, int stride, int 
 }  // namespace
 
 const float* PermutohedralLattice::splat_blur(const float* in, int stride, const float* point_scale) {
+  // Grown only: a resize up after a smaller lattice (or a narrower stride) would zero the new part.
   const std::size_t rows = static_cast<std::size_t>(m_) + 1;
-  values_.resize(rows * stride);
-  scratch_.resize(rows * stride);
+  if (values_.size() < rows * stride) values_.resize(rows * stride);
+  if (scratch_.size() < rows * stride) scratch_.resize(rows * stride);
   std::fill_n(values_.data() + static_cast<std::size_t>(m_) * stride, stride, 0.0f);
   std::fill_n(scratch_.data() + static_cast<std::size_t>(m_) * stride, stride, 0.0f);
   float* values = values_.data();

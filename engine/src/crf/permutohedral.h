@@ -17,21 +17,19 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/lattice_maths.h"
+
 namespace deeplab::crf {
 
-// Feature dimensions supported: keys hold d int16 coordinates in 128 bits and a point's d+1
-// simplex ranks are packed in 4 bits each (32 bits).
-constexpr int kMaxLatticeDim = 7;
+// Feature dimensions supported (common/lattice_maths.h packs keys and ranks for at most this many).
+constexpr int kMaxLatticeDim = lattice::kMaxDim;
 
 // Value rows whose stride is a multiple of kLaneBlock floats are processed in whole blocks of that
 // many lanes: fixed-length inner loops that the compiler turns into SIMD with no remainder code.
 constexpr int kLaneBlock = 8;
 
 // The first d coordinates of a lattice point (the last one is minus their sum), int16 each.
-struct LatticeKey {
-  std::uint64_t lo = 0, hi = 0;
-  bool operator==(const LatticeKey& o) const { return lo == o.lo && hi == o.hi; }
-};
+using LatticeKey = lattice::Key;
 
 // Open addressing with linear probing; keys are stored by vertex id, the table holds ids.
 // Capacity is kept between builds, so steady-state builds allocate nothing.
@@ -114,18 +112,28 @@ class PermutohedralLattice {
  private:
   void embed(const float* features, int threads);
   void insert_vertices(int row_length);
+  void insert_range(VertexTable& table, int begin, int end, int row_length);
+  void merge_tables(int t);
+  int find_vertex(const LatticeKey& key) const;
   void build_splat_lists(int threads);
   void find_neighbours(int threads);
   void blur(int stride);
 
   int n_ = 0, d_ = 0, m_ = 0, threads_ = 1;
-  VertexTable table_;
+  // Vertex insertion in parallel: one table per range of points (local ids), merged into keys_.
+  std::vector<VertexTable> tables_;
+  int ranges_ = 0;                         // ranges (tables) of the last build
+  std::vector<std::int32_t> range_start_;  // ranges_ + 1: the points of range t
+  std::vector<std::int32_t> local_start_;  // ranges_ + 1: range t's local ids in to_global_
+  std::vector<std::int32_t> to_global_;    // per range, per local id: the global vertex id
+  std::vector<int> fresh_;                 // per range: keys new there, then their first id
+  std::vector<LatticeKey> keys_;           // per vertex: its key
   std::vector<LatticeKey> simplex_base_;     // per point: the remainder-0 vertex (rem0)
   std::vector<std::uint32_t> simplex_rank_;  // per point: ranks of its d+1 coordinates, 4 bits each
   std::vector<std::int32_t> offsets_;        // n x (d+1): vertex of point i for remainder r
   std::vector<float> barycentric_;           // n x (d+1)
   std::vector<std::int32_t> splat_start_;    // m+1: CSR of the points on each vertex, in point order
-  std::vector<std::int32_t> cursor_;         // m: fill positions while building the CSR
+  std::vector<std::int32_t> cursor_;         // threads x m: per range of points, fill positions in the CSR
   std::vector<std::int32_t> splat_point_;
   std::vector<float> splat_weight_;
   std::vector<std::int32_t> neighbours_;  // (d+1) x m x 2: the two neighbours along direction j, m = none

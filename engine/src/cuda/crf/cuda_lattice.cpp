@@ -31,12 +31,12 @@ void CudaLattice::build_lattice(const Features& features, int points, cudaStream
   reserve_entries(lattice_sizes(points, Features::kDim));
   view_.vertices = 0;
   view_.symmetric = symmetric_;
-  DEEPLAB_CUDA_CHECK(cudaMemsetAsync(slots_.data(), 0xff, sizes_.table_slots * sizeof(int), stream));  // all -1
+  DEEPLAB_CUDA_CHECK(cudaMemsetAsync(buffers_.slots.data(), 0xff, sizes_.table_slots * sizeof(int), stream));  // all -1
   launch_lattice_embed(view_, features, stream);
   launch_lattice_hash(view_, stream);
   launch_lattice_number(view_, scratch_bytes_.data(), scratch_bytes_.bytes(), stream);
   // The vertex count sizes the lists, the neighbours and every later launch: read it back.
-  counters_.download(counters_host_.data(), kCounterCount, stream);
+  buffers_.counters.download(counters_host_.data(), kCounterCount, stream);
   DEEPLAB_CUDA_CHECK(cudaStreamSynchronize(stream));
   const int worst = counters_host_[kCounterWorstCoordinate];
   if (worst + 2 * (sizes_.dim + 1) > 32767)
@@ -58,15 +58,16 @@ void CudaLattice::build_lattice(const Features& features, int points, cudaStream
 void CudaLattice::reserve_entries(const LatticeSizes& sizes) {
   const bool new_entries = sizes.entries != sizes_.entries;
   sizes_ = sizes;
-  base_.reserve(sizes.points);
-  ranks_.reserve(sizes.points);
-  norm_.reserve(sizes.points);
-  weights_.reserve(sizes.entries);
+  buffers_.base.reserve(sizes.points);
+  buffers_.ranks.reserve(sizes.points);
+  buffers_.norm.reserve(sizes.points);
+  buffers_.weights.reserve(sizes.entries);
   // vertex_owner is written by the numbering, before the vertex count is known: sized per entry.
-  for (DeviceBuffer<int>* b : {&entry_slot_, &entry_flag_, &entry_first_, &offsets_, &splat_entry_, &vertex_owner_})
+  for (DeviceBuffer<int>* b : {&buffers_.entry_slot, &buffers_.entry_flag, &buffers_.entry_first, &buffers_.offsets,
+                               &buffers_.splat_entry, &buffers_.vertex_owner})
     b->reserve(sizes.entries);
-  slots_.reserve(sizes.table_slots);
-  counters_.reserve(kCounterCount);
+  buffers_.slots.reserve(sizes.table_slots);
+  buffers_.counters.reserve(kCounterCount);
   counters_host_.reserve(kCounterCount);
   if (new_entries || scratch_bytes_.empty()) {
     const int entries = static_cast<int>(sizes.entries);
@@ -79,41 +80,19 @@ void CudaLattice::reserve_entries(const LatticeSizes& sizes) {
 // Per vertex: for `vertices`, or for the most the entries can make (worst_case_vertices_).
 void CudaLattice::reserve_vertices(std::int64_t vertices, int stride) {
   const std::int64_t capacity = worst_case_vertices_ ? sizes_.entries : vertices;
-  starts_.reserve(capacity + 1);
-  neighbours_.reserve(static_cast<std::size_t>(sizes_.dim + 1) * capacity * 2);
+  buffers_.starts.reserve(capacity + 1);
+  buffers_.neighbours.reserve(static_cast<std::size_t>(sizes_.dim + 1) * capacity * 2);
   rows_.reserve(static_cast<std::size_t>(capacity + 1) * stride);
   rows_scratch_.reserve(static_cast<std::size_t>(capacity + 1) * stride);
   point_view();
 }
 
-void CudaLattice::point_view() {
-  LatticeView& v = view_;
-  v.points = sizes_.points;
-  v.dim = sizes_.dim;
-  v.entries = static_cast<int>(sizes_.entries);
-  v.slot_mask = static_cast<std::uint32_t>(sizes_.table_slots - 1);
-  v.slot_shift = sizes_.slot_shift;
-  lattice_embedding_scale(sizes_.dim, v.scale);
-  v.base = base_.data();
-  v.ranks = ranks_.data();
-  v.weights = weights_.data();
-  v.slots = slots_.data();
-  v.entry_slot = entry_slot_.data();
-  v.entry_flag = entry_flag_.data();
-  v.entry_first = entry_first_.data();
-  v.offsets = offsets_.data();
-  v.splat_entry = splat_entry_.data();
-  v.vertex_owner = vertex_owner_.data();
-  v.starts = starts_.data();
-  v.neighbours = neighbours_.data();
-  v.counters = counters_.data();
-  v.norm = norm_.data();
-}
+void CudaLattice::point_view() { buffers_.point(view_, sizes_); }
 
 const float* CudaLattice::splat_blur(const float* in, int stride, cudaStream_t stream) {
   if (!built_) throw Error(ErrorCode::kInternal, "CudaLattice::splat_blur before a successful build");
   if (!in || stride < 1) throw Error(ErrorCode::kInternal, "CudaLattice::splat_blur of nothing");
-  return splat_blur_scaled(in, stride, view_.symmetric ? norm_.data() : nullptr, stream);
+  return splat_blur_scaled(in, stride, view_.symmetric ? buffers_.norm.data() : nullptr, stream);
 }
 
 const float* CudaLattice::splat_blur_scaled(const float* in, int stride, const float* point_scale,
@@ -134,20 +113,15 @@ const float* CudaLattice::splat_blur_scaled(const float* in, int stride, const f
 }
 
 KernelSlice CudaLattice::slice(const float* blurred, float weight) const {
-  KernelSlice s;
-  s.offsets = view_.offsets;
-  s.weights = view_.weights;
-  s.norm = view_.norm;
-  s.blurred = blurred;
-  s.weight = weight;
-  return s;
+  return KernelSlice{view_.offsets, view_.weights, view_.norm, blurred, weight};
 }
 
 std::size_t CudaLattice::device_bytes() const {
-  return base_.bytes() + ranks_.bytes() + weights_.bytes() + norm_.bytes() + slots_.bytes() + entry_slot_.bytes() +
-         entry_flag_.bytes() + entry_first_.bytes() + offsets_.bytes() + splat_entry_.bytes() + vertex_owner_.bytes() +
-         starts_.bytes() + neighbours_.bytes() + counters_.bytes() + scratch_bytes_.bytes() + rows_.bytes() +
-         rows_scratch_.bytes();
+  return buffers_.base.bytes() + buffers_.ranks.bytes() + buffers_.weights.bytes() + buffers_.norm.bytes() +
+         buffers_.slots.bytes() + buffers_.entry_slot.bytes() + buffers_.entry_flag.bytes() +
+         buffers_.entry_first.bytes() + buffers_.offsets.bytes() + buffers_.splat_entry.bytes() +
+         buffers_.vertex_owner.bytes() + buffers_.starts.bytes() + buffers_.neighbours.bytes() +
+         buffers_.counters.bytes() + scratch_bytes_.bytes() + rows_.bytes() + rows_scratch_.bytes();
 }
 
 }  // namespace deeplab::cuda

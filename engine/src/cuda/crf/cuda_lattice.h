@@ -72,13 +72,7 @@ class CudaLattice {
   LatticeSizes sizes_;
   LatticeView view_;
 
-  DeviceBuffer<LatticeKeyBits> base_;
-  DeviceBuffer<std::uint32_t> ranks_;
-  DeviceBuffer<float> weights_, norm_;
-  DeviceBuffer<int> slots_;
-  DeviceBuffer<int> entry_slot_, entry_flag_, entry_first_, offsets_, splat_entry_;
-  DeviceBuffer<int> vertex_owner_, starts_, neighbours_;
-  DeviceBuffer<int> counters_;
+  LatticeBuffers<DeviceBuffer> buffers_;
   DeviceBuffer<unsigned char> scratch_bytes_;  // CUB's scan and sort
   DeviceBuffer<float> rows_, rows_scratch_;    // vertex rows, ping-pong for the blur
   PinnedBuffer<int> counters_host_;

@@ -2,7 +2,8 @@
 // and cuda/crf/lattice_filter.cu calls one step below for its thread's index, and the unit tests run
 // the same steps on the CPU, index by index, against crf::PermutohedralLattice (crf/permutohedral.cpp).
 //
-// The arithmetic is the CPU lattice's, operation for operation and rounded as it rounds (mul_rn and
+// The maths both lattices share (keys, hash, embedding, simplex and neighbour keys) is common/lattice_maths.h;
+// the arithmetic is the CPU lattice's, operation for operation and rounded as it rounds (mul_rn and
 // friends: nvcc would otherwise contract a * b + c into one fused multiply-add):
 //   embed      each point's elevated features, enclosing simplex (remainder-0 vertex and ranks) and
 //              barycentric weights (Adams et al. 2010; densecrf's init());
@@ -26,18 +27,18 @@
 #include <cmath>
 #include <cstdint>
 
+#include "common/lattice_maths.h"
 #include "cuda/crf/crf_plan.h"
 #include "cuda/host_device.h"
 
 namespace deeplab::cuda {
 
-// ---- float helpers the CPU lattice uses beyond host_device.h's -----------------------------------
-
-// The nearest integer, ties to even, for |x| < 2^22: adding and subtracting 1.5 * 2^23 leaves no
-// fraction bits (crf/permutohedral.cpp's round_to_int, the same two roundings).
-DEEPLAB_HOST_DEVICE inline int round_to_even(float x) {
-  return static_cast<int>(sub_rn(add_rn(x, 12582912.0f), 12582912.0f));
-}
+// The maths both lattices share (keys, hash, embedding, simplex vertices, neighbour keys).
+using lattice::embed_point;
+using lattice::neighbour_key;
+using lattice::pack_key;
+using lattice::unpack_key;
+using LatticeKeyBits = lattice::Key;
 
 // Correctly rounded square root on both sides (std::sqrt is; CUDA's __fsqrt_rn is).
 DEEPLAB_HOST_DEVICE inline float sqrt_rn(float x) {
@@ -46,130 +47,6 @@ DEEPLAB_HOST_DEVICE inline float sqrt_rn(float x) {
 #else
   return std::sqrt(x);
 #endif
-}
-
-// ---- keys -------------------------------------------------------------------------------------
-
-// The first d coordinates of a lattice point (the last is minus their sum), int16 each: coordinates
-// 0..3 in lo, 4..6 in hi (crf/permutohedral.cpp's LatticeKey packing).
-struct LatticeKeyBits {
-  std::uint64_t lo = 0, hi = 0;
-};
-
-DEEPLAB_HOST_DEVICE inline bool same_key(const LatticeKeyBits& a, const LatticeKeyBits& b) {
-  return a.lo == b.lo && a.hi == b.hi;
-}
-
-template <int D>
-DEEPLAB_HOST_DEVICE inline LatticeKeyBits pack_key(const int* coords) {
-  LatticeKeyBits key;
-  for (int k = 0; k < D; ++k) {
-    const std::uint64_t bits = static_cast<std::uint16_t>(static_cast<std::int16_t>(coords[k]));
-    if (k < 4) key.lo |= bits << (16 * k);
-    else key.hi |= bits << (16 * (k - 4));
-  }
-  return key;
-}
-
-template <int D>
-DEEPLAB_HOST_DEVICE inline void unpack_key(const LatticeKeyBits& key, int* coords) {
-  for (int k = 0; k < D; ++k) {
-    const std::uint64_t word = k < 4 ? key.lo : key.hi;
-    coords[k] = static_cast<std::int16_t>(static_cast<std::uint16_t>(word >> (16 * (k & 3))));
-  }
-}
-
-// Multiply-xorshift mixing; the top bits index the table (the CPU VertexTable's hash).
-DEEPLAB_HOST_DEVICE inline std::uint32_t slot_of(const LatticeKeyBits& key, int shift) {
-  std::uint64_t h = key.lo * 0x9E3779B97F4A7C15ull + (key.hi ^ (key.hi >> 29)) * 0xBF58476D1CE4E5B9ull;
-  h ^= h >> 31;
-  h *= 0x94D049BB133111EBull;
-  return static_cast<std::uint32_t>(h >> shift);
-}
-
-// ---- embedding ---------------------------------------------------------------------------------
-
-// Diagonal of the embedding times the inverse of the filter's expected standard deviation
-// sqrt(2/3) (d+1), in double and rounded to float (crf/permutohedral.cpp's embedding_scale).
-inline void lattice_embedding_scale(int d, float* scale) {
-  const double inv_std_dev = std::sqrt(2.0 / 3.0) * (d + 1);
-  for (int i = 0; i < d; ++i)
-    scale[i] = static_cast<float>(inv_std_dev / std::sqrt(static_cast<double>((i + 1) * (i + 2))));
-}
-
-// Point i's enclosing simplex: its remainder-0 vertex `base`, the ranks of its d+1 coordinates
-// (4 bits each) and its d+1 barycentric weights. Returns the largest |coordinate| of `base`.
-template <int D>
-DEEPLAB_HOST_DEVICE inline int embed_point(const float* f, const float* scale, LatticeKeyBits* base,
-                                           std::uint32_t* ranks, float* weights) {
-  const float down = div_rn(1.0f, static_cast<float>(D + 1));
-  float elevated[D + 1];
-  float sm = 0;
-  for (int j = D; j > 0; --j) {
-    const float cf = mul_rn(f[j - 1], scale[j - 1]);
-    elevated[j] = sub_rn(sm, mul_rn(static_cast<float>(j), cf));
-    sm = add_rn(sm, cf);
-  }
-  elevated[0] = sm;
-  // Nearest remainder-0 point: each coordinate rounded to a multiple of d+1.
-  int rem0[D + 1], rank[D + 1];
-  int sum = 0;
-  for (int k = 0; k <= D; ++k) {
-    const int v = round_to_even(mul_rn(elevated[k], down));
-    rem0[k] = v * (D + 1);
-    sum += v;
-    rank[k] = 0;
-  }
-  // Rank of each coordinate's remainder (0 = largest), then back onto the hyperplane.
-  for (int a = 0; a < D; ++a) {
-    const float da = sub_rn(elevated[a], static_cast<float>(rem0[a]));
-    for (int b = a + 1; b <= D; ++b) {
-      if (da < sub_rn(elevated[b], static_cast<float>(rem0[b]))) ++rank[a];
-      else ++rank[b];
-    }
-  }
-  for (int k = 0; k <= D; ++k) {
-    rank[k] += sum;
-    if (rank[k] < 0) {
-      rank[k] += D + 1;
-      rem0[k] += D + 1;
-    } else if (rank[k] > D) {
-      rank[k] -= D + 1;
-      rem0[k] -= D + 1;
-    }
-  }
-  float bary[D + 2];
-  for (int k = 0; k < D + 2; ++k) bary[k] = 0.0f;
-  for (int k = 0; k <= D; ++k) {
-    const float v = mul_rn(sub_rn(elevated[k], static_cast<float>(rem0[k])), down);
-    bary[D - rank[k]] = add_rn(bary[D - rank[k]], v);
-    bary[D - rank[k] + 1] = sub_rn(bary[D - rank[k] + 1], v);
-  }
-  bary[0] = add_rn(bary[0], add_rn(1.0f, bary[D + 1]));
-  std::uint32_t packed = 0;
-  int worst = 0;
-  for (int k = 0; k <= D; ++k) packed |= static_cast<std::uint32_t>(rank[k]) << (4 * k);
-  for (int k = 0; k < D; ++k) {
-    const int magnitude = rem0[k] < 0 ? -rem0[k] : rem0[k];
-    if (magnitude > worst) worst = magnitude;
-  }
-  *base = pack_key<D>(rem0);
-  *ranks = packed;
-  for (int r = 0; r <= D; ++r) weights[r] = bary[r];
-  return worst;
-}
-
-// Vertex r of the simplex with remainder-0 vertex `base` and coordinate ranks `ranks`: coordinate
-// k moves by r, or by r - (d+1) once its rank passes d - r.
-template <int D>
-DEEPLAB_HOST_DEVICE inline LatticeKeyBits simplex_vertex(const LatticeKeyBits& base, std::uint32_t ranks, int r) {
-  int coords[D];
-  unpack_key<D>(base, coords);
-  for (int k = 0; k < D; ++k) {
-    const int rank = static_cast<int>((ranks >> (4 * k)) & 15u);
-    coords[k] += rank <= D - r ? r : r - (D + 1);
-  }
-  return pack_key<D>(coords);
 }
 
 // ---- feature sources (crf/crf_kernel.cpp's gaussian_features / bilateral_features) -------------
@@ -239,11 +116,47 @@ struct LatticeView {
   float* norm = nullptr;        // per point: the CRF kernel's normalisation n_i
 };
 
+// The arrays of one lattice, each in a `Buffer<T>` with data(): DeviceBuffer in CudaLattice,
+// std::vector in the tests' emulation. point() fills a view with their pointers and the sizes.
+template <template <class> class Buffer>
+struct LatticeBuffers {
+  Buffer<LatticeKeyBits> base;
+  Buffer<std::uint32_t> ranks;
+  Buffer<float> weights, norm;
+  Buffer<int> slots, entry_slot, entry_flag, entry_first, offsets, splat_entry, vertex_owner, starts, neighbours,
+      counters;
+
+  void point(LatticeView& v, const LatticeSizes& sizes) {
+    v.points = sizes.points;
+    v.dim = sizes.dim;
+    v.entries = static_cast<int>(sizes.entries);
+    v.slot_mask = static_cast<std::uint32_t>(sizes.table_slots - 1);
+    v.slot_shift = sizes.slot_shift;
+    lattice::embedding_scale(sizes.dim, v.scale);
+    v.base = base.data();
+    v.ranks = ranks.data();
+    v.weights = weights.data();
+    v.slots = slots.data();
+    v.entry_slot = entry_slot.data();
+    v.entry_flag = entry_flag.data();
+    v.entry_first = entry_first.data();
+    v.offsets = offsets.data();
+    v.splat_entry = splat_entry.data();
+    v.vertex_owner = vertex_owner.data();
+    v.starts = starts.data();
+    v.neighbours = neighbours.data();
+    v.counters = counters.data();
+    v.norm = norm.data();
+  }
+};
+
 // The key of entry e's vertex, from its point's simplex (written by the embedding step).
 template <int D>
 DEEPLAB_HOST_DEVICE inline LatticeKeyBits entry_key(const LatticeView& v, int e) {
   const int point = e / (D + 1);
-  return simplex_vertex<D>(v.base[point], v.ranks[point], e - point * (D + 1));
+  int rem0[D];
+  unpack_key(v.base[point], D, rem0);
+  return lattice::simplex_vertex(rem0, v.ranks[point], D, e - point * (D + 1));
 }
 
 // Atomics on int slots. The device version (cuda/crf/lattice_atomics.cuh) uses atomicCAS/atomicMin;
@@ -281,7 +194,7 @@ DEEPLAB_HOST_DEVICE inline void embed_step(const LatticeView& v, const Features&
 template <int D, typename Atomics>
 DEEPLAB_HOST_DEVICE inline void insert_step(const LatticeView& v, int e) {
   const LatticeKeyBits key = entry_key<D>(v, e);
-  for (std::uint32_t s = slot_of(key, v.slot_shift);; s = (s + 1) & v.slot_mask) {
+  for (auto s = static_cast<std::uint32_t>(lattice::slot_of(key, v.slot_shift));; s = (s + 1) & v.slot_mask) {
     int owner = Atomics::load(&v.slots[s]);
     if (owner < 0) {
       owner = Atomics::compare_swap(&v.slots[s], -1, e);
@@ -290,7 +203,7 @@ DEEPLAB_HOST_DEVICE inline void insert_step(const LatticeView& v, int e) {
         return;
       }
     }
-    if (same_key(entry_key<D>(v, owner), key)) {
+    if (entry_key<D>(v, owner) == key) {
       v.entry_slot[e] = static_cast<int>(s);
       return;
     }
@@ -329,10 +242,10 @@ DEEPLAB_HOST_DEVICE inline void starts_step(const LatticeView& v, int p) {
 // The vertex id of `key`, or m when the lattice has no such vertex.
 template <int D>
 DEEPLAB_HOST_DEVICE inline int find_vertex(const LatticeView& v, const LatticeKeyBits& key) {
-  for (std::uint32_t s = slot_of(key, v.slot_shift);; s = (s + 1) & v.slot_mask) {
+  for (auto s = static_cast<std::uint32_t>(lattice::slot_of(key, v.slot_shift));; s = (s + 1) & v.slot_mask) {
     const int owner = v.slots[s];
     if (owner < 0) return v.vertices;
-    if (same_key(entry_key<D>(v, owner), key)) return v.offsets[owner];
+    if (entry_key<D>(v, owner) == key) return v.offsets[owner];
   }
 }
 
@@ -341,19 +254,11 @@ DEEPLAB_HOST_DEVICE inline int find_vertex(const LatticeView& v, const LatticeKe
 template <int D>
 DEEPLAB_HOST_DEVICE inline void neighbours_step(const LatticeView& v, std::int64_t t) {
   const int vertex = static_cast<int>(t / (D + 1)), j = static_cast<int>(t % (D + 1));
-  int key[D], n1[D], n2[D];
-  unpack_key<D>(entry_key<D>(v, v.vertex_owner[vertex]), key);
-  for (int k = 0; k < D; ++k) {
-    n1[k] = key[k] - 1;
-    n2[k] = key[k] + 1;
-  }
-  if (j < D) {
-    n1[j] = key[j] + D;
-    n2[j] = key[j] - D;
-  }
+  int key[D];
+  unpack_key(entry_key<D>(v, v.vertex_owner[vertex]), D, key);
   int* out = v.neighbours + (static_cast<std::int64_t>(j) * v.vertices + vertex) * 2;
-  out[0] = find_vertex<D>(v, pack_key<D>(n1));
-  out[1] = find_vertex<D>(v, pack_key<D>(n2));
+  out[0] = find_vertex<D>(v, neighbour_key(key, D, j, 0));
+  out[1] = find_vertex<D>(v, neighbour_key(key, D, j, 1));
 }
 
 // ---- filter steps ----------------------------------------------------------------------------------
