@@ -10,6 +10,7 @@
 namespace deeplab::test {
 
 using namespace deeplab::cuda;
+using namespace deeplab::pixel;
 
 namespace {
 
