@@ -74,6 +74,14 @@ bool env_flag(const char* name, bool fallback) {
   return *v != '0';
 }
 
+// $DEEPLAB_MODEL_DIR and $DEEPLAB_MODEL_CACHE for resolve_model() (the engine reads no environment).
+deeplab::ModelSearch model_search_from_env() {
+  deeplab::ModelSearch search;
+  if (const gchar* dir = g_getenv("DEEPLAB_MODEL_DIR")) search.manifest_dir = dir;
+  if (const gchar* cache = g_getenv("DEEPLAB_MODEL_CACHE")) search.cache_dir = cache;
+  return search;
+}
+
 // What a loaded Segmenter depends on: a change makes the next start() reload.
 struct LoadSettings {
   std::string model = DEFAULT_PROP_MODEL;
@@ -292,7 +300,7 @@ static void gst_deeplab_seg_load(GstDeeplabSeg* self, const LoadSettings& want, 
                   deeplab::device_name(options.device), want.input_size.c_str(), want.threads,
                   deeplab::crf_mode_name(crf.mode));
   const auto t0 = Clock::now();
-  const deeplab::ModelManifest manifest = deeplab::resolve_model(want.model);
+  const deeplab::ModelManifest manifest = deeplab::resolve_model(want.model, model_search_from_env());
   auto segmenter = std::make_unique<deeplab::Segmenter>(manifest, options);
   const deeplab::NetworkInfo& net = segmenter->network();
   if (options.precision == deeplab::Precision::kFp16 && segmenter->device() == deeplab::Device::kCpu)

@@ -150,12 +150,4 @@ Graph load_optimized_graph(const std::string& onnx_path, const LoadOptions& opti
   return g;
 }
 
-LoadedNetwork load_cpu_network(const std::string& onnx_path, const LoadOptions& options) {
-  LoadedNetwork loaded;
-  Graph g = load_optimized_graph(onnx_path, options, &loaded.final_resize, &loaded.imported_nodes);
-  loaded.network = std::make_unique<CpuNetwork>(std::move(g), options.threads);
-  loaded.network->set_profile(options.profile);
-  return loaded;
-}
-
 }  // namespace deeplab

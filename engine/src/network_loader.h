@@ -28,8 +28,10 @@ struct LoadedNetwork {
   int imported_nodes = 0;
 };
 
+// In the core library.
 Graph load_optimized_graph(const std::string& onnx_path, const LoadOptions& options, FinalResizeInfo* final_resize,
                            int* imported_nodes = nullptr);
+// In the CPU backend library (cpu/load_cpu_network.cpp).
 LoadedNetwork load_cpu_network(const std::string& onnx_path, const LoadOptions& options);
 
 }  // namespace deeplab

@@ -6,56 +6,58 @@
 #include <new>
 #include <string>
 
+#include "backend/registry.h"
 #include "backend/segmenter_backend.h"
+#include "common/enum_names.h"
 #include "deeplab/log.h"
 #include "network_loader.h"
 
 namespace deeplab {
 
+namespace {
+
+constexpr EnumName<Device> kDeviceNames[] = {
+    {Device::kCpu, "cpu"}, {Device::kCuda, "cuda"}, {Device::kCuda, "gpu"}, {Device::kAuto, "auto"}};
+constexpr EnumName<Precision> kPrecisionNames[] = {{Precision::kFp32, "fp32"}, {Precision::kFp16, "fp16"}};
+constexpr EnumName<Aspect> kAspectNames[] = {{Aspect::kStretch, "stretch"}, {Aspect::kKeep, "keep"}};
+
+}  // namespace
+
 Device device_from_string(const std::string& name) {
-  if (name == "cpu") return Device::kCpu;
-  if (name == "cuda" || name == "gpu") return Device::kCuda;
-  if (name == "auto") return Device::kAuto;
+  Device device;
+  if (enum_from_name(kDeviceNames, name, &device)) return device;
   throw Error(ErrorCode::kInvalidArgument, "unknown device '" + name + "' (cpu, cuda or auto)");
 }
 
 Precision precision_from_string(const std::string& name) {
-  if (name == "fp32") return Precision::kFp32;
-  if (name == "fp16") return Precision::kFp16;
+  Precision precision;
+  if (enum_from_name(kPrecisionNames, name, &precision)) return precision;
   throw Error(ErrorCode::kInvalidArgument, "unknown precision '" + name + "' (fp32 or fp16)");
 }
 
 Aspect aspect_from_string(const std::string& name) {
-  if (name == "stretch") return Aspect::kStretch;
-  if (name == "keep") return Aspect::kKeep;
+  Aspect aspect;
+  if (enum_from_name(kAspectNames, name, &aspect)) return aspect;
   throw Error(ErrorCode::kInvalidArgument, "unknown aspect '" + name + "' (stretch or keep)");
 }
 
-const char* aspect_name(Aspect aspect) { return aspect == Aspect::kKeep ? "keep" : "stretch"; }
+const char* aspect_name(Aspect aspect) { return enum_name(kAspectNames, aspect); }
 
-const char* device_name(Device device) {
-  switch (device) {
-    case Device::kCpu: return "cpu";
-    case Device::kCuda: return "cuda";
-    case Device::kAuto: return "auto";
-  }
-  return "?";
-}
-
-// Implemented by the CUDA backend when it is built; otherwise reports why there is no GPU.
-bool cuda_device_available(std::string* why);
+const char* device_name(Device device) { return enum_name(kDeviceNames, device); }
 
 namespace {
 
 // The API's boundary: a std::bad_alloc (a huge frame, the CRF's buffers, a model too large) becomes an
 // Error that says what ran out, so that callers catching deeplab::Error report it instead of ending
 // in std::terminate.
-template <class Work>
-auto memory_errors_named(const std::string& what, Work&& work) -> decltype(work()) {
+// `what()` is called only when memory ran out: segment()/submit() run on every frame, which must not
+// allocate.
+template <class What, class Work>
+decltype(auto) memory_errors_named(What&& what, Work&& work) {
   try {
     return work();
   } catch (const std::bad_alloc&) {
-    throw Error(ErrorCode::kOutOfMemory, "out of memory " + what);
+    throw Error(ErrorCode::kOutOfMemory, "out of memory " + what());
   }
 }
 
@@ -273,25 +275,18 @@ class Segmenter::Impl {
 };
 
 Segmenter::Segmenter(const ModelManifest& manifest, const SegmenterOptions& options)
-    : impl_(memory_errors_named("loading model '" + manifest.name + "' (" + manifest.file + ")",
+    : impl_(memory_errors_named([&] { return "loading model '" + manifest.name + "' (" + manifest.file + ")"; },
                                 [&] { return std::make_unique<Impl>(manifest, options); })) {}
 Segmenter::~Segmenter() = default;
 Segmenter::Segmenter(Segmenter&&) noexcept = default;
 Segmenter& Segmenter::operator=(Segmenter&&) noexcept = default;
 
 const Segmentation& Segmenter::segment(const FrameView& frame, const SegmentRequest& request) {
-  try {
-    return impl_->segment(frame, request);
-  } catch (const std::bad_alloc&) {
-    throw Error(ErrorCode::kOutOfMemory, "out of memory " + frame_text(frame, impl_->options_.crf));
-  }
+  return memory_errors_named([&] { return frame_text(frame, impl_->options_.crf); },
+                             [&]() -> const Segmentation& { return impl_->segment(frame, request); });
 }
 void Segmenter::submit(const FrameView& frame, const SegmentRequest& request) {
-  try {
-    impl_->submit(frame, request);
-  } catch (const std::bad_alloc&) {
-    throw Error(ErrorCode::kOutOfMemory, "out of memory " + frame_text(frame, impl_->options_.crf));
-  }
+  memory_errors_named([&] { return frame_text(frame, impl_->options_.crf); }, [&] { impl_->submit(frame, request); });
 }
 const Segmentation* Segmenter::collect() { return impl_->collect(); }
 int Segmenter::pending() const { return impl_->pending(); }

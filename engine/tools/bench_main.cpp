@@ -173,7 +173,7 @@ void print_text(const Setup& s, const Segmenter& segmenter, double load_ms, cons
 int main(int argc, char** argv) {
   return tools::run_tool("deeplab-bench", [&] {
     Setup s = parse(argc, argv);
-    const ModelManifest manifest = resolve_model(s.model);
+    const ModelManifest manifest = resolve_model(s.model, tools::model_search_from_environment());
     const auto load_start = std::chrono::steady_clock::now();
     Segmenter segmenter(manifest, s.options);
     const double load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - load_start).count();

@@ -105,6 +105,22 @@ bool environment_flag(const char* name, bool fallback) {
   return *v != '0';
 }
 
+namespace {
+
+std::string environment_text(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+}  // namespace
+
+ModelSearch model_search_from_environment() {
+  ModelSearch search;
+  search.manifest_dir = environment_text("DEEPLAB_MODEL_DIR");
+  search.cache_dir = environment_text("DEEPLAB_MODEL_CACHE");
+  return search;
+}
+
 int run_tool(const char* tool, const std::function<int()>& body, const int* failure_code) {
   const auto failed = [&] { return failure_code ? *failure_code : 2; };
   try {

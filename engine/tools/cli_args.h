@@ -7,6 +7,8 @@
 #include <set>
 #include <string>
 
+#include "deeplab/manifest.h"
+
 namespace deeplab::tools {
 
 class Args {
@@ -35,6 +37,9 @@ class Args {
 // DEEPLAB_PROFILE=1, DEEPLAB_CUDA_GRAPH=0 and the like: true for a set value other than "0". The
 // engine reads no environment; the tools turn these into SegmenterOptions::profile / cuda_graph.
 bool environment_flag(const char* name, bool fallback);
+
+// $DEEPLAB_MODEL_DIR and $DEEPLAB_MODEL_CACHE (docs/models.md), for deeplab::resolve_model().
+ModelSearch model_search_from_environment();
 
 // A tool's main(): runs `body` and turns every exception into one line on stderr, "TOOL: message",
 // and an exit status (`failure_code`, read when the exception arrives; 2 if null): deeplab::Error,

@@ -155,7 +155,7 @@ int run(int argc, char** argv, int& failure_code) {
   tools::Args args(argc, argv, kUsage);
   Setup s = read_setup(args);
   if (s.oracle) return run_oracle(s, failure_code);
-  const ModelManifest manifest = resolve_model(s.info.model);
+  const ModelManifest manifest = resolve_model(s.info.model, tools::model_search_from_environment());
   const eval::ClassMap map = eval::load_class_map(s.info.class_map_path, static_cast<int>(manifest.classes.size()));
   Segmenter segmenter(manifest, s.options);
   s.info.device = device_name(segmenter.device());

@@ -89,7 +89,7 @@ int main(int argc, char** argv) {
                          tools::kCrfUsage +
                          "\nWith several inputs, --output-mask and --overlay are directories (STEM.png inside); "
                          "each image is segmented on its own.\n" + tools::kCrfHelp);
-    const ModelManifest manifest = resolve_model(args.required("--model"));
+    const ModelManifest manifest = resolve_model(args.required("--model"), tools::model_search_from_environment());
     const std::vector<std::string> inputs = split_list(args.required("--input"));
     const std::string mask_target = args.value("--output-mask");
     const std::string overlay_target = args.value("--overlay");

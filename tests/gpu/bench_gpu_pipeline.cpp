@@ -62,7 +62,7 @@ int main(int argc, char** argv) {
     const int in_flight = args.integer("--in-flight", 1, 1, Segmenter::kMaxInFlight);
     args.finish();
 
-    const ModelManifest manifest = resolve_model(model);
+    const ModelManifest manifest = resolve_model(model, tools::model_search_from_environment());
     const auto load_start = std::chrono::steady_clock::now();
     Segmenter segmenter(manifest, options);
     const double load_ms =

@@ -24,12 +24,7 @@ void EmulatedCrfStage::prepare(int frame_width, int frame_height, int classes, c
   position_scale_ = size.position_scale;
   classes_ = classes;
   to_working_ = to_working;
-  ResizeAttrs attrs;
-  attrs.mode = ResizeAttrs::kLinear;
-  attrs.coord = ResizeAttrs::kHalfPixel;
-  to_frame_ = make_resample_geometry(height_, width_, classes, frame_height, frame_width,
-                                     static_cast<float>(frame_height) / height_,
-                                     static_cast<float>(frame_width) / width_, attrs);
+  to_frame_ = crf::crf_to_frame_geometry(width_, height_, classes, frame_width, frame_height);
   // CudaPostprocess's plans (default shared-memory budget: staged or direct as on the device).
   working_plan_ = make_upsample_plan(to_working_.cols, classes);
   frame_plan_ = make_upsample_plan(to_frame_.cols, classes);

@@ -11,6 +11,7 @@
 namespace deeplab::test {
 
 using namespace deeplab::cuda;
+using namespace deeplab::pixel;
 
 namespace {
 

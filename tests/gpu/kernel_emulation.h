@@ -1,4 +1,4 @@
-// The pre/post-processing kernels' per-pixel code (cuda/preprocess_pixel.h, cuda/upsample_pixel.h)
+// The pre/post-processing kernels' per-pixel code (common/preprocess_pixel.h, cuda/upsample_pixel.h)
 // run on the CPU thread by thread and block by block as the kernels run it: shared by the host
 // tests of the kernels (test_cuda_host.cpp) and of the Segmenter's CRF stage (crf_stage_emulation.h).
 #pragma once
@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "cuda/preprocess_pixel.h"
+#include "common/preprocess_pixel.h"
 #include "cuda/upsample_pixel.h"
 #include "cuda/upsample_plan.h"
 #include "deeplab/frame.h"

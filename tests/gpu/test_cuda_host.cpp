@@ -1,5 +1,5 @@
 // Host-only tests of the CUDA backend's pre/post-processing (label unit; no GPU needed): launch
-// shapes, upsampling plans, plane sizes, and the kernels' per-pixel code (cuda/preprocess_pixel.h,
+// shapes, upsampling plans, plane sizes, and the kernels' per-pixel code (common/preprocess_pixel.h,
 // cuda/upsample_pixel.h) run on the CPU — block by block and thread by thread as the kernels run it —
 // against the CPU references, exactly. What this cannot check is the device itself (its
 // arithmetic, the launches, the copies): deeplab_gpu_tests does, on a GPU.
@@ -13,10 +13,10 @@
 
 #include "cuda/frame_planes.h"
 #include "cuda/launch_geometry.h"
-#include "cuda/preprocess_pixel.h"
+#include "common/preprocess_pixel.h"
 #include "cuda/upsample_pixel.h"
 #include "cuda/upsample_plan.h"
-#include "cuda/yuv_bt601.h"
+#include "common/yuv_bt601.h"
 #include "deeplab/error.h"
 #include "gpu_cases.h"
 #include "kernel_emulation.h"
@@ -25,6 +25,7 @@
 
 using namespace deeplab;
 using namespace deeplab::cuda;
+using namespace deeplab::pixel;
 using namespace deeplab::test;
 
 namespace {

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/registry.h"
 #include "crf/crf_kernel.h"
 #include "crf/fast_exp.h"
 #include "crf/permutohedral.h"
@@ -28,10 +29,6 @@
 #include "cuda/crf/mean_field_steps.h"
 #include "deeplab/crf.h"
 #include "deeplab/error.h"
-
-namespace deeplab {
-bool cuda_device_available(std::string* why);  // cuda/device_probe.cpp
-}
 
 using namespace deeplab;
 using namespace deeplab::test;

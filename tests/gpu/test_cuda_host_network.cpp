@@ -16,8 +16,9 @@
 
 #include "cpu/cpu_network.h"
 #include "cpu/kernel.h"
-#include "cuda/conv_plan.h"
+#include "backend/registry.h"
 #include "backend/segmenter_backend.h"
+#include "cuda/conv_plan.h"
 #include "cuda/net_ops.h"
 #include "cuda/network_plan.h"
 #include "cuda/step_params.h"
@@ -30,10 +31,6 @@
 using namespace deeplab;
 using namespace deeplab::cuda;
 using namespace deeplab::test;
-
-namespace deeplab {
-bool cuda_device_available(std::string* why);  // engine/src/cuda/device_probe.cpp
-}
 
 namespace {
 

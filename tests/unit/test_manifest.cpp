@@ -1,7 +1,8 @@
 // Model manifests: every manifest shipped in models/ parses; malformed ones are refused with
 // kInvalidArgument naming the file and the key; resolve_model() finds manifests and model files
-// through $DEEPLAB_MODEL_DIR, $DEEPLAB_MODEL_CACHE, <models>/cache and the manifest's own folder,
-// and says how to fetch what is missing.
+// through the caller's ModelSearch (the tools' $DEEPLAB_MODEL_DIR, $DEEPLAB_MODEL_CACHE: read by
+// tools::model_search_from_environment, checked here too), <models>/cache and the manifest's own
+// folder, and says how to fetch what is missing.
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -19,6 +20,7 @@
 
 #include "deeplab/error.h"
 #include "deeplab/log.h"
+#include "cli_args.h"
 #include "deeplab/manifest.h"
 
 namespace fs = std::filesystem;
@@ -107,9 +109,9 @@ void expect_invalid(const std::string& path, const std::string& key) {
   }
 }
 
-Error expect_error(ErrorCode code, const std::string& name_or_path) {
+Error expect_error(ErrorCode code, const std::string& name_or_path, const ModelSearch& search = {}) {
   try {
-    resolve_model(name_or_path);
+    resolve_model(name_or_path, search);
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), code) << e.what();
     return e;
@@ -260,20 +262,20 @@ TEST_F(ManifestTest, ResolveNameThroughModelDir) {
   const std::string name = "unit-test-model-" + std::to_string(::getpid());
   write("models/" + name + ".yaml", valid_manifest("weights.onnx"));
   const std::string onnx = touch("models/weights.onnx");
-  EnvGuard dir("DEEPLAB_MODEL_DIR", (dir_ / "models").string());
-  EnvGuard cache("DEEPLAB_MODEL_CACHE", std::nullopt);
-  const ModelManifest m = resolve_model(name);
+  const ModelSearch search{(dir_ / "models").string(), ""};
+  const ModelManifest m = resolve_model(name, search);
   EXPECT_EQ(m.name, "test-model");
   EXPECT_EQ(fs::path(m.manifest_path), dir_ / "models" / (name + ".yaml"));
   EXPECT_TRUE(fs::path(m.file).is_absolute()) << m.file;
   EXPECT_TRUE(fs::equivalent(m.file, onnx)) << m.file;
 
-  // $DEEPLAB_MODEL_DIR comes before the source tree's models/.
+  // The search's manifest_dir comes before the source tree's models/.
   const auto shipped = repo_manifests();
   if (!shipped.empty()) {
     const std::string stem = shipped.front().stem().string();
     write("models/" + stem + ".yaml", "description: override\nfile: weights.onnx\n" + kInputSection);
-    EXPECT_EQ(resolve_model(stem).description, "override");
+    EXPECT_EQ(resolve_model(stem, search).description, "override");
+    EXPECT_NE(resolve_model(stem).description, "override");
   }
 }
 
@@ -281,28 +283,22 @@ TEST_F(ManifestTest, ResolveModelFileCacheOrder) {
   write("models/cached.yaml", valid_manifest("cached.onnx"));
   const std::string beside = touch("models/cached.onnx");
   const std::string env_cache = touch("env-cache/cached.onnx");
-  EnvGuard dir("DEEPLAB_MODEL_DIR", (dir_ / "models").string());
-  {
-    // $DEEPLAB_MODEL_CACHE first ...
-    EnvGuard cache("DEEPLAB_MODEL_CACHE", (dir_ / "env-cache").string());
-    EXPECT_TRUE(fs::equivalent(resolve_model("cached").file, env_cache));
-  }
-  EnvGuard cache("DEEPLAB_MODEL_CACHE", std::nullopt);
+  const ModelSearch search{(dir_ / "models").string(), ""};
+  // The search's cache_dir first ...
+  EXPECT_TRUE(fs::equivalent(resolve_model("cached", {search.manifest_dir, (dir_ / "env-cache").string()}).file, env_cache));
   // ... then beside the manifest ...
-  EXPECT_TRUE(fs::equivalent(resolve_model("cached").file, beside));
+  EXPECT_TRUE(fs::equivalent(resolve_model("cached", search).file, beside));
   // ... unless <manifest dir>/cache has it.
   const std::string models_cache = touch("models/cache/cached.onnx");
-  EXPECT_TRUE(fs::equivalent(resolve_model("cached").file, models_cache));
+  EXPECT_TRUE(fs::equivalent(resolve_model("cached", search).file, models_cache));
   // Also for a manifest given by path.
   EXPECT_TRUE(fs::equivalent(resolve_model((dir_ / "models" / "cached.yaml").string()).file, models_cache));
 }
 
 TEST_F(ManifestTest, MissingModelFileHintsAtFetchScript) {
   write("models/needs-fetch.yaml", "name: needs-fetch\nfile: not-downloaded.onnx\n" + kInputSection);
-  EnvGuard dir("DEEPLAB_MODEL_DIR", (dir_ / "models").string());
   fs::create_directories(dir_ / "empty-cache");
-  EnvGuard cache("DEEPLAB_MODEL_CACHE", (dir_ / "empty-cache").string());
-  const Error e = expect_error(ErrorCode::kNotFound, "needs-fetch");
+  const Error e = expect_error(ErrorCode::kNotFound, "needs-fetch", {(dir_ / "models").string(), (dir_ / "empty-cache").string()});
   const std::string msg = e.what();
   EXPECT_NE(msg.find("fetch-models.sh"), std::string::npos) << msg;
   EXPECT_NE(msg.find("needs-fetch"), std::string::npos) << msg;
@@ -310,12 +306,32 @@ TEST_F(ManifestTest, MissingModelFileHintsAtFetchScript) {
 }
 
 TEST_F(ManifestTest, UnknownNamesAndMissingPaths) {
-  EnvGuard dir("DEEPLAB_MODEL_DIR", dir_.string());
   const std::string name = "no-such-model-" + std::to_string(::getpid());
-  const Error e = expect_error(ErrorCode::kNotFound, name);
+  const Error e = expect_error(ErrorCode::kNotFound, name, {dir_.string(), ""});
   EXPECT_NE(std::string(e.what()).find(name), std::string::npos) << e.what();
   expect_error(ErrorCode::kNotFound, (dir_ / "absent.onnx").string());
   expect_error(ErrorCode::kNotFound, (dir_ / "absent.yaml").string());
+}
+
+// The tools and the element read the environment and hand it in: the same variables still work.
+TEST_F(ManifestTest, ToolsReadTheModelSearchFromTheEnvironment) {
+  write("models/from-env.yaml", valid_manifest("from-env.onnx"));
+  const std::string cached = touch("env-cache/from-env.onnx");
+  {
+    EnvGuard dir("DEEPLAB_MODEL_DIR", (dir_ / "models").string());
+    EnvGuard cache("DEEPLAB_MODEL_CACHE", (dir_ / "env-cache").string());
+    const ModelSearch search = tools::model_search_from_environment();
+    EXPECT_EQ(search.manifest_dir, (dir_ / "models").string());
+    EXPECT_EQ(search.cache_dir, (dir_ / "env-cache").string());
+    EXPECT_TRUE(fs::equivalent(resolve_model("from-env", search).file, cached));
+  }
+  EnvGuard dir("DEEPLAB_MODEL_DIR", std::nullopt);
+  EnvGuard cache("DEEPLAB_MODEL_CACHE", std::nullopt);
+  const ModelSearch none = tools::model_search_from_environment();
+  EXPECT_TRUE(none.manifest_dir.empty() && none.cache_dir.empty());
+  // The engine itself reads no environment: a variable set but not handed in is not seen.
+  EnvGuard set_anyway("DEEPLAB_MODEL_DIR", (dir_ / "models").string());
+  expect_error(ErrorCode::kNotFound, "from-env");
 }
 
 TEST_F(ManifestTest, ResolveBareOnnx) {

@@ -60,16 +60,23 @@ ModelManifest default_manifest_for_tflite(const std::string& tflite_path);
 // The PASCAL VOC colour map (the standard bit-interleaved palette), n entries.
 std::vector<std::array<std::uint8_t, 3>> voc_palette(int n);
 
+// Where resolve_model() looks before the source tree's models/. The engine reads no environment:
+// the tools and the element fill this from $DEEPLAB_MODEL_DIR and $DEEPLAB_MODEL_CACHE (docs/models.md).
+struct ModelSearch {
+  std::string manifest_dir;  // <manifest_dir>/<name>.yaml first; empty: none
+  std::string cache_dir;     // model files looked up here first; empty: none
+};
+
 // Resolves NAME or PATH to a manifest:
 //  - an existing .yaml/.yml file: loaded;
 //  - an existing .onnx file: a sibling <stem>.yaml if there is one, else a manifest in the model
 //    directories naming that file, else default_manifest_for;
 //  - an existing .tflite file: likewise, else default_manifest_for_tflite;
-//  - otherwise a model name: <dir>/<name>.yaml for dir in $DEEPLAB_MODEL_DIR, then the source tree's
-//    models/ directory.
-// The returned manifest's `file` is made absolute (found in $DEEPLAB_MODEL_CACHE, <models>/cache,
-// or beside the manifest); throws kNotFound with a hint to run scripts/fetch-models.sh.
-ModelManifest resolve_model(const std::string& name_or_path);
+//  - otherwise a model name: <dir>/<name>.yaml for dir in search.manifest_dir, then the source
+//    tree's models/ directory.
+// The returned manifest's `file` is made absolute (found in search.cache_dir, <models>/cache, or
+// beside the manifest); throws kNotFound with a hint to run scripts/fetch-models.sh.
+ModelManifest resolve_model(const std::string& name_or_path, const ModelSearch& search = {});
 
 // sha256 of a file as lower-case hex; throws kIo.
 std::string sha256_file(const std::string& path);

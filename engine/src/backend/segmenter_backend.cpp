@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "backend/registry.h"
 #include "deeplab/error.h"
 
 namespace deeplab {
@@ -100,12 +101,14 @@ ResampleGeometry LogitsGeometry::to(int width, int height) const {
 }
 
 std::unique_ptr<SegmenterBackend> make_segmenter_backend(Device device, Graph graph, const BackendSetup& setup) {
-  switch (device) {
-    case Device::kCpu: return make_cpu_segmenter_backend(std::move(graph), setup);
-    case Device::kCuda: return make_cuda_segmenter_backend(std::move(graph), setup);
-    case Device::kAuto: break;
-  }
-  throw Error(ErrorCode::kInternal, "make_segmenter_backend: device auto must be resolved first");
+  if (device == Device::kAuto)
+    throw Error(ErrorCode::kInternal, "make_segmenter_backend: device auto must be resolved first");
+  const BackendEntry* entry = backend_registry().find(device);
+  if (entry && entry->make_segmenter) return entry->make_segmenter(std::move(graph), setup);
+  std::string why;
+  if (device == Device::kCuda) cuda_backend_built(&why);
+  throw Error(ErrorCode::kDevice, std::string("--device ") + device_name(device) + ": " +
+                                      (why.empty() ? "this build has no backend for it" : why));
 }
 
 }  // namespace deeplab

@@ -1,6 +1,6 @@
 // The seam under deeplab::Segmenter: what runs its frames. One interface for every backend — the
-// CPU (backend/cpu_segmenter_backend.cpp), CUDA (cuda/cuda_segmenter_backend.cpp), and whatever
-// comes next (batched, int8) — made in one place (make_segmenter_backend), and the pieces they
+// CPU (cpu/cpu_segmenter_backend.cpp), CUDA (cuda/cuda_segmenter_backend.cpp), and whatever
+// comes next (batched, int8) — looked up in one registry (backend/registry.h), and the pieces they
 // share: the network's description with its checks (describe_network), where the pre-processing
 // writes (input_layout) and the geometry from the logits to any frame size (LogitsGeometry).
 //
@@ -89,14 +89,8 @@ class SegmenterBackend {
   virtual std::string describe() const = 0;
 };
 
-// The backends, registered here: kCpu or kCuda (kAuto is resolved by the Segmenter first).
+// The backend of `device` (kCpu or kCuda; kAuto is resolved by the Segmenter first) from the
+// registry (backend/registry.h); Error(kDevice) saying why when this build has none.
 std::unique_ptr<SegmenterBackend> make_segmenter_backend(Device device, Graph graph, const BackendSetup& setup);
-
-std::unique_ptr<SegmenterBackend> make_cpu_segmenter_backend(Graph graph, const BackendSetup& setup);
-// In cuda/cuda_segmenter_backend.cpp, or cuda/cuda_backend_unavailable.cpp (Error(kDevice) saying
-// why) in a build without CUDA and cuDNN.
-std::unique_ptr<SegmenterBackend> make_cuda_segmenter_backend(Graph graph, const BackendSetup& setup);
-// Whether this build has the CUDA backend; if not, `why` says what is missing.
-bool cuda_backend_built(std::string* why);
 
 }  // namespace deeplab

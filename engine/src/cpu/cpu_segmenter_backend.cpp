@@ -7,6 +7,7 @@
 #include <chrono>
 #include <utility>
 
+#include "backend/registry.h"
 #include "backend/segmenter_backend.h"
 #include "cpu/cpu_network.h"
 #include "cpu/kernel.h"
@@ -156,10 +157,20 @@ class CpuSegmenterBackend : public SegmenterBackend {
   std::vector<float> scratch_;
 };
 
-}  // namespace
-
 std::unique_ptr<SegmenterBackend> make_cpu_segmenter_backend(Graph graph, const BackendSetup& setup) {
   return std::make_unique<CpuSegmenterBackend>(std::move(graph), setup);
+}
+
+}  // namespace
+
+// Always usable: no probe.
+BackendEntry cpu_backend_entry() {
+  BackendEntry entry;
+  entry.device = Device::kCpu;
+  entry.name = "cpu";
+  entry.make_segmenter = make_cpu_segmenter_backend;
+  entry.make_crf = crf::make_cpu_crf_backend;
+  return entry;
 }
 
 }  // namespace deeplab

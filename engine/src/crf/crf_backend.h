@@ -1,9 +1,9 @@
 // The seam between deeplab::DenseCrf (public API, crf.h) and the device that runs the mean field.
 //
 // DenseCrf owns one CrfBackend, made by make_crf_backend(). The CPU backend (crf_cpu.cpp) is always
-// built. A CUDA backend plugs in here: it implements CrfBackend, defines make_cuda_crf_backend()
-// in the CUDA library and compiles the engine with DEEPLAB_HAVE_CUDA_CRF=1; until then
-// Device::kCuda throws Error(kDevice) and kAuto means the CPU. The algorithm a backend must
+// built. A device backend plugs in here: it implements CrfBackend and its registry entry
+// (backend/registry.h) names its factory; without one Device::kCuda throws Error(kDevice) and kAuto
+// means the CPU. The algorithm a backend must
 // compute, constant for constant, is written out in docs/crf.md.
 #pragma once
 
@@ -26,6 +26,11 @@ class CrfBackend {
 // Throws Error(kInvalidArgument), prefixed with `who`, for a null or malformed image, null
 // probabilities or a class count outside 1..256.
 void validate_crf_input(const CrfImage& image, const float* probabilities, int num_classes, const char* who);
+// DenseCrf::infer's checks (crf.h), for every backend's entry points: validate_crf_input, then a null
+// `q`, iterations outside 0..1000, a position_scale that is not finite and > 0, and the params'
+// weights (>= 0) and standard deviations (> 0), each message naming the argument.
+void validate_infer_arguments(const char* who, const CrfImage& image, const float* probabilities, int num_classes,
+                              const CrfParams& params, int iterations, const float* q, float position_scale);
 
 // The lattice keys are int16: a positional std far below a pixel on a large image overflows them.
 // Each throws Error(kInvalidArgument) naming the option; both backends call them before building
@@ -37,12 +42,11 @@ void check_bilateral_range(int width, int height, const CrfParams& params, float
 void check_lattice_ranges(int width, int height, const CrfParams& params, float position_scale);
 
 std::unique_ptr<CrfBackend> make_cpu_crf_backend(int threads);
-#if defined(DEEPLAB_HAVE_CUDA_CRF)
+// In the CUDA library (cuda/crf/cuda_crf.cpp), registered through backend/registry.h.
 std::unique_ptr<CrfBackend> make_cuda_crf_backend(int threads);
-#endif
 
-// kCpu -> CPU; kCuda -> the CUDA backend, or Error(kDevice) when it is not built or no GPU is
-// usable; kAuto -> CUDA when available, else the CPU.
+// kCpu -> CPU; kCuda -> the registry's CUDA CRF, or Error(kDevice) when it is not built or no GPU
+// is usable; kAuto -> CUDA when available, else the CPU.
 std::unique_ptr<CrfBackend> make_crf_backend(Device device, int threads);
 
 }  // namespace deeplab::crf

@@ -26,17 +26,8 @@ inline Lanes fast_exp_lanes(Lanes x) {
   // std::max(x, -87) then std::min(x, 88), as fast_exp (NaN included).
   x = x < -87.0f ? Lanes{} - 87.0f : x;
   x = 88.0f < x ? Lanes{} + 88.0f : x;
-  const Lanes n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-  Lanes r = x - n * 0.693359375f;
-  r = r + n * 2.12194440e-4f;
-  const Lanes r2 = r * r;
-  Lanes p = Lanes{} + 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  const Lanes er = p * r2 + r + 1.0f;
+  const Lanes n = exp_round_to_ln2(x);
+  const Lanes er = exp_of_remainder(x, n);
   const IntLanes whole = n == n ? __builtin_convertvector(n, IntLanes) : IntLanes{};  // NaN -> 0, as fast_exp
   const IntLanes bits = (whole + 127) << 23;
   Lanes scale;
@@ -85,13 +76,24 @@ void softmax_pixels(float* probabilities, int classes, int begin, int end) {
 }
 
 
+// The frame's own 0..255 values: no scaling, no mean, unit deviations.
 InputSpec crf_image_spec() {
   InputSpec spec;
   spec.color = ColorOrder::kRGB;
   spec.scale = 1.0f;
-  spec.mean = {0.0f, 0.0f, 0.0f};
-  spec.std = {1.0f, 1.0f, 1.0f};
+  spec.mean.fill(0.0f);
+  spec.std.fill(1.0f);
   return spec;
+}
+
+ResampleGeometry crf_to_frame_geometry(int working_width, int working_height, int classes, int frame_width,
+                                       int frame_height) {
+  ResizeAttrs attrs;
+  attrs.mode = ResizeAttrs::kLinear;
+  attrs.coord = ResizeAttrs::kHalfPixel;
+  return make_resample_geometry(working_height, working_width, classes, frame_height, frame_width,
+                                static_cast<float>(frame_height) / working_height,
+                                static_cast<float>(frame_width) / working_width, attrs);
 }
 
 InputTensorLayout crf_image_layout(int width, int height) {
@@ -137,13 +139,7 @@ void CrfStage::allocate(int frame_width, int frame_height, const ResampleGeometr
   probabilities_.assign(pixels * classes, 0.0f);
   std::size_t scratch = resample_scratch_floats(to_working_, threads_);
   if (width_ != frame_width || height_ != frame_height) {
-    // Q upsampled like an image: bilinear with half-pixel centres.
-    ResizeAttrs attrs;
-    attrs.mode = ResizeAttrs::kLinear;
-    attrs.coord = ResizeAttrs::kHalfPixel;
-    to_frame_ = make_resample_geometry(height_, width_, classes, frame_height, frame_width,
-                                       static_cast<float>(frame_height) / height_,
-                                       static_cast<float>(frame_width) / width_, attrs);
+    to_frame_ = crf_to_frame_geometry(width_, height_, classes, frame_width, frame_height);
     scratch = std::max(scratch, resample_scratch_floats(to_frame_, threads_));
   }
   scratch_.assign(scratch, 0.0f);

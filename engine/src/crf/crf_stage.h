@@ -29,6 +29,11 @@ namespace deeplab::crf {
 // CUDA CRF stage so that both read the same pixels.
 InputSpec crf_image_spec();
 InputTensorLayout crf_image_layout(int width, int height);
+// Q from the working size back to the frame, like an image: bilinear with half-pixel centres. At
+// equal sizes it samples every pixel with weight 0 on its neighbour: the plain argmax. Shared by
+// CrfStage, the CUDA CRF stage and its host emulation.
+ResampleGeometry crf_to_frame_geometry(int working_width, int working_height, int classes, int frame_width,
+                                       int frame_height);
 
 // Softmax of each of the pixels [begin, end) of `probabilities` (`classes` floats per pixel), in
 // place, with crf::fast_exp; bit for bit the plain per-pixel loop (max, exp, sum in class order,

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <string>
 
+#include "backend/registry.h"
+#include "common/enum_names.h"
 #include "crf/crf_backend.h"
 #include "crf/permutohedral.h"
 #include "deeplab/crf.h"
@@ -83,21 +85,16 @@ void check_lattice_ranges(int width, int height, const CrfParams& params, float 
 
 }  // namespace crf
 
+constexpr EnumName<CrfMode> kCrfModeNames[] = {
+    {CrfMode::kOff, "off"}, {CrfMode::kFull, "full"}, {CrfMode::kTemporal, "temporal"}};
+
 CrfMode crf_mode_from_string(const std::string& name) {
-  if (name == "off") return CrfMode::kOff;
-  if (name == "full") return CrfMode::kFull;
-  if (name == "temporal") return CrfMode::kTemporal;
+  CrfMode mode;
+  if (enum_from_name(kCrfModeNames, name, &mode)) return mode;
   throw Error(ErrorCode::kInvalidArgument, "unknown crf mode '" + name + "' (off, full or temporal)");
 }
 
-const char* crf_mode_name(CrfMode mode) {
-  switch (mode) {
-    case CrfMode::kOff: return "off";
-    case CrfMode::kFull: return "full";
-    case CrfMode::kTemporal: return "temporal";
-  }
-  return "?";
-}
+const char* crf_mode_name(CrfMode mode) { return enum_name(kCrfModeNames, mode); }
 
 void validate_crf_options(const CrfOptions& o) {
   require(o.mode == CrfMode::kOff || o.mode == CrfMode::kFull || o.mode == CrfMode::kTemporal, [&] {
@@ -158,20 +155,26 @@ Device DenseCrf::device() const { return impl_->backend->device(); }
 
 void DenseCrf::infer(const CrfImage& image, const float* probabilities, int num_classes, const CrfParams& params,
                      int iterations, bool warm_start, float* q, float position_scale) {
-  crf::validate_crf_input(image, probabilities, num_classes, "DenseCrf::infer");
-  require(q != nullptr, [&] { return std::string("DenseCrf::infer: q (the output) is null"); });
-  require(iterations >= 0 && iterations <= kMaxIterations, [&] {
-    return std::string("DenseCrf::infer: iterations must be in 0.." + std::to_string(kMaxIterations) + ", got " +
-                       std::to_string(iterations));
-  });
-  require(std::isfinite(position_scale) && position_scale > 0, [&] {
-    return std::string("DenseCrf::infer: position_scale must be a finite number > 0, got " + text(position_scale));
-  });
-  validate_params(params);
+  crf::validate_infer_arguments("DenseCrf::infer", image, probabilities, num_classes, params, iterations, q,
+                                position_scale);
   impl_->backend->infer(image, probabilities, num_classes, params, iterations, warm_start, q, position_scale);
 }
 
 namespace crf {
+
+void validate_infer_arguments(const char* who, const CrfImage& image, const float* probabilities, int num_classes,
+                              const CrfParams& params, int iterations, const float* q, float position_scale) {
+  validate_crf_input(image, probabilities, num_classes, who);
+  require(q != nullptr, [&] { return std::string(who) + ": q (the output) is null"; });
+  require(iterations >= 0 && iterations <= kMaxIterations, [&] {
+    return std::string(who) + ": iterations must be in 0.." + std::to_string(kMaxIterations) + ", got " +
+           std::to_string(iterations);
+  });
+  require(std::isfinite(position_scale) && position_scale > 0, [&] {
+    return std::string(who) + ": position_scale must be a finite number > 0, got " + text(position_scale);
+  });
+  validate_params(params);
+}
 
 void validate_crf_input(const CrfImage& image, const float* probabilities, int num_classes, const char* who) {
   const auto w = [who] { return std::string(who); };
@@ -192,19 +195,19 @@ void validate_crf_input(const CrfImage& image, const float* probabilities, int n
 
 std::unique_ptr<CrfBackend> make_crf_backend(Device device, int threads) {
   if (device == Device::kCpu) return make_cpu_crf_backend(threads);
-#if defined(DEEPLAB_HAVE_CUDA_CRF)
-  if (device == Device::kCuda) return make_cuda_crf_backend(threads);
+  const BackendEntry* cuda = backend_registry().find(Device::kCuda);
+  if (!cuda || !cuda->make_crf) {
+    if (device == Device::kCuda)
+      throw Error(ErrorCode::kDevice, "DenseCrf: the CUDA CRF is not built/available in this build (use Device::kCpu)");
+    return make_cpu_crf_backend(threads);
+  }
+  if (device == Device::kCuda) return cuda->make_crf(threads);
   try {
-    return make_cuda_crf_backend(threads);
+    return cuda->make_crf(threads);
   } catch (const Error& e) {
     if (e.code() != ErrorCode::kDevice) throw;
     return make_cpu_crf_backend(threads);
   }
-#else
-  if (device == Device::kCuda)
-    throw Error(ErrorCode::kDevice, "DenseCrf: the CUDA CRF is not built/available in this build (use Device::kCpu)");
-  return make_cpu_crf_backend(threads);
-#endif
 }
 
 }  // namespace crf

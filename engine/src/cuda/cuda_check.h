@@ -8,6 +8,7 @@
 
 #include <string>
 
+#include "cuda/api_check.h"
 #include "cuda/launch_geometry.h"
 
 namespace deeplab::cuda {
@@ -23,16 +24,5 @@ void check_launch(const char* kernel, const LaunchShape& shape);
 
 }  // namespace deeplab::cuda
 
-#define DEEPLAB_CUDA_CHECK(call)                                                            \
-  do {                                                                                      \
-    const cudaError_t deeplab_cuda_status_ = (call);                                        \
-    if (deeplab_cuda_status_ != cudaSuccess)                                                \
-      ::deeplab::cuda::throw_cuda_error(deeplab_cuda_status_, __FILE__, __LINE__, #call);   \
-  } while (0)
-
-#define DEEPLAB_CUDA_CHECK_LOG(call)                                                        \
-  do {                                                                                      \
-    const cudaError_t deeplab_cuda_status_ = (call);                                        \
-    if (deeplab_cuda_status_ != cudaSuccess)                                                \
-      ::deeplab::cuda::log_cuda_error(deeplab_cuda_status_, __FILE__, __LINE__, #call);     \
-  } while (0)
+#define DEEPLAB_CUDA_CHECK(call) DEEPLAB_API_CHECK(call, cudaSuccess, ::deeplab::cuda::throw_cuda_error)
+#define DEEPLAB_CUDA_CHECK_LOG(call) DEEPLAB_API_CHECK(call, cudaSuccess, ::deeplab::cuda::log_cuda_error)

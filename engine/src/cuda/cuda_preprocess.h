@@ -14,7 +14,7 @@
 #include <cstdint>
 
 #include "cuda/cuda_resources.h"
-#include "cuda/preprocess_pixel.h"
+#include "common/preprocess_pixel.h"
 #include "deeplab/frame.h"
 #include "deeplab/manifest.h"
 #include "preprocess/preprocess.h"
@@ -41,7 +41,7 @@ class CudaPreprocess {
   int frame_width_ = -1, frame_height_ = -1;
   DeviceBuffer<int> indices_;   // x0 | x1 | y0 | y1
   DeviceBuffer<float> weights_;  // wx | wy
-  PreprocessTaps taps_;
+  pixel::PreprocessTaps taps_;
 };
 
 // A frame's planes in device memory, rows packed tightly: upload() copies a host FrameView (any

@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "cuda/cuda_check.h"
+#include "cuda/unique_handle.h"
 #include "deeplab/error.h"
 
 namespace deeplab::cuda {
@@ -128,41 +129,29 @@ class PinnedBuffer : public CudaBuffer<T, PinnedMemory> {
   T* end() { return this->data_ + this->size_; }
 };
 
+struct StreamRelease {
+  void operator()(cudaStream_t stream) const noexcept { DEEPLAB_CUDA_CHECK_LOG(cudaStreamDestroy(stream)); }
+};
+struct EventRelease {
+  void operator()(cudaEvent_t event) const noexcept { DEEPLAB_CUDA_CHECK_LOG(cudaEventDestroy(event)); }
+};
+
 // A non-blocking stream (does not synchronise with the legacy default stream).
-class Stream {
+class Stream : public UniqueHandle<cudaStream_t, StreamRelease> {
  public:
   Stream();
-  ~Stream();
-  Stream(const Stream&) = delete;
-  Stream& operator=(const Stream&) = delete;
-  Stream(Stream&& other) noexcept : stream_(std::exchange(other.stream_, nullptr)) {}
-  Stream& operator=(Stream&& other) noexcept;
-
-  cudaStream_t get() const { return stream_; }
   void synchronize() const;  // throws kDevice with the first error of the work on it
-
- private:
-  cudaStream_t stream_ = nullptr;
 };
 
 // An event; `timing` for elapsed_ms(), else created with cudaEventDisableTiming (cheaper to sync on).
-class Event {
+class Event : public UniqueHandle<cudaEvent_t, EventRelease> {
  public:
   explicit Event(bool timing = false);
-  ~Event();
-  Event(const Event&) = delete;
-  Event& operator=(const Event&) = delete;
-  Event(Event&& other) noexcept : event_(std::exchange(other.event_, nullptr)) {}
-  Event& operator=(Event&& other) noexcept;
 
-  cudaEvent_t get() const { return event_; }
   void record(cudaStream_t stream);
   void synchronize() const;
   // Milliseconds between two recorded timing events (after `end` has completed).
   static float elapsed_ms(const Event& start, const Event& end);
-
- private:
-  cudaEvent_t event_ = nullptr;
 };
 
 }  // namespace deeplab::cuda

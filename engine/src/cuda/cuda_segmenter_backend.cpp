@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "backend/registry.h"
 #include "backend/segmenter_backend.h"
 #include "cuda/crf/cuda_crf_stage.h"
 #include "cuda/cuda_check.h"
@@ -316,11 +317,6 @@ class CudaSegmenterBackend : public SegmenterBackend {
 };
 
 }  // namespace
-
-bool cuda_backend_built(std::string* why) {
-  if (why) why->clear();
-  return true;
-}
 
 std::unique_ptr<SegmenterBackend> make_cuda_segmenter_backend(Graph graph, const BackendSetup& setup) {
   return std::make_unique<CudaSegmenterBackend>(std::move(graph), setup);

@@ -44,20 +44,28 @@ class ConvStep : public Step {
   std::unique_ptr<CudaConv> conv_;
 };
 
-class UnaryStep : public Step {
- public:
-  UnaryStep(const Node& n, StepContext& ctx)
-      : act_(activation_params(activation_of(ctx.graph(), n))), type_(ctx.type()), src_(ctx.data(n.inputs[0])),
-        dst_(ctx.data(n.outputs[0])), count_(ctx.graph().values[n.outputs[0]].element_count()) {
+// One input and one output in the network's element type: what the element-wise, pooling, resize
+// and batch-norm steps hold besides their own parameters (made once, at load).
+class OneInputStep : public Step {
+ protected:
+  OneInputStep(const Node& n, StepContext& ctx)
+      : type_(ctx.type()), src_(ctx.data(n.inputs[0])), dst_(ctx.data(n.outputs[0])) {
     label = n.op;
   }
+  TensorType type_;
+  const void* src_;
+  void* dst_;
+};
+
+class UnaryStep : public OneInputStep {
+ public:
+  UnaryStep(const Node& n, StepContext& ctx)
+      : OneInputStep(n, ctx), act_(activation_params(activation_of(ctx.graph(), n))),
+        count_(ctx.graph().values[n.outputs[0]].element_count()) {}
   void enqueue(cudaStream_t stream) override { launch_unary(act_, type_, src_, dst_, count_, stream); }
 
  private:
   ActivationParams act_;
-  TensorType type_;
-  const void* src_;
-  void* dst_;
   std::int64_t count_;
 };
 
@@ -78,70 +86,51 @@ class BinaryStep : public Step {
   void* dst_;
 };
 
-class BatchNormStep : public Step {
+class BatchNormStep : public OneInputStep {
  public:
-  BatchNormStep(const Node& n, StepContext& ctx) : type_(ctx.type()) {
+  BatchNormStep(const Node& n, StepContext& ctx) : OneInputStep(n, ctx) {
     const ChannelAffine a = batchnorm_affine(ctx.graph(), n);
     channels_ = a.channels;
     count_ = a.count;
     scale_ = ctx.upload_floats(a.scale);
     shift_ = ctx.upload_floats(a.shift);
-    src_ = ctx.data(n.inputs[0]);
-    dst_ = ctx.data(n.outputs[0]);
-    label = n.op;
   }
   void enqueue(cudaStream_t stream) override {
     launch_channel_affine(type_, src_, dst_, scale_, shift_, count_, channels_, stream);
   }
 
  private:
-  TensorType type_;
   int channels_ = 0;
   std::int64_t count_ = 0;
   const float* scale_ = nullptr;
   const float* shift_ = nullptr;
-  const void* src_ = nullptr;
-  void* dst_ = nullptr;
 };
 
-class PoolStep : public Step {
+class PoolStep : public OneInputStep {
  public:
-  PoolStep(const Node& n, StepContext& ctx)
-      : type_(ctx.type()), p_(pool_params(ctx.graph(), n)), src_(ctx.data(n.inputs[0])), dst_(ctx.data(n.outputs[0])) {
-    label = n.op;
-  }
+  PoolStep(const Node& n, StepContext& ctx) : OneInputStep(n, ctx), p_(pool_params(ctx.graph(), n)) {}
   void enqueue(cudaStream_t stream) override { launch_pool(p_, type_, src_, dst_, stream); }
 
  private:
-  TensorType type_;
   PoolParams p_;
-  const void* src_;
-  void* dst_;
 };
 
-class GlobalPoolStep : public Step {
+class GlobalPoolStep : public OneInputStep {
  public:
-  GlobalPoolStep(const Node& n, StepContext& ctx)
-      : type_(ctx.type()), s_(global_pool_shape(ctx.graph(), n)), src_(ctx.data(n.inputs[0])),
-        dst_(ctx.data(n.outputs[0])) {
-    label = n.op;
-  }
+  GlobalPoolStep(const Node& n, StepContext& ctx) : OneInputStep(n, ctx), s_(global_pool_shape(ctx.graph(), n)) {}
   void enqueue(cudaStream_t stream) override {
     launch_global_pool(type_, s_.max, src_, dst_, s_.batch, s_.pixels, s_.channels, stream);
   }
 
  private:
-  TensorType type_;
   GlobalPoolShape s_;
-  const void* src_;
-  void* dst_;
 };
 
 // The CPU's ResizeKernel: NHWC (physically) in and out, batch 1, make_resample_geometry's tables,
 // uploaded once.
-class ResizeStep : public Step {
+class ResizeStep : public OneInputStep {
  public:
-  ResizeStep(const Node& n, StepContext& ctx) : type_(ctx.type()) {
+  ResizeStep(const Node& n, StepContext& ctx) : OneInputStep(n, ctx) {
     const ResampleGeometry geo = resize_geometry(ctx.graph(), n);
     p_ = resize_params(geo);
     p_.row0 = ctx.upload_ints(geo.rows.index0);
@@ -150,17 +139,11 @@ class ResizeStep : public Step {
     p_.col0 = ctx.upload_ints(geo.cols.index0);
     p_.col1 = ctx.upload_ints(geo.cols.index1);
     p_.col_w1 = ctx.upload_floats(geo.cols.weight1);
-    src_ = ctx.data(n.inputs[0]);
-    dst_ = ctx.data(n.outputs[0]);
-    label = n.op;
   }
   void enqueue(cudaStream_t stream) override { launch_resize(p_, type_, src_, dst_, stream); }
 
  private:
-  TensorType type_;
   ResizeParams p_;
-  const void* src_ = nullptr;
-  void* dst_ = nullptr;
 };
 
 // Strided copies of whole inputs into (slices of) the output: Concat, Transpose, Reorder, reshapes,

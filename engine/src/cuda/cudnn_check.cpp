@@ -1,42 +1,36 @@
 #include "cuda/cudnn_check.h"
 
 #include <cstdio>
-#include <cstring>
-
-#include "deeplab/error.h"
-#include "deeplab/log.h"
 
 namespace deeplab::cuda {
 namespace {
 
-const char* short_path(const char* file) {
-  const char* cut = nullptr;
-  for (const char* p = std::strstr(file, "/src/"); p; p = std::strstr(p + 1, "/src/")) cut = p + 5;
-  return cut ? cut : file;
-}
+// cuDNN's status, and the description cuDNN 9 keeps of the last failure (which parameter, which
+// limit), into a fixed buffer: the logging path must not allocate.
+struct CudnnDetail {
+  char text[640];
+  explicit CudnnDetail(cudnnStatus_t status) {
+    char last[512] = {0};
+    cudnnGetLastErrorString(last, sizeof last);
+    if (last[0])
+      std::snprintf(text, sizeof text, "%s (%s)", cudnnGetErrorString(status), last);
+    else
+      std::snprintf(text, sizeof text, "%s", cudnnGetErrorString(status));
+  }
+};
 
 }  // namespace
 
 std::string cudnn_error_message(cudnnStatus_t status, const char* file, int line, const char* call) {
-  std::string message = std::string(short_path(file)) + ":" + std::to_string(line) + ": " + call + ": " +
-                        cudnnGetErrorString(status);
-  // cuDNN 9 keeps a description of the last failure (which parameter, which limit).
-  char detail[512] = {0};
-  cudnnGetLastErrorString(detail, sizeof detail);
-  if (detail[0]) message += std::string(" (") + detail + ")";
-  return message;
+  return located_message(file, line, call, CudnnDetail(status).text);
 }
 
 void throw_cudnn_error(cudnnStatus_t status, const char* file, int line, const char* call) {
-  throw Error(ErrorCode::kDevice, cudnn_error_message(status, file, line, call));
+  throw_located(file, line, call, CudnnDetail(status).text);
 }
 
 void log_cudnn_error(cudnnStatus_t status, const char* file, int line, const char* call) noexcept {
-  try {
-    log_message(LogLevel::kWarning, "cuDNN error (ignored): " + cudnn_error_message(status, file, line, call));
-  } catch (...) {
-    std::fprintf(stderr, "deeplab: cuDNN error (ignored): %s\n", cudnnGetErrorString(status));  // no memory for more
-  }
+  log_located("cuDNN", file, line, call, CudnnDetail(status).text);
 }
 
 }  // namespace deeplab::cuda

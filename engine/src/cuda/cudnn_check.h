@@ -8,6 +8,8 @@
 
 #include <string>
 
+#include "cuda/api_check.h"
+
 namespace deeplab::cuda {
 
 std::string cudnn_error_message(cudnnStatus_t status, const char* file, int line, const char* call);
@@ -16,16 +18,5 @@ void log_cudnn_error(cudnnStatus_t status, const char* file, int line, const cha
 
 }  // namespace deeplab::cuda
 
-#define DEEPLAB_CUDNN_CHECK(call)                                                             \
-  do {                                                                                        \
-    const cudnnStatus_t deeplab_cudnn_status_ = (call);                                       \
-    if (deeplab_cudnn_status_ != CUDNN_STATUS_SUCCESS)                                        \
-      ::deeplab::cuda::throw_cudnn_error(deeplab_cudnn_status_, __FILE__, __LINE__, #call);   \
-  } while (0)
-
-#define DEEPLAB_CUDNN_CHECK_LOG(call)                                                         \
-  do {                                                                                        \
-    const cudnnStatus_t deeplab_cudnn_status_ = (call);                                       \
-    if (deeplab_cudnn_status_ != CUDNN_STATUS_SUCCESS)                                        \
-      ::deeplab::cuda::log_cudnn_error(deeplab_cudnn_status_, __FILE__, __LINE__, #call);     \
-  } while (0)
+#define DEEPLAB_CUDNN_CHECK(call) DEEPLAB_API_CHECK(call, CUDNN_STATUS_SUCCESS, ::deeplab::cuda::throw_cudnn_error)
+#define DEEPLAB_CUDNN_CHECK_LOG(call) DEEPLAB_API_CHECK(call, CUDNN_STATUS_SUCCESS, ::deeplab::cuda::log_cudnn_error)

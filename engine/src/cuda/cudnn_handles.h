@@ -5,44 +5,26 @@
 
 #include <cudnn.h>
 
-#include <utility>
-
 #include "cuda/cudnn_check.h"
+#include "cuda/unique_handle.h"
 
 namespace deeplab::cuda {
 
 template <typename Traits>
-class CudnnObject {
- public:
-  using Handle = typename Traits::Handle;
+struct CudnnRelease {
+  void operator()(typename Traits::Handle handle) const noexcept {
+    const cudnnStatus_t status = Traits::destroy(handle);
+    if (status != CUDNN_STATUS_SUCCESS) log_cudnn_error(status, __FILE__, __LINE__, Traits::kDestroyName);
+  }
+};
 
+template <typename Traits>
+class CudnnObject : public UniqueHandle<typename Traits::Handle, CudnnRelease<Traits>> {
+ public:
   CudnnObject() {
-    const cudnnStatus_t status = Traits::create(&handle_);
+    const cudnnStatus_t status = Traits::create(&this->handle_);
     if (status != CUDNN_STATUS_SUCCESS) throw_cudnn_error(status, __FILE__, __LINE__, Traits::kCreateName);
   }
-  ~CudnnObject() { release(); }
-  CudnnObject(const CudnnObject&) = delete;
-  CudnnObject& operator=(const CudnnObject&) = delete;
-  CudnnObject(CudnnObject&& other) noexcept : handle_(std::exchange(other.handle_, nullptr)) {}
-  CudnnObject& operator=(CudnnObject&& other) noexcept {
-    if (this != &other) {
-      release();
-      handle_ = std::exchange(other.handle_, nullptr);
-    }
-    return *this;
-  }
-
-  Handle get() const { return handle_; }
-
- private:
-  void release() noexcept {
-    if (!handle_) return;
-    const cudnnStatus_t status = Traits::destroy(handle_);
-    if (status != CUDNN_STATUS_SUCCESS) log_cudnn_error(status, __FILE__, __LINE__, Traits::kDestroyName);
-    handle_ = nullptr;
-  }
-
-  Handle handle_ = nullptr;
 };
 
 #define DEEPLAB_CUDNN_TRAITS(NAME, HANDLE, CREATE, DESTROY)                         \

@@ -1,15 +1,10 @@
-// Whether a usable CUDA device exists. Built against the CUDA runtime when the toolkit is found;
-// on a machine without a GPU (or driver) it says why instead of failing later.
-#include <string>
+#include "cuda/device_probe.h"
 
-#ifdef DEEPLAB_HAVE_CUDA
 #include <cuda_runtime_api.h>
-#endif
 
-namespace deeplab {
+namespace deeplab::cuda {
 
-bool cuda_device_available(std::string* why) {
-#ifdef DEEPLAB_HAVE_CUDA
+bool probe_device(std::string* why) {
   int count = 0;
   const cudaError_t status = cudaGetDeviceCount(&count);
   if (status != cudaSuccess) {
@@ -21,10 +16,6 @@ bool cuda_device_available(std::string* why) {
     return false;
   }
   return true;
-#else
-  if (why) *why = "this build has no CUDA support (nvcc/CUDA toolkit not found at configure time)";
-  return false;
-#endif
 }
 
-}  // namespace deeplab
+}  // namespace deeplab::cuda

@@ -1,60 +1,15 @@
-// Code shared by the CUDA kernels and the host: DEEPLAB_HOST_DEVICE marks functions compiled for
-// both (the unit tests run them on the CPU to check the kernels' logic on machines without a GPU),
-// and the float operations below round exactly as the CPU reference does.
+// The host/device arithmetic of common/host_device.h under the names the CUDA code uses
+// (deeplab::cuda::mul_rn, ...): the kernels' headers include this one.
 #pragma once
 
-#include <cmath>
-
-#if defined(__CUDACC__)
-#define DEEPLAB_HOST_DEVICE __host__ __device__
-#else
-#define DEEPLAB_HOST_DEVICE
-#endif
+#include "common/host_device.h"
 
 namespace deeplab::cuda {
 
-// One IEEE rounding per operation. nvcc contracts `a * b + c` into a fused multiply-add, which rounds
-// once where the CPU reference (x86-64 without FMA) rounds twice; these intrinsics are never
-// contracted, so a kernel built from them gives the CPU's results bit for bit.
-DEEPLAB_HOST_DEVICE inline float mul_rn(float a, float b) {
-#if defined(__CUDA_ARCH__)
-  return __fmul_rn(a, b);
-#else
-  return a * b;
-#endif
-}
-
-DEEPLAB_HOST_DEVICE inline float add_rn(float a, float b) {
-#if defined(__CUDA_ARCH__)
-  return __fadd_rn(a, b);
-#else
-  return a + b;
-#endif
-}
-
-DEEPLAB_HOST_DEVICE inline float sub_rn(float a, float b) {
-#if defined(__CUDA_ARCH__)
-  return __fsub_rn(a, b);
-#else
-  return a - b;
-#endif
-}
-
-DEEPLAB_HOST_DEVICE inline float div_rn(float a, float b) {
-#if defined(__CUDA_ARCH__)
-  return __fdiv_rn(a, b);
-#else
-  return a / b;
-#endif
-}
-
-// expf: CUDA's is accurate to 2 ulp, glibc's to 1 (the only operation here that is not bit-exact).
-DEEPLAB_HOST_DEVICE inline float exp_f(float a) {
-#if defined(__CUDA_ARCH__)
-  return expf(a);
-#else
-  return std::exp(a);
-#endif
-}
+using pixel::add_rn;
+using pixel::div_rn;
+using pixel::exp_f;
+using pixel::mul_rn;
+using pixel::sub_rn;
 
 }  // namespace deeplab::cuda

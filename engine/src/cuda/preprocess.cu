@@ -15,7 +15,7 @@ __global__ void preprocess_kernel(FrameView frame, PreprocessTaps taps, Normalis
   const int x = blockIdx.x * blockDim.x + threadIdx.x;
   const int y = blockIdx.y * blockDim.y + threadIdx.y;
   if (x >= layout.width || y >= layout.height) return;
-  preprocess_pixel<F>(frame, taps, norm, layout, x, y, dst);
+  pixel::preprocess_pixel<F>(frame, taps, norm, layout, x, y, dst);
 }
 
 template <PixelFormat F>

@@ -5,11 +5,13 @@
 
 #include <cuda_runtime_api.h>
 
-#include "cuda/preprocess_pixel.h"
+#include "common/preprocess_pixel.h"
 #include "deeplab/frame.h"
 #include "preprocess/preprocess.h"
 
 namespace deeplab::cuda {
+
+using pixel::PreprocessTaps;
 
 // Enqueues the pre-processing of `frame` into `dst` on `stream`.
 //  frame: a validated FrameView whose planes are in device memory (any strides, any format);

@@ -145,11 +145,6 @@ void parse_classes(const YAML::Node& root, ModelManifest& m, const std::string& 
   }
 }
 
-std::string models_dir_from_env(const char* name) {
-  const char* v = std::getenv(name);
-  return v && *v ? v : "";
-}
-
 }  // namespace
 
 std::vector<std::array<std::uint8_t, 3>> voc_palette(int n) {
@@ -252,18 +247,18 @@ void say_assumed_manifest(const std::string& onnx_path) {
 
 }  // namespace
 
-// Directories holding manifests: $DEEPLAB_MODEL_DIR, then the source tree's models/.
-static std::vector<fs::path> manifest_dirs() {
+// Directories holding manifests: the caller's (the tools' $DEEPLAB_MODEL_DIR), then the source tree's models/.
+static std::vector<fs::path> manifest_dirs(const ModelSearch& search) {
   std::vector<fs::path> dirs;
-  if (auto d = models_dir_from_env("DEEPLAB_MODEL_DIR"); !d.empty()) dirs.emplace_back(d);
+  if (!search.manifest_dir.empty()) dirs.emplace_back(search.manifest_dir);
   if (*DEEPLAB_SOURCE_MODELS_DIR) dirs.emplace_back(DEEPLAB_SOURCE_MODELS_DIR);
   return dirs;
 }
 
 // A bare .onnx path still gets its model's facts (layout, normalisation, classes) when a known
 // manifest names that file.
-static bool find_manifest_for_file(const std::string& file_name, ModelManifest& out) {
-  for (const auto& dir : manifest_dirs()) {
+static bool find_manifest_for_file(const std::string& file_name, const ModelSearch& search, ModelManifest& out) {
+  for (const auto& dir : manifest_dirs(search)) {
     std::error_code ec;
     for (const auto& entry : fs::directory_iterator(dir, ec)) {
       if (entry.path().extension() != ".yaml") continue;
@@ -281,10 +276,10 @@ static bool find_manifest_for_file(const std::string& file_name, ModelManifest& 
   return false;
 }
 
-static std::string find_model_file(const ModelManifest& m) {
+static std::string find_model_file(const ModelManifest& m, const ModelSearch& search) {
   if (fs::path(m.file).is_absolute()) return m.file;
   std::vector<fs::path> candidates;
-  if (auto cache = models_dir_from_env("DEEPLAB_MODEL_CACHE"); !cache.empty()) candidates.emplace_back(cache);
+  if (!search.cache_dir.empty()) candidates.emplace_back(search.cache_dir);
   if (!m.manifest_path.empty()) {
     const fs::path dir = fs::path(m.manifest_path).parent_path();
     candidates.push_back(dir / "cache");
@@ -300,12 +295,12 @@ static std::string find_model_file(const ModelManifest& m) {
 // A model file given by path: its sibling <stem>.yaml, else a known manifest naming the file, else
 // what the file itself says (the assumptions logged as a warning); `file` is that path whatever the
 // manifest says.
-static ModelManifest manifest_for_model_file(const fs::path& p) {
+static ModelManifest manifest_for_model_file(const fs::path& p, const ModelSearch& search) {
   ModelManifest m;
   const fs::path sibling = fs::path(p).replace_extension(".yaml");
   if (fs::exists(sibling)) {
     m = load_manifest(sibling.string());
-  } else if (!find_manifest_for_file(p.filename().string(), m)) {
+  } else if (!find_manifest_for_file(p.filename().string(), search, m)) {
     const std::string file = fs::absolute(p).string();
     if (p.extension() == ".tflite") {
       m = default_manifest_for_tflite(file);
@@ -322,19 +317,19 @@ static ModelManifest manifest_for_model_file(const fs::path& p) {
   return m;
 }
 
-ModelManifest resolve_model(const std::string& name_or_path) {
+ModelManifest resolve_model(const std::string& name_or_path, const ModelSearch& search) {
   const fs::path p(name_or_path);
   const std::string ext = p.extension().string();
   ModelManifest m;
   if (fs::exists(p) && (ext == ".yaml" || ext == ".yml")) {
     m = load_manifest(p.string());
   } else if (fs::exists(p) && (ext == ".onnx" || ext == ".tflite")) {
-    return manifest_for_model_file(p);
+    return manifest_for_model_file(p, search);
   } else if (ext == ".onnx" || ext == ".tflite" || ext == ".yaml" || ext == ".yml") {
     throw Error(ErrorCode::kNotFound, name_or_path + ": model file not found");
   } else {
     bool found = false;
-    for (const auto& dir : manifest_dirs())
+    for (const auto& dir : manifest_dirs(search))
       if (fs::exists(dir / (name_or_path + ".yaml"))) {
         m = load_manifest((dir / (name_or_path + ".yaml")).string());
         found = true;
@@ -344,7 +339,7 @@ ModelManifest resolve_model(const std::string& name_or_path) {
       throw Error(ErrorCode::kNotFound, "unknown model '" + name_or_path +
                                             "': no such file and no manifest models/" + name_or_path + ".yaml");
   }
-  m.file = find_model_file(m);
+  m.file = find_model_file(m, search);
   return m;
 }
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "cuda/preprocess_pixel.h"
+#include "common/preprocess_pixel.h"
 #include "deeplab/error.h"
 
 namespace deeplab {
@@ -27,20 +27,20 @@ void make_taps(int in, int out, std::vector<int>& i0, std::vector<int>& i1, std:
 namespace {
 
 // One loop over the output; the per-pixel work (fetch, blend, normalise, lay out) is the code the
-// CUDA kernel runs too (cuda/preprocess_pixel.h), so both give the same floats.
+// CUDA kernel runs too (common/preprocess_pixel.h), so both give the same floats.
 template <PixelFormat F>
-void convert(const FrameView& f, float* dst, const InputTensorLayout& layout, const cuda::PreprocessTaps& taps,
+void convert(const FrameView& f, float* dst, const InputTensorLayout& layout, const pixel::PreprocessTaps& taps,
              const Normalisation& norm) {
 #pragma omp parallel for schedule(static)
   for (int y = 0; y < layout.height; ++y)
-    for (int x = 0; x < layout.width; ++x) cuda::preprocess_pixel<F>(f, taps, norm, layout, x, y, dst);
+    for (int x = 0; x < layout.width; ++x) pixel::preprocess_pixel<F>(f, taps, norm, layout, x, y, dst);
 }
 
 }  // namespace
 
 void yuv_to_rgb(int y, int u, int v, std::uint8_t rgb[3]) {
   int out[3];
-  cuda::yuv_to_rgb_bt601(y, u, v, out);
+  pixel::yuv_to_rgb_bt601(y, u, v, out);
   for (int k = 0; k < 3; ++k) rgb[k] = static_cast<std::uint8_t>(out[k]);
 }
 
@@ -68,7 +68,7 @@ void Preprocessor::prepare(int w, int h) {
 void Preprocessor::run(const FrameView& frame, float* dst) {
   validate_frame(frame);
   prepare(frame.width, frame.height);
-  const cuda::PreprocessTaps taps{x0_.data(), x1_.data(), wx_.data(), y0_.data(), y1_.data(), wy_.data()};
+  const pixel::PreprocessTaps taps{x0_.data(), x1_.data(), wx_.data(), y0_.data(), y1_.data(), wy_.data()};
   switch (frame.format) {
 #define DEEPLAB_CASE(F) \
   case F: convert<F>(frame, dst, layout_, taps, norm_); break;

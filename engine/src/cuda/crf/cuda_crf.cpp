@@ -1,70 +1,22 @@
 #include "cuda/crf/cuda_crf.h"
 
-#include <algorithm>
-#include <cmath>
-#include <cstdio>
 #include <memory>
 #include <string>
 
+#include "backend/registry.h"
 #include "crf/crf_backend.h"
 #include "crf/permutohedral.h"
 #include "cuda/crf/mean_field.cuh"
+#include "cuda/device_probe.h"
 #include "deeplab/error.h"
 
 namespace deeplab {
 
-bool cuda_device_available(std::string* why);  // cuda/device_probe.cpp
-
 namespace cuda {
-namespace {
-
-constexpr int kMaxIterations = 1000;  // deeplab/crf.h's DenseCrf::infer range
-
-std::string text(double v) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%g", v);
-  return buffer;
-}
-
-// The message is built only on failure: the checks run on every frame, which must not allocate.
-template <class Message>
-void require(bool ok, Message&& message) {
-  if (!ok) throw Error(ErrorCode::kInvalidArgument, message());
-}
-
-// DenseCrf::infer's checks (crf/dense_crf.cpp): infer_device is called directly.
-void check_arguments(const char* who, const CrfImage& image, const float* probabilities, int num_classes,
-                     const CrfParams& params, int iterations, const float* q, float position_scale) {
-  crf::validate_crf_input(image, probabilities, num_classes, who);
-  require(q != nullptr, [&] { return std::string(who) + ": q (the output) is null"; });
-  require(iterations >= 0 && iterations <= kMaxIterations, [&] {
-    return std::string(who) + ": iterations must be in 0.." + std::to_string(kMaxIterations) + ", got " +
-           std::to_string(iterations);
-  });
-  require(std::isfinite(position_scale) && position_scale > 0, [&] {
-    return std::string(who) + ": position_scale must be a finite number > 0, got " + text(position_scale);
-  });
-  const struct {
-    float value;
-    const char* name;
-    bool may_be_zero;
-  } options[] = {{params.bilateral_weight, "bilateral_weight", true},
-                 {params.bilateral_xy_std, "bilateral_xy_std", false},
-                 {params.bilateral_rgb_std, "bilateral_rgb_std", false},
-                 {params.gaussian_weight, "gaussian_weight", true},
-                 {params.gaussian_xy_std, "gaussian_xy_std", false}};
-  for (const auto& o : options)
-    require(std::isfinite(o.value) && (o.may_be_zero ? o.value >= 0 : o.value > 0), [&] {
-      return std::string(who) + ": crf " + o.name + " must be a finite number " + (o.may_be_zero ? ">= 0" : "> 0") +
-             ", got " + text(o.value);
-    });
-}
-
-}  // namespace
 
 void CudaCrf::infer(const CrfImage& image, const float* probabilities, int num_classes, const CrfParams& params,
                     int iterations, bool warm_start, float* q, float position_scale) {
-  check_arguments("CudaCrf::infer", image, probabilities, num_classes, params, iterations, q, position_scale);
+  crf::validate_infer_arguments("CudaCrf::infer", image, probabilities, num_classes, params, iterations, q, position_scale);
   const std::size_t row = static_cast<std::size_t>(3) * image.width;
   const std::size_t values = static_cast<std::size_t>(image.width) * image.height * num_classes;
   rgb_.reserve(row * image.height);
@@ -85,7 +37,7 @@ void CudaCrf::infer(const CrfImage& image, const float* probabilities, int num_c
 
 void CudaCrf::infer_device(const CrfImage& image, const float* probabilities, int num_classes, const CrfParams& params,
                            int iterations, bool warm_start, float* q, float position_scale, cudaStream_t stream) {
-  check_arguments("CudaCrf::infer_device", image, probabilities, num_classes, params, iterations, q, position_scale);
+  crf::validate_infer_arguments("CudaCrf::infer_device", image, probabilities, num_classes, params, iterations, q, position_scale);
   // The buffers and the cached Gaussian lattice are shared by every call: a call on another stream
   // than the last one's must wait for that work.
   DEEPLAB_CUDA_CHECK(cudaStreamWaitEvent(stream, done_.get(), 0));
@@ -177,10 +129,22 @@ class CudaCrfBackend final : public CrfBackend {
 // `threads` is the CPU backend's; the CUDA one runs on the GPU.
 std::unique_ptr<CrfBackend> make_cuda_crf_backend(int /*threads*/) {
   std::string why;
-  if (!cuda_device_available(&why))
+  if (!cuda::probe_device(&why))
     throw Error(ErrorCode::kDevice, "DenseCrf: the CUDA CRF needs a CUDA GPU, and none is usable: " + why);
   return std::make_unique<CudaCrfBackend>();
 }
 
 }  // namespace crf
+
+// The CRF needs the toolkit only; the Segmenter's pipeline (cuDNN) is added by register_backends()
+// where deeplab_cuda_net is built.
+BackendEntry cuda_backend_entry() {
+  BackendEntry entry;
+  entry.device = Device::kCuda;
+  entry.name = "cuda";
+  entry.probe = cuda::probe_device;
+  entry.make_crf = crf::make_cuda_crf_backend;
+  return entry;
+}
+
 }  // namespace deeplab

@@ -29,15 +29,7 @@ void CudaCrfStage::prepare(int frame_width, int frame_height, int classes, const
   to_rgb_ = std::make_unique<CudaPreprocess>(crf::crf_image_spec(), crf::crf_image_layout(width_, height_));
   to_rgb_->prepare(frame_width, frame_height, stream);
   to_working_.prepare(to_working, stream);
-  // Q to the frame like an image: bilinear with half-pixel centres (CrfStage::prepare). At equal
-  // sizes this geometry samples every pixel with weight 0 on its neighbour: the plain argmax.
-  ResizeAttrs attrs;
-  attrs.mode = ResizeAttrs::kLinear;
-  attrs.coord = ResizeAttrs::kHalfPixel;
-  to_frame_.prepare(make_resample_geometry(height_, width_, classes, frame_height, frame_width,
-                                           static_cast<float>(frame_height) / height_,
-                                           static_cast<float>(frame_width) / width_, attrs),
-                    stream);
+  to_frame_.prepare(crf::crf_to_frame_geometry(width_, height_, classes, frame_width, frame_height), stream);
   rgb_float_.reserve(pixels * 3);
   rgb_.reserve(pixels * 3);
   probabilities_.reserve(pixels * classes);

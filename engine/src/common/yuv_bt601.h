@@ -3,9 +3,9 @@
 // unit tests check the two agree on all 2^24 inputs.
 #pragma once
 
-#include "cuda/host_device.h"
+#include "common/host_device.h"
 
-namespace deeplab::cuda {
+namespace deeplab::pixel {
 
 DEEPLAB_HOST_DEVICE inline int clamp_u8(int v) { return v < 0 ? 0 : v > 255 ? 255 : v; }
 
@@ -18,4 +18,4 @@ DEEPLAB_HOST_DEVICE inline void yuv_to_rgb_bt601(int y, int u, int v, int rgb[3]
   rgb[2] = clamp_u8((c + 2116026 * d + kRound) >> 20);
 }
 
-}  // namespace deeplab::cuda
+}  // namespace deeplab::pixel

@@ -6,13 +6,13 @@
 
 #include <cstdint>
 
-#include "cuda/host_device.h"
-#include "cuda/yuv_bt601.h"
+#include "common/host_device.h"
+#include "common/yuv_bt601.h"
 #include "deeplab/frame.h"
 #include "deeplab/manifest.h"
 #include "preprocess/preprocess.h"
 
-namespace deeplab::cuda {
+namespace deeplab::pixel {
 
 // The resize's sampling tables, as make_taps() builds them: x* have one entry per output column,
 // y* one per output row (device pointers in a kernel).
@@ -80,4 +80,4 @@ DEEPLAB_HOST_DEVICE inline void preprocess_pixel(const FrameView& f, const Prepr
   out[2 * layout.channel_stride] = add_rn(mul_rn(last, n.mul[2]), n.add[2]);
 }
 
-}  // namespace deeplab::cuda
+}  // namespace deeplab::pixel
