@@ -4,21 +4,14 @@
 // blur neighbours. One definition, so that both lattices number, hash and weigh identically (the
 // CUDA host-emulation tests compare them bit for bit).
 //
-// Every float operation goes through the *_rn helpers below: on the device they are CUDA's
-// uncontracted intrinsics (nvcc would otherwise fuse a * b + c into one rounding where the CPU
-// rounds twice); on the host they are the plain operators.
+// Every float operation goes through the *_rn helpers of common/host_device.h (one IEEE rounding
+// each, on the device too), so both lattices round identically.
 #pragma once
 
 #include <cmath>
 #include <cstdint>
 
-#ifndef DEEPLAB_HOST_DEVICE
-#if defined(__CUDACC__)
-#define DEEPLAB_HOST_DEVICE __host__ __device__
-#else
-#define DEEPLAB_HOST_DEVICE
-#endif
-#endif
+#include "common/host_device.h"
 
 namespace deeplab::lattice {
 
@@ -28,17 +21,10 @@ inline constexpr int kMaxDim = 7;
 
 // ---- one IEEE rounding per operation -------------------------------------------------------------
 
-#if defined(__CUDA_ARCH__)
-__device__ inline float mul_rn(float a, float b) { return __fmul_rn(a, b); }
-__device__ inline float add_rn(float a, float b) { return __fadd_rn(a, b); }
-__device__ inline float sub_rn(float a, float b) { return __fsub_rn(a, b); }
-__device__ inline float div_rn(float a, float b) { return __fdiv_rn(a, b); }
-#else
-inline float mul_rn(float a, float b) { return a * b; }
-inline float add_rn(float a, float b) { return a + b; }
-inline float sub_rn(float a, float b) { return a - b; }
-inline float div_rn(float a, float b) { return a / b; }
-#endif
+using pixel::add_rn;
+using pixel::div_rn;
+using pixel::mul_rn;
+using pixel::sub_rn;
 
 // The nearest integer, ties to even (as rintf in the default rounding mode), for |x| < 2^22: adding
 // and subtracting 1.5 * 2^23 leaves no fraction bits. Inlined where std::nearbyint is a libm call.
