@@ -153,7 +153,7 @@ int run(int argc, char** argv, int& failure_code) {
   s.info.threads = s.options.threads;
   s.info.input_width = segmenter.network().input_width;
   s.info.input_height = segmenter.network().input_height;
-  s.info.crf = s.options.crf;
+  s.info.crf = resolve_crf_options(s.options.crf, manifest.crf);  // what the Segmenter runs
 
   failure_code = kExitRuntime;  // from here on, what fails is the data, not the command line
   if (!s.info.video.empty()) {

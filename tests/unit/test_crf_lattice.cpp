@@ -144,7 +144,9 @@ std::vector<double> reference_mean_field(FilterG&& filter_g, FilterB&& filter_b,
   std::vector<double> u(p.size()), q(p.size());
   for (int i = 0; i < n; ++i) {
     double sum = 0;
-    for (int c = 0; c < classes; ++c) sum += u[i * classes + c] = std::max(p[i * classes + c], 1e-8f);
+    // exp(-T U) with U = -log(max(p, 1e-8)); the per-pixel factor cancels in the normalisation.
+    for (int c = 0; c < classes; ++c)
+      sum += u[i * classes + c] = std::pow(static_cast<double>(std::max(p[i * classes + c], 1e-8f)), params.unary_temperature);
     for (int c = 0; c < classes; ++c) q[i * classes + c] = u[i * classes + c] / sum;
   }
   for (int it = 0; it < iterations; ++it) {
@@ -443,4 +445,34 @@ TEST(CrfLattice, MeanFieldUpdateMatchesReferenceOnSameKernels) {
   for (std::size_t e = 0; e < q.size(); ++e) worst = std::max(worst, std::fabs(q[e] - ref[e]));
   std::printf("[crf] mean field vs double-precision reference on the same lattice: Q max |diff| %.2e\n", worst);
   EXPECT_LT(worst, 1e-4);
+}
+
+// The unary temperature (U = T x -log p) against the same reference on a tiny image: the CPU raises
+// p / max p to T per pixel, which must be the same marginals.
+TEST(CrfLattice, UnaryTemperatureMatchesReference) {
+  const int w = 9, h = 7, n = w * h, classes = 4;
+  const auto rgb = structured_image(w, h, 31);
+  const auto p = noisy_probabilities(w, h, classes, 32, 0.3f);
+  for (float t : {0.5f, 2.0f, 3.5f}) {
+    CrfParams params;
+    params.bilateral_xy_std = 4.0f;
+    params.bilateral_rgb_std = 20.0f;
+    params.unary_temperature = t;
+    DenseCrf crf(Device::kCpu, 1);
+    std::vector<float> q(p.size());
+    crf.infer(CrfImage{rgb.data(), w, h, 3 * w}, p.data(), classes, params, 5, false, q.data());
+    LatticeFilter g(features_gaussian(w, h, params.gaussian_xy_std), n, 2, classes);
+    LatticeFilter b(features_bilateral(rgb, w, h, params.bilateral_xy_std, params.bilateral_rgb_std), n, 5, classes);
+    const auto ref = reference_mean_field(g, b, n, p, classes, params, 5);
+    CrfParams untempered = params;
+    untempered.unary_temperature = 1;
+    const auto ref1 = reference_mean_field(g, b, n, p, classes, untempered, 5);
+    double worst = 0, moved = 0;
+    for (std::size_t e = 0; e < q.size(); ++e) {
+      worst = std::max(worst, std::fabs(q[e] - ref[e]));
+      moved = std::max(moved, std::fabs(ref1[e] - ref[e]));
+    }
+    EXPECT_LT(worst, 1e-4) << "T " << t;
+    EXPECT_GT(moved, 1e-2) << "T " << t << " should change the marginals";
+  }
 }

@@ -52,7 +52,8 @@ void check_arguments(const char* who, const CrfImage& image, const float* probab
                  {params.bilateral_xy_std, "bilateral_xy_std", false},
                  {params.bilateral_rgb_std, "bilateral_rgb_std", false},
                  {params.gaussian_weight, "gaussian_weight", true},
-                 {params.gaussian_xy_std, "gaussian_xy_std", false}};
+                 {params.gaussian_xy_std, "gaussian_xy_std", false},
+                 {params.unary_temperature, "unary_temperature", false}};
   for (const auto& o : options)
     require(std::isfinite(o.value) && (o.may_be_zero ? o.value >= 0 : o.value > 0), [&] {
       return std::string(who) + ": crf " + o.name + " must be a finite number " + (o.may_be_zero ? ">= 0" : "> 0") +
@@ -97,7 +98,8 @@ void CudaCrf::enqueue(const CrfImage& image, const float* probabilities, int num
                       int iterations, bool warm_start, float* q, float position_scale, cudaStream_t stream) {
   const int points = image.width * image.height;
   unary_.reserve(static_cast<std::size_t>(points) * num_classes);
-  launch_mean_field_load(probabilities, unary_.data(), q, points, num_classes, warm_start, stream);
+  launch_mean_field_load(probabilities, unary_.data(), q, points, num_classes, warm_start, params.unary_temperature,
+                         stream);
   if (iterations == 0) return;
   const bool use_gaussian = params.gaussian_weight > 0, use_bilateral = params.bilateral_weight > 0;
   gaussian_.set_symmetric(kCrfSymmetricNormalisation);
