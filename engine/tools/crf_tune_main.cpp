@@ -190,6 +190,7 @@ int run(int argc, char** argv, int& failure_code) {
   tune.quick_grid = s.quick;
   CrfOptions off;
   const double off_miou = set.score(off, s.threads);
+  tune.off_miou = off_miou;  // never worse than no CRF on the tuning images
   const eval::TuneResult result = eval::tune_crf(set, tune, [&](const eval::TuneProgress& p) {
     char tail[200];
     std::snprintf(tail, sizeof tail, "best %.2f (off %.2f): %s   ", p.best_miou, off_miou, describe(p.best).c_str());

@@ -208,6 +208,21 @@ class Search {
       }
   }
 
+  // Never worse than no CRF on the tuning images: while the best loses, halve both kernel weights
+  // of the best (lighter and lighter), and at last try 0 (the CRF then keeps the network's labels).
+  void not_worse_than(double off_miou) {
+    for (int k = 0; k < 6 && progress_state_.best_miou < off_miou; ++k) {
+      CrfParams p = progress_state_.best;
+      p.bilateral_weight *= 0.5f;
+      p.gaussian_weight *= 0.5f;
+      try_params(p);
+    }
+    if (progress_state_.best_miou >= off_miou) return;
+    CrfParams p = progress_state_.best;
+    p.bilateral_weight = p.gaussian_weight = 0;
+    try_params(p);
+  }
+
   int planned_descent() const { return options_.descent_rounds * static_cast<int>(std::size(kKnobs)) * 2; }
   int planned_grid() const { return options_.quick_grid ? 16 : 54; }
   TuneProgress& state() { return progress_state_; }
@@ -234,6 +249,7 @@ TuneResult tune_crf(CrfTuneSet& set, const TuneOptions& options, const std::func
   search.try_params(options.base.params);  // where the caller starts (DeepLab's defaults)
   search.grid();
   search.descend();
+  if (options.off_miou) search.not_worse_than(*options.off_miou);
   TuneResult r;
   r.best = search.state().best;
   r.best_miou = search.state().best_miou;

@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -70,11 +71,14 @@ struct TuneOptions {
   int threads = 2;
   int descent_rounds = 2;   // coordinate descent passes after the grid (steps shrink each pass)
   bool quick_grid = false;  // a 2x2x2 corner of DeepLab's grid instead of 3x3x3 (tests)
+  // The mIoU without a CRF: when given, a best that loses to it is made lighter until it does not
+  // (halving both kernel weights, at last 0: a CRF that keeps the network's labels).
+  std::optional<double> off_miou;
 };
 
 // DeepLab's grid (bilateral weight 3..5, position std 50..100, colour std 3..5; Gaussian 3/3,
 // 10 iterations) at unary temperatures 1 and 2, then coordinate descent over every parameter,
-// unary temperature and iterations included, keeping the best mIoU.
+// unary temperature and iterations included, keeping the best mIoU; then options.off_miou's guard.
 TuneResult tune_crf(CrfTuneSet& set, const TuneOptions& options, const std::function<void(const TuneProgress&)>& progress);
 
 // The parameters as a YAML `crf:` block (load_crf_params_file reads it), after `comment` lines
