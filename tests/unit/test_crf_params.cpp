@@ -27,24 +27,15 @@ using deeplab::test::expect_error;
 
 namespace {
 
+// Files in a scratch folder of this process (tests may run in parallel processes).
 class CrfParamsTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::path(DEEPLAB_TEST_WORK_DIR) / ("crf-params-" + std::string(info->name()) + "-" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
   std::string write(const std::string& name, const std::string& text) {
-    const std::string path = (dir_ / name).string();
-    std::ofstream(path) << text;
-    return path;
+    fs::create_directories(dir_);
+    std::ofstream(dir_ / name) << text;
+    return (dir_ / name).string();
   }
-  fs::path dir_;
+  fs::path dir_ = fs::path(DEEPLAB_TEST_WORK_DIR) / ("crf-params-" + std::to_string(::getpid()));
 };
 
 const char* const kManifestHead =
