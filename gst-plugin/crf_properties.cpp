@@ -15,11 +15,17 @@ using P = CrfProperty;
   [](const CrfOptions& o) { return static_cast<double>(o.FIELD); },                     \
       [](CrfOptions& o, double v) { o.FIELD = static_cast<TYPE>(v); }
 
+// A kernel parameter: what is set is also an override of the model's own crf: block (CrfOptions::
+// model_params), and reads back as set; unset, it reads as DeepLab's default.
+#define DEEPLAB_CRF_PARAM(FIELD, TYPE)                                                                          \
+  [](const CrfOptions& o) { return static_cast<double>(o.overrides.FIELD ? *o.overrides.FIELD : o.params.FIELD); }, \
+      [](CrfOptions& o, double v) { o.overrides.FIELD = o.params.FIELD = static_cast<TYPE>(v); }
+
 const CrfProperty kProperties[] = {
     {"crf-iterations", "CRF iterations",
      "Mean-field iterations of a full CRF run: every frame with crf=full; with crf=temporal the first frame, "
      "keyframes, scene cuts and frames after a seek or caps change",
-     P::kUint, 1, 1000, DEEPLAB_CRF_FIELD(params.iterations, int)},
+     P::kUint, 1, 1000, DEEPLAB_CRF_PARAM(iterations, int)},
     {"crf-temporal-iterations", "CRF temporal iterations",
      "crf=temporal: mean-field iterations of a frame started from the previous frame's result", P::kUint, 1, 1000,
      DEEPLAB_CRF_FIELD(temporal_iterations, int)},
@@ -36,19 +42,23 @@ const CrfProperty kProperties[] = {
      P::kInt64, 0, static_cast<double>(deeplab::kMaxCrfMaxPixels), DEEPLAB_CRF_FIELD(max_pixels, std::int64_t)},
     {"crf-bilateral-weight", "CRF bilateral weight",
      "Weight of the appearance kernel (position + colour): pixels alike in place and colour take the same class",
-     P::kDouble, 0.0, 1000.0, DEEPLAB_CRF_FIELD(params.bilateral_weight, float)},
+     P::kDouble, 0.0, 1000.0, DEEPLAB_CRF_PARAM(bilateral_weight, float)},
     {"crf-bilateral-xy-std", "CRF bilateral position std",
      "Position standard deviation of the appearance kernel, in frame pixels", P::kDouble, 0.01, 10000.0,
-     DEEPLAB_CRF_FIELD(params.bilateral_xy_std, float)},
+     DEEPLAB_CRF_PARAM(bilateral_xy_std, float)},
     {"crf-bilateral-rgb-std", "CRF bilateral colour std",
      "Colour standard deviation of the appearance kernel, in 0..255 units per channel", P::kDouble, 0.01, 1000.0,
-     DEEPLAB_CRF_FIELD(params.bilateral_rgb_std, float)},
+     DEEPLAB_CRF_PARAM(bilateral_rgb_std, float)},
     {"crf-gaussian-weight", "CRF Gaussian weight",
      "Weight of the smoothness kernel (position only): removes small isolated regions", P::kDouble, 0.0, 1000.0,
-     DEEPLAB_CRF_FIELD(params.gaussian_weight, float)},
+     DEEPLAB_CRF_PARAM(gaussian_weight, float)},
     {"crf-gaussian-xy-std", "CRF Gaussian position std",
      "Position standard deviation of the smoothness kernel, in frame pixels", P::kDouble, 0.01, 10000.0,
-     DEEPLAB_CRF_FIELD(params.gaussian_xy_std, float)},
+     DEEPLAB_CRF_PARAM(gaussian_xy_std, float)},
+    {"crf-unary-temperature", "CRF unary temperature",
+     "The CRF's unary is T x -log(p): above 1 the network's probabilities weigh more and the kernels change fewer "
+     "labels, below 1 less. Unset: the model's own (its manifest's crf: block) or 1",
+     P::kDouble, 0.01, static_cast<double>(deeplab::kMaxCrfUnaryTemperature), DEEPLAB_CRF_PARAM(unary_temperature, float)},
     {"crf-scene-cut-threshold", "CRF scene-cut threshold",
      "crf=temporal: a frame whose mean absolute luma change from the previous frame (0..1 of full range, on a "
      "thumbnail) exceeds this is a scene cut and runs full iterations (0: every changed frame, 1: never)",
@@ -56,6 +66,7 @@ const CrfProperty kProperties[] = {
 };
 
 #undef DEEPLAB_CRF_FIELD
+#undef DEEPLAB_CRF_PARAM
 
 constexpr std::size_t kCount = sizeof kProperties / sizeof kProperties[0];
 

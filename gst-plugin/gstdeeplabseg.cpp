@@ -47,6 +47,7 @@ enum {
   PROP_EMIT_PROBABILITIES,
   PROP_LATENCY,
   PROP_CRF,
+  PROP_CRF_PARAMS,
   PROP_CRF_NUMERIC,  // the first of crf_properties.h's table; the others follow it
 };
 
@@ -172,9 +173,9 @@ GstDeeplabCrfMode gst_crf_mode(deeplab::CrfMode mode) {
   }
 }
 
-// The properties' defaults are the engine's: a change there must show in gst-inspect too.
-constexpr deeplab::CrfOptions kEngineCrf{};
-static_assert(kEngineCrf.mode == deeplab::CrfMode::kOff && DEFAULT_PROP_CRF == GST_DEEPLAB_CRF_OFF);
+// The properties' defaults are the engine's: a change there must show in gst-inspect too (the
+// engine's side is checked in class_init: CrfOptions holds a string, so it is not a literal type).
+static_assert(DEFAULT_PROP_CRF == GST_DEEPLAB_CRF_OFF);
 
 deeplab::PixelFormat pixel_format_of(GstVideoFormat format) {
   return deeplab::pixel_format_from_string(gst_video_format_to_string(format));
@@ -633,12 +634,21 @@ static gboolean gst_deeplab_seg_query(GstBaseTransform* trans, GstPadDirection d
 
 // The crf* properties (false: `prop_id` is not one of them). Called with the object lock held.
 static bool gst_deeplab_seg_set_crf_property(deeplab::CrfOptions& crf, guint prop_id, const GValue* value) {
+  if (prop_id == PROP_CRF_PARAMS) {
+    const gchar* file = g_value_get_string(value);
+    crf.params_file = file ? file : "";
+    return true;
+  }
   if (prop_id != PROP_CRF) return deeplab_gst::set_crf_property(crf, PROP_CRF_NUMERIC, prop_id, value);
   crf.mode = engine_crf_mode(static_cast<GstDeeplabCrfMode>(g_value_get_enum(value)));
   return true;
 }
 
 static bool gst_deeplab_seg_get_crf_property(const deeplab::CrfOptions& crf, guint prop_id, GValue* value) {
+  if (prop_id == PROP_CRF_PARAMS) {
+    g_value_set_string(value, crf.params_file.c_str());
+    return true;
+  }
   if (prop_id != PROP_CRF) return deeplab_gst::get_crf_property(crf, PROP_CRF_NUMERIC, prop_id, value);
   g_value_set_enum(value, gst_crf_mode(crf.mode));
   return true;
@@ -719,6 +729,13 @@ static void gst_deeplab_seg_install_crf_properties(GObjectClass* gobject_class, 
                         "network's probabilities) or temporal (each frame starts from the previous one's result). "
                         "Can change while playing",
                         GST_TYPE_DEEPLAB_CRF_MODE, DEFAULT_PROP_CRF, flags));
+  g_object_class_install_property(
+      gobject_class, PROP_CRF_PARAMS,
+      g_param_spec_string("crf-params", "CRF parameter file",
+                          "A YAML file with a crf: block (deeplab-crf-tune's output): its CRF parameters replace the "
+                          "model's own (its manifest's crf: block); crf-* properties set explicitly still win. Empty: "
+                          "none",
+                          "", flags));
   deeplab_gst::install_crf_properties(gobject_class, PROP_CRF_NUMERIC, flags);
 }
 
@@ -775,6 +792,7 @@ static void gst_deeplab_seg_install_properties(GObjectClass* gobject_class) {
                           "Processing latency to report in LATENCY queries, in ns (0: measured, the longest of the "
                           "last 32 frames)",
                           0, G_MAXUINT64, DEFAULT_PROP_LATENCY, playing));
+  g_assert(deeplab::CrfOptions{}.mode == deeplab::CrfMode::kOff);
   gst_deeplab_seg_install_crf_properties(gobject_class, playing);
 }
 

@@ -159,7 +159,9 @@ class Segmenter::Impl {
   int pending() const { return pending_; }
 
   // Validated before anything changes; the next frame starts the CRF from scratch.
-  void set_crf_options(const CrfOptions& crf) {
+  // The model's own parameters (its manifest's crf: block) apply unless the options say otherwise.
+  void set_crf_options(const CrfOptions& requested) {
+    const CrfOptions crf = resolve_crf_options(requested, manifest_.crf);
     validate_crf_options(crf);
     backend_->set_crf(crf);
     options_.crf = crf;

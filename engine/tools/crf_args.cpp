@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <optional>
+#include <type_traits>
 #include <vector>
 
 #include "deeplab/error.h"
@@ -12,7 +14,8 @@ namespace deeplab::tools {
 const char* const kCrfUsage =
     "[--crf off|full|temporal] [--crf-iterations N] [--crf-temporal-iterations N] [--crf-keyframe-interval N] "
     "[--crf-scale F] [--crf-max-pixels N] [--crf-bilateral-weight W] [--crf-bilateral-xy-std S] [--crf-bilateral-rgb-std S] "
-    "[--crf-gaussian-weight W] [--crf-gaussian-xy-std S] [--crf-scene-cut-threshold T]";
+    "[--crf-gaussian-weight W] [--crf-gaussian-xy-std S] [--crf-unary-temperature T] [--crf-params FILE] "
+    "[--crf-scene-cut-threshold T]";
 
 const char* const kCrfHelp =
     "dense CRF (DeepLab's fully connected CRF after the network; docs/crf.md):\n"
@@ -29,6 +32,10 @@ const char* const kCrfHelp =
     "  --crf-bilateral-rgb-std S     appearance kernel colour std, 0..255 units, > 0 (3)\n"
     "  --crf-gaussian-weight W       smoothness kernel weight, >= 0 (3)\n"
     "  --crf-gaussian-xy-std S       smoothness kernel position std, frame pixels, > 0 (1)\n"
+    "  --crf-unary-temperature T     the unary is T x -log p: > 1 lets the CRF move fewer labels, (0, 4] (1)\n"
+    "  --crf-params FILE             a tuned parameter file (deeplab-crf-tune's crf: block); over the\n"
+    "                                model's own crf: block, under the --crf-* options above\n"
+    "  (the kernel options' defaults are the model manifest's crf: block where it has one, else DeepLab's)\n"
     "  --crf-scene-cut-threshold T   temporal: mean luma change (0..1) that counts as a scene cut and runs\n"
     "                                full iterations, >= 0 (0.15)\n";
 
@@ -68,6 +75,38 @@ float read_real(Args& args, const char* key, float def, const RealRange& range, 
   return static_cast<float>(v);
 }
 
+constexpr RealRange kTemperature{0, true, kMaxCrfUnaryTemperature, "in (0, 4]"};
+
+// A kernel parameter: into params (what the tool shows) and the overrides (what beats the model's
+// own crf: block, CrfOptions::model_params).
+template <class T>
+void read_param(Args& args, const char* key, T& value, std::optional<T>& override_value, const RealRange* range,
+                std::vector<std::string>& given) {
+  const std::size_t before = given.size();
+  if constexpr (std::is_same_v<T, int>)
+    value = read_int(args, key, value, 1, 1000, given);
+  else
+    value = read_real(args, key, value, *range, given);
+  if (given.size() > before) override_value = value;
+}
+
+void read_crf_params(Args& args, CrfOptions& o, std::vector<std::string>& given) {
+  CrfParams& p = o.params;
+  CrfParamOverrides& u = o.overrides;
+  read_param(args, "--crf-iterations", p.iterations, u.iterations, nullptr, given);
+  read_param(args, "--crf-bilateral-weight", p.bilateral_weight, u.bilateral_weight, &kNonNegative, given);
+  read_param(args, "--crf-bilateral-xy-std", p.bilateral_xy_std, u.bilateral_xy_std, &kPositive, given);
+  read_param(args, "--crf-bilateral-rgb-std", p.bilateral_rgb_std, u.bilateral_rgb_std, &kPositive, given);
+  read_param(args, "--crf-gaussian-weight", p.gaussian_weight, u.gaussian_weight, &kNonNegative, given);
+  read_param(args, "--crf-gaussian-xy-std", p.gaussian_xy_std, u.gaussian_xy_std, &kPositive, given);
+  read_param(args, "--crf-unary-temperature", p.unary_temperature, u.unary_temperature, &kTemperature, given);
+  if (present(args, "--crf-params")) {
+    given.emplace_back("--crf-params");
+    o.params_file = args.value("--crf-params");
+    load_crf_params_file(o.params_file);  // a bad file fails here, naming the file and the key
+  }
+}
+
 void note_without_effect(const std::vector<std::string>& keys, const std::string& why) {
   for (const auto& key : keys) std::fprintf(stderr, "note: %s has no effect %s\n", key.c_str(), why.c_str());
 }
@@ -83,13 +122,7 @@ CrfOptions read_crf_options(Args& args) {
     throw Error(ErrorCode::kInvalidArgument, "--crf: '" + mode + "' is not one of off, full, temporal");
   }
   std::vector<std::string> tuning, temporal;
-  CrfParams& p = o.params;
-  p.iterations = read_int(args, "--crf-iterations", p.iterations, 1, 1000, tuning);
-  p.bilateral_weight = read_real(args, "--crf-bilateral-weight", p.bilateral_weight, kNonNegative, tuning);
-  p.bilateral_xy_std = read_real(args, "--crf-bilateral-xy-std", p.bilateral_xy_std, kPositive, tuning);
-  p.bilateral_rgb_std = read_real(args, "--crf-bilateral-rgb-std", p.bilateral_rgb_std, kPositive, tuning);
-  p.gaussian_weight = read_real(args, "--crf-gaussian-weight", p.gaussian_weight, kNonNegative, tuning);
-  p.gaussian_xy_std = read_real(args, "--crf-gaussian-xy-std", p.gaussian_xy_std, kPositive, tuning);
+  read_crf_params(args, o, tuning);
   o.scale = read_real(args, "--crf-scale", o.scale, kFraction, tuning);
   o.max_pixels = read_int(args, "--crf-max-pixels", static_cast<int>(o.max_pixels), 0,
                           static_cast<int>(kMaxCrfMaxPixels), tuning);

@@ -160,7 +160,7 @@ int run(int argc, char** argv, int& failure_code) {
   Segmenter segmenter(manifest, s.options);
   s.info.device = device_name(segmenter.device());
   s.info.threads = s.options.threads;
-  s.info.crf = s.options.crf;
+  s.info.crf = resolve_crf_options(s.options.crf, manifest.crf);  // what the Segmenter runs
 
   failure_code = kExitRuntime;  // from here on, what fails is the data, not the command line
   if (!s.info.video.empty()) {

@@ -53,7 +53,7 @@ void EmulatedCrf::infer(const CrfImage& image, const float* probabilities, int n
                         int iterations, bool warm_start, float* q, float position_scale, unsigned race_seed) {
   const int points = image.width * image.height;
   unary_.assign(static_cast<std::size_t>(points) * num_classes, 0.0f);
-  for (int i = 0; i < points; ++i) cuda::load_step(probabilities, unary_.data(), q, num_classes, warm_start, i);
+  for (int i = 0; i < points; ++i) cuda::load_step(probabilities, unary_.data(), q, num_classes, warm_start, i, params.unary_temperature);
   if (iterations == 0) return;
   gaussian_.set_symmetric(symmetric_);
   bilateral_.set_symmetric(symmetric_);

@@ -5,7 +5,9 @@
 // memory with the CRF on.
 #include <gst/app/gstappsink.h>
 #include <gst/check/gstharness.h>
+#include <glib/gstdio.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <string>
@@ -70,6 +72,7 @@ const NumericProperty kNumeric[] = {
     {"crf-bilateral-rgb-std", 0.01, 1000, 3},
     {"crf-gaussian-weight", 0, 1000, 3},
     {"crf-gaussian-xy-std", 0.01, 10000, 1},
+    {"crf-unary-temperature", 0.01, 4, 1},
     {"crf-scene-cut-threshold", 0, 1, 0.15},
 };
 
@@ -287,3 +290,34 @@ TEST(DeeplabSegCrf, MemoryFlatWithTheTemporalCrf) {
 }
 
 }  // namespace
+
+// crf-params: a tuned file's parameters replace the model's (its iterations: 3 on every full frame);
+// an explicitly set property beats the file; a broken file is an error naming the file and key.
+TEST(DeeplabSegCrf, ParameterFileAndItsErrors) {
+  const std::string dir = std::string(g_get_tmp_dir()) + "/deeplab-crf-params-" + std::to_string(getpid());
+  g_mkdir_with_parents(dir.c_str(), 0700);
+  const std::string good = dir + "/good.yaml", bad = dir + "/bad.yaml";
+  g_file_set_contents(good.c_str(), "crf:\n  iterations: 3\n  unary_temperature: 2\n", -1, nullptr);
+  g_file_set_contents(bad.c_str(), "crf:\n  iterations: 3\n  unary_temprature: 2\n", -1, nullptr);
+  const std::string source = "videotestsrc num-buffers=2 pattern=ball ! video/x-raw,width=64,height=48 ! ";
+  {
+    SegLog log;
+    const RunResult r = run_launch(source + seg("crf=full crf-params=" + good) + " ! fakesink", 60 * GST_SECOND);
+    ASSERT_TRUE(r.eos && r.errors.empty()) << (r.errors.empty() ? "no EOS" : r.errors.front());
+    EXPECT_EQ(log.iterations(), (std::vector<int>{3, 3}));
+  }
+  {
+    SegLog log;
+    const RunResult r =
+        run_launch(source + seg("crf=full crf-iterations=2 crf-params=" + good) + " ! fakesink", 60 * GST_SECOND);
+    ASSERT_TRUE(r.eos && r.errors.empty()) << (r.errors.empty() ? "no EOS" : r.errors.front());
+    EXPECT_EQ(log.iterations(), (std::vector<int>{2, 2}));
+  }
+  const RunResult r = run_launch(source + seg("crf=full crf-params=" + bad) + " ! fakesink", 60 * GST_SECOND);
+  ASSERT_FALSE(r.errors.empty());
+  EXPECT_NE(r.errors.front().find("bad.yaml:3:3: crf key 'unary_temprature': unknown"), std::string::npos)
+      << r.errors.front();
+  g_remove(good.c_str());
+  g_remove(bad.c_str());
+  g_rmdir(dir.c_str());
+}

@@ -72,7 +72,9 @@ TEST(Interrupts, CtrlCOnASlowModelKeepsTheFramesDone) {
   ptest::Process process({ptest::deeplab_run_path(), ptest::config("file-overlay.yaml"), "--set",
                           "source.path=" + ptest::clip("car-detection.mp4"), "--set", "outputs.0.path=" + dir + "/o.mp4",
                           "--set", "segmentation.device=cpu", "--set", "segmentation.threads=2", "--set",
-                          "segmentation.crf=full", "--set", "segmentation.crf-iterations=40"});
+                          "segmentation.crf=full", "--set", "segmentation.crf-iterations=40",
+                          // the default model's own crf: block has no kernel weight (docs/crf.md)
+                          "--set", "segmentation.crf-bilateral-weight=4"});
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(240);
   while (std::chrono::steady_clock::now() < deadline && progress_frames(process.err_so_far()) < 1)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -151,7 +153,7 @@ TEST(Interrupts, StopDuringAFrameLongerThanTheTimeoutKeepsTheFile) {
   const std::string dir = ptest::scratch_dir();
   deeplab::Pipeline pipeline = deeplab::Pipeline::from_string(
       "source: {type: file, path: '" + ptest::clip("car-detection.mp4") + "'}\n"
-      "segmentation: {device: cpu, threads: 2, crf: full, crf-iterations: 20}\n"
+      "segmentation: {device: cpu, threads: 2, crf: full, crf-iterations: 20, crf-bilateral-weight: 4}\n"
       // zerolatency: x264enc's lookahead would hold the first frames, and the pipeline (the file
       // sink) would not preroll before the stop, nor the appsink see a frame.
       "outputs:\n  - {type: file, path: '" + dir + "/o.mp4', encoder: {tune: zerolatency}}\n"

@@ -133,7 +133,9 @@ std::vector<double> reference_mean_field(FilterG&& filter_g, FilterB&& filter_b,
   std::vector<double> u(p.size()), q(p.size());
   for (int i = 0; i < n; ++i) {
     double sum = 0;
-    for (int c = 0; c < classes; ++c) sum += u[i * classes + c] = std::max(p[i * classes + c], 1e-8f);
+    // exp(-T U) with U = -log(max(p, 1e-8)); the per-pixel factor cancels in the normalisation.
+    for (int c = 0; c < classes; ++c)
+      sum += u[i * classes + c] = std::pow(static_cast<double>(std::max(p[i * classes + c], 1e-8f)), params.unary_temperature);
     for (int c = 0; c < classes; ++c) q[i * classes + c] = u[i * classes + c] / sum;
   }
   for (int it = 0; it < iterations; ++it) {
@@ -412,6 +414,36 @@ TEST(CrfLattice, MeanFieldMatchesBruteForce) {
   }
 }
 
+namespace {
+
+// 5 mean-field iterations of DenseCrf (float, `threads`) and of the double-precision reference with
+// the lattice's own filters, on the same image and probabilities.
+struct SameKernelRun {
+  std::vector<float> q;
+  std::vector<double> ref;
+};
+SameKernelRun run_on_same_kernels(const std::vector<std::uint8_t>& rgb, const std::vector<float>& p, int w, int h,
+                                  int classes, const CrfParams& params, int threads) {
+  const int n = w * h;
+  SameKernelRun r;
+  r.q.resize(p.size());
+  DenseCrf crf(Device::kCpu, threads);
+  crf.infer(CrfImage{rgb.data(), w, h, 3 * w}, p.data(), classes, params, 5, false, r.q.data());
+  LatticeFilter g(features_gaussian(w, h, params.gaussian_xy_std), n, 2, classes);
+  LatticeFilter b(features_bilateral(rgb, w, h, params.bilateral_xy_std, params.bilateral_rgb_std), n, 5, classes);
+  r.ref = reference_mean_field(g, b, n, p, classes, params, 5);
+  return r;
+}
+
+template <class A, class B>
+double max_difference(const std::vector<A>& a, const std::vector<B>& b) {
+  double worst = 0;
+  for (std::size_t e = 0; e < a.size(); ++e) worst = std::max(worst, std::fabs(static_cast<double>(a[e]) - b[e]));
+  return worst;
+}
+
+}  // namespace
+
 // With the lattice's own filters in the double-precision reference, only DenseCrf's float
 // arithmetic and fast exp differ: the mean-field update (weights, normalisation, unary floor,
 // padding) must then agree to float precision.
@@ -419,17 +451,10 @@ TEST(CrfLattice, MeanFieldUpdateMatchesReferenceOnSameKernels) {
   CrfParams params;
   params.bilateral_xy_std = 6.0f;
   params.bilateral_rgb_std = 10.0f;
-  const int w = 21, h = 16, n = w * h, classes = 5;
-  const auto rgb = structured_image(w, h, 21);
-  const auto p = noisy_probabilities(w, h, classes, 22, 0.3f);
-  DenseCrf crf(Device::kCpu, 2);
-  std::vector<float> q(p.size());
-  crf.infer(CrfImage{rgb.data(), w, h, 3 * w}, p.data(), classes, params, 5, false, q.data());
-  LatticeFilter g(features_gaussian(w, h, params.gaussian_xy_std), n, 2, classes);
-  LatticeFilter b(features_bilateral(rgb, w, h, params.bilateral_xy_std, params.bilateral_rgb_std), n, 5, classes);
-  const auto ref = reference_mean_field(g, b, n, p, classes, params, 5);
-  double worst = 0;
-  for (std::size_t e = 0; e < q.size(); ++e) worst = std::max(worst, std::fabs(q[e] - ref[e]));
+  const int w = 21, h = 16, classes = 5;
+  const auto r = run_on_same_kernels(structured_image(w, h, 21), noisy_probabilities(w, h, classes, 22, 0.3f), w, h,
+                                     classes, params, 2);
+  const double worst = max_difference(r.q, r.ref);
   std::printf("[crf] mean field vs double-precision reference on the same lattice: Q max |diff| %.2e\n", worst);
   EXPECT_LT(worst, 1e-4);
 }
@@ -499,5 +524,23 @@ TEST(CrfLattice, DenseCrfIsTheSameWithOneAndTwoThreads) {
     one.infer(image, p.data(), classes, CrfParams{}, warm ? 2 : 10, warm, q1.data());
     two.infer(image, p.data(), classes, CrfParams{}, warm ? 2 : 10, warm, q2.data());
     EXPECT_EQ(std::memcmp(q1.data(), q2.data(), q1.size() * sizeof(float)), 0) << (warm ? "warm" : "full");
+  }
+}
+
+// The unary temperature (U = T x -log p) against the same reference on a tiny image: the CPU raises
+// p / max p to T per pixel, which must give the same marginals; and T moves them.
+TEST(CrfLattice, UnaryTemperatureMatchesReference) {
+  const int w = 9, h = 7, classes = 4;
+  const auto rgb = structured_image(w, h, 31);
+  const auto p = noisy_probabilities(w, h, classes, 32, 0.3f);
+  CrfParams params;
+  params.bilateral_xy_std = 4.0f;
+  params.bilateral_rgb_std = 20.0f;
+  const auto untempered = run_on_same_kernels(rgb, p, w, h, classes, params, 1);
+  for (float t : {0.5f, 2.0f, 3.5f}) {
+    params.unary_temperature = t;
+    const auto r = run_on_same_kernels(rgb, p, w, h, classes, params, 1);
+    EXPECT_LT(max_difference(r.q, r.ref), 1e-4) << "T " << t;
+    EXPECT_GT(max_difference(untempered.ref, r.ref), 1e-2) << "T " << t << " should change the marginals";
   }
 }

@@ -59,6 +59,7 @@ SegmenterOptions crf_options(CrfMode mode, float scale = 1.0f) {
   o.threads = 1;
   o.crf.mode = mode;
   o.crf.scale = scale;
+  o.crf.model_params = false;  // the CRF's mechanics with DeepLab's parameters, not the model's own block
   return o;
 }
 
@@ -70,6 +71,23 @@ class CrfSegmenterTest : public ::testing::Test {
 };
 
 }  // namespace
+
+// The Segmenter runs the model's own crf: block unless the options override it: iterations 3 from the
+// manifest, 5 from the user's override, DeepLab's 10 with model_params off.
+TEST_F(CrfSegmenterTest, ModelBlockUnlessOverridden) {
+  cv::Mat still;
+  cv::resize(load_still("dog.jpg"), still, cv::Size(96, 72), 0, 0, cv::INTER_AREA);
+  ModelManifest manifest = crf_model_manifest();
+  manifest.crf.iterations = 3;
+  manifest.crf.unary_temperature = 2;
+  SegmenterOptions o = crf_options(CrfMode::kFull);
+  o.crf.model_params = true;
+  EXPECT_EQ(Segmenter(manifest, o).segment(bgr_frame(still)).crf.iterations, 3);
+  o.crf.overrides.iterations = 5;
+  EXPECT_EQ(Segmenter(manifest, o).segment(bgr_frame(still)).crf.iterations, 5);
+  o.crf.model_params = false;
+  EXPECT_EQ(Segmenter(manifest, o).segment(bgr_frame(still)).crf.iterations, 10);
+}
 
 // dog.jpg (768x576): the CRF keeps the dog and changes a few percent of the pixels, along
 // boundaries; the report and the stage time are filled in.

@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "deeplab/device.h"
@@ -37,6 +38,25 @@ struct CrfParams {
   float bilateral_rgb_std = 3.0f;
   float gaussian_weight = 3.0f;
   float gaussian_xy_std = 1.0f;
+  // The unary is T * (-log p): T > 1 trusts the network more (the kernels move fewer labels), T < 1
+  // less. 1 is DeepLab's CRF; in (0, kMaxCrfUnaryTemperature].
+  float unary_temperature = 1.0f;
+};
+inline constexpr float kMaxCrfUnaryTemperature = 4.0f;  // (1e-8)^4 stays a normal float
+
+// Some of CrfParams' values: a model manifest's `crf:` block, a tuned parameter file's (what
+// deeplab-crf-tune writes), or the options a user gave. Absent values leave the others alone.
+struct CrfParamOverrides {
+  std::optional<int> iterations;
+  std::optional<float> bilateral_weight;
+  std::optional<float> bilateral_xy_std;
+  std::optional<float> bilateral_rgb_std;
+  std::optional<float> gaussian_weight;
+  std::optional<float> gaussian_xy_std;
+  std::optional<float> unary_temperature;
+
+  bool empty() const;
+  void apply_to(CrfParams& params) const;  // the values present, over `params`
 };
 
 // The CRF's default working-size cap: 1920x1080 pixels. At a frame's full resolution a 4K frame
@@ -48,6 +68,14 @@ inline constexpr std::int64_t kMaxCrfMaxPixels = std::int64_t{1} << 30;
 struct CrfOptions {
   CrfMode mode = CrfMode::kOff;
   CrfParams params;
+  // Per-model parameters (docs/crf.md, "Per-model parameters"). With `model_params` the Segmenter
+  // runs params = DeepLab's defaults, then the model manifest's `crf:` block, then `params_file`'s
+  // `crf:` block, then `overrides` (what the user set: tool options, element properties, pipeline
+  // keys); `params` as set here is not used. Without it, `params` as given. (DenseCrf and CrfStream
+  // always take their parameters as given.)
+  bool model_params = true;
+  std::string params_file;       // "" = none; a YAML file with a `crf:` block
+  CrfParamOverrides overrides;
   int temporal_iterations = 2;   // mean-field passes per frame after a warm start
   int keyframe_interval = 30;    // temporal mode: full iterations every N frames (0 = never)
   float scale = 1.0f;            // the CRF's working resolution as a fraction of the frame's, (0, 1]
@@ -62,6 +90,17 @@ struct CrfOptions {
 
 // Throws Error(kInvalidArgument) naming the offending option.
 void validate_crf_options(const CrfOptions& options);
+
+// Reads a CRF parameter file: YAML with a `crf:` mapping of CrfParams' names (iterations,
+// bilateral_weight, ..., unary_temperature), the same block a manifest may carry. A missing file
+// throws Error(kNotFound), an unknown or repeated key, a wrong type or a value out of range
+// Error(kInvalidArgument) "FILE:LINE:COL: crf key 'KEY': why".
+CrfParamOverrides load_crf_params_file(const std::string& path);
+
+// `options` with the parameters a Segmenter runs for a model whose manifest has `model_block`
+// (the order above; `options` unchanged without model_params). Reads params_file; throws as
+// load_crf_params_file, and for values that are fine alone but not together, naming the source.
+CrfOptions resolve_crf_options(const CrfOptions& options, const CrfParamOverrides& model_block);
 
 // Where the CRF runs for a frame: round(frame size x scale), reduced (same aspect) to at most
 // options.max_pixels pixels; at least 1 x 1. `position_scale` multiplies the positional stds.

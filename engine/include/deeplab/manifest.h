@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "deeplab/crf.h"
+
 namespace deeplab {
 
 enum class TensorLayout { kNCHW, kNHWC };
@@ -42,6 +44,9 @@ struct ModelManifest {
   std::string logits_upsampling;
   std::vector<std::string> classes;
   std::vector<std::array<std::uint8_t, 3>> palette;  // RGB per class
+  // The model's own CRF parameters (`crf:` block; docs/crf.md): over DeepLab's defaults, under a
+  // parameter file and the user's options (CrfOptions::model_params). Empty = DeepLab's.
+  CrfParamOverrides crf;
   std::string manifest_path;  // where it was loaded from (empty for defaults)
 };
 

@@ -1,5 +1,7 @@
 // The CPU mean field (multithreaded with OpenMP). Per call:
-//   unary:  p^_i = max(p_i, 1e-8) per class (exp(-U) for U = -log(clamp(p, 1e-8)))
+//   unary:  p^_i = max(p_i, 1e-8) per class (exp(-U) for U = -log(clamp(p, 1e-8))); with a unary
+//           temperature T != 1, U = T * -log(clamp(p)), i.e. p^_i = (p_i / max_k p_k)^T (the
+//           per-pixel factor cancels in the normalisation and keeps the power away from underflow)
 //   Q0      = p^_i / sum p^_i (softmax of -U), or the caller's Q with warm_start
 //   kernels = the Gaussian lattice (positions only: rebuilt only when the size or std changes)
 //             and the bilateral lattice (rebuilt every call: it depends on the image)
@@ -157,7 +159,7 @@ class CpuCrf final : public CrfBackend {
     // first iteration's filtering of Q with 1 in that lane, instead of filtering a vector of ones
     // (a splat, blur and slice saved per frame; the same floats).
     const bool norm_in_lane = iterations > 0 && use_b && classes_ < stride_;
-    load(probabilities, warm_start ? q : nullptr, norm_in_lane);
+    load(probabilities, warm_start ? q : nullptr, norm_in_lane, params.unary_temperature);
     if (iterations > 0) {
       if (use_g) build_gaussian(params.gaussian_xy_std, position_scale);
       if (use_b) build_bilateral(image, params, position_scale, norm_in_lane);
@@ -174,7 +176,7 @@ class CpuCrf final : public CrfBackend {
  private:
   // p^ into unary_ (padded lanes 0) and Q0 into q_: from p^, or from the caller's q. Padded lanes
   // of Q are 0, except the first one with `one_in_spare_lane` (add_slice_taking_norm).
-  void load(const float* probabilities, const float* warm_q, bool one_in_spare_lane) {
+  void load(const float* probabilities, const float* warm_q, bool one_in_spare_lane, float temperature) {
     const int c = classes_, s = stride_;
     const int n = width_ * height_;
 #pragma omp parallel for num_threads(threads_) schedule(static)
@@ -183,6 +185,7 @@ class CpuCrf final : public CrfBackend {
       float* u = unary_.data() + static_cast<std::size_t>(i) * s;
       float* qi = q_.data() + static_cast<std::size_t>(i) * s;
       for (int k = 0; k < c; ++k) u[k] = p[k] > kMinProbability ? p[k] : kMinProbability;  // NaN -> the floor too
+      if (temperature != 1.0f) temper(u, c, temperature);  // T = 1 leaves today's floats untouched
       float sum = 0;  // a loop of its own: the one above is vector code, this one keeps class order
       for (int k = 0; k < c; ++k) sum += u[k];
       for (int k = c; k < s; ++k) u[k] = qi[k] = 0.0f;
@@ -194,6 +197,13 @@ class CpuCrf final : public CrfBackend {
         for (int k = 0; k < c; ++k) qi[k] = u[k] * inv;
       }
     }
+  }
+
+  // u = (u / max u)^T: exp(-T U) up to a per-pixel factor.
+  static void temper(float* u, int classes, float temperature) {
+    float peak = u[0];
+    for (int k = 1; k < classes; ++k) peak = std::max(peak, u[k]);
+    for (int k = 0; k < classes; ++k) u[k] = std::pow(u[k] / peak, temperature);
   }
 
   void store(float* q) const {

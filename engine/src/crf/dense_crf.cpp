@@ -49,6 +49,12 @@ void validate_params(const CrfParams& p) {
   check_positive(p.bilateral_rgb_std, "bilateral_rgb_std");
   check_weight(p.gaussian_weight, "gaussian_weight");
   check_positive(p.gaussian_xy_std, "gaussian_xy_std");
+  require(std::isfinite(p.unary_temperature) && p.unary_temperature > 0 &&
+              p.unary_temperature <= kMaxCrfUnaryTemperature,
+          [&] {
+            return std::string("crf unary_temperature must be in (0, " + text(kMaxCrfUnaryTemperature) + "], got " +
+                               text(p.unary_temperature));
+          });
 }
 
 void check_range(const char* option, float std_value, float position_scale, const float* max_feature, int dim,

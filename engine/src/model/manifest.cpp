@@ -8,6 +8,7 @@
 #include <iterator>
 #include <filesystem>
 
+#include "crf/crf_params_yaml.h"
 #include "deeplab/error.h"
 #include "deeplab/log.h"
 #include "tflite/tflite_import.h"
@@ -30,7 +31,7 @@ namespace {
 const std::vector<std::string> kTopKeys = {"name",   "description", "file",   "url",
                                            "sha256", "licence",     "source", "output",
                                            "input",  "classes",     "palette", "logits_upsampling",
-                                           "checkpoint"};
+                                           "checkpoint", "crf"};
 const std::vector<std::string> kInputKeys = {"name", "width", "height", "layout", "color", "scale", "mean", "std"};
 // What the pre-processing needs to feed the network as it was trained; guessing them gives a model
 // garbage (ImageNet statistics for a [-1, 1] model, NCHW for NHWC) with no error.
@@ -191,6 +192,7 @@ ModelManifest load_manifest(const std::string& path) {
     if (m.file.empty()) bad_key(path, "file", "missing (the ONNX file name)");
     parse_classes(root, m, path);
     parse_input(root["input"], m.input, path);
+    if (const YAML::Node crf = root["crf"]) m.crf = crf::parse_crf_block(crf, path);
   } catch (const YAML::Exception& e) {
     throw Error(ErrorCode::kInvalidArgument, path + ": " + e.what());
   }

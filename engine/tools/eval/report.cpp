@@ -87,6 +87,8 @@ void write_setup(Json& j, const RunInfo& info) {
   j.key("bilateral_rgb_std").num(p.bilateral_rgb_std, 4);
   j.key("gaussian_weight").num(p.gaussian_weight, 4);
   j.key("gaussian_xy_std").num(p.gaussian_xy_std, 4);
+  j.key("unary_temperature").num(p.unary_temperature, 4);
+  j.key("params_file").str(info.crf.params_file);
   j.key("scene_cut_threshold").num(info.crf.scene_cut_threshold, 4);
   j.close('}');
 }

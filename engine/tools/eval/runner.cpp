@@ -51,11 +51,11 @@ class EvalOverlay {
   Segmentation seg_;
 };
 
+}  // namespace
+
 FrameView bgr_view(const cv::Mat& bgr) {
   return FrameView::packed(PixelFormat::kBGR, bgr.data, bgr.cols, bgr.rows, static_cast<int>(bgr.step));
 }
-
-}  // namespace
 
 void CrfTally::add(const CrfFrameReport& report, double crf_ms) {
   ++frames;

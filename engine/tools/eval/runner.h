@@ -6,12 +6,17 @@
 #include <string>
 #include <vector>
 
+#include <opencv2/core.hpp>
+
 #include "deeplab/segmenter.h"
 #include "eval/class_map.h"
 #include "eval/dataset.h"
 #include "eval/metrics.h"
 
 namespace deeplab::eval {
+
+// An 8-bit BGR image (OpenCV's) as a frame for the Segmenter.
+FrameView bgr_view(const cv::Mat& bgr);
 
 // What the CRF did over a run (Segmentation::crf and StageTimes::crf_ms of each frame).
 struct CrfTally {

@@ -49,7 +49,8 @@ void CudaCrf::enqueue(const CrfImage& image, const float* probabilities, int num
                       int iterations, bool warm_start, float* q, float position_scale, cudaStream_t stream) {
   const int points = image.width * image.height;
   unary_.reserve(static_cast<std::size_t>(points) * num_classes);
-  launch_mean_field_load(probabilities, unary_.data(), q, points, num_classes, warm_start, stream);
+  launch_mean_field_load(probabilities, unary_.data(), q, points, num_classes, warm_start, params.unary_temperature,
+                         stream);
   if (iterations == 0) return;
   const bool use_gaussian = params.gaussian_weight > 0, use_bilateral = params.bilateral_weight > 0;
   gaussian_.set_symmetric(kCrfSymmetricNormalisation);

@@ -7,9 +7,9 @@ namespace deeplab::cuda {
 namespace {
 
 __global__ void mean_field_load_kernel(const float* probabilities, float* unary, float* q, int points, int classes,
-                                       bool warm_start) {
+                                       bool warm_start, float temperature) {
   const std::int64_t i = global_thread();
-  if (i < points) load_step(probabilities, unary, q, classes, warm_start, static_cast<int>(i));
+  if (i < points) load_step(probabilities, unary, q, classes, warm_start, static_cast<int>(i), temperature);
 }
 
 // v.group lanes per pixel. Lanes past the last pixel compute a copy of the last pixel's update
@@ -34,9 +34,9 @@ __global__ void mean_field_update_kernel(MeanFieldView v) {
 }  // namespace
 
 void launch_mean_field_load(const float* probabilities, float* unary, float* q, int points, int classes,
-                            bool warm_start, cudaStream_t stream) {
+                            bool warm_start, float temperature, cudaStream_t stream) {
   launch_1d("mean_field_load_kernel", points, kCrfBlock, stream, mean_field_load_kernel, probabilities, unary, q,
-            points, classes, warm_start);
+            points, classes, warm_start, temperature);
 }
 
 void launch_mean_field_update(const MeanFieldView& v, cudaStream_t stream) {

@@ -10,9 +10,9 @@
 namespace deeplab::cuda {
 
 // unary = max(probabilities, 1e-8) (probabilities may be unary itself); without warm_start,
-// q = unary normalised per pixel.
+// q = unary normalised per pixel; a unary temperature T != 1 raises unary / its pixel's peak to T.
 void launch_mean_field_load(const float* probabilities, float* unary, float* q, int points, int classes,
-                            bool warm_start, cudaStream_t stream);
+                            bool warm_start, float temperature, cudaStream_t stream);
 
 // One mean-field update of every pixel: v.q from v.unary and the kernels' blurred rows (the
 // Gaussian lattice of kCrfGaussianDim, the bilateral one of kCrfBilateralDim dimensions).

@@ -9,6 +9,7 @@
 // over classes (the CPU's is its vectoriser's), so Q differs from the CPU's by float rounding only.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 
@@ -75,13 +76,19 @@ struct MeanFieldView {
 
 // Pixel i: p^ from the probabilities (which may be the unary buffer itself) and, without a warm
 // start, Q0 = p^ / sum p^.
+// A unary temperature T != 1 makes p^ = (p^ / max p^)^T, as the CPU's load (crf/crf_cpu.cpp).
 DEEPLAB_HOST_DEVICE inline void load_step(const float* probabilities, float* unary, float* q, int classes,
-                                          bool warm_start, int i) {
+                                          bool warm_start, int i, float temperature = 1.0f) {
   const std::int64_t at = static_cast<std::int64_t>(i) * classes;
-  float sum = 0;
+  float peak = 0;
   for (int k = 0; k < classes; ++k) {
     const float p = probabilities[at + k];
     unary[at + k] = p > kCrfMinProbability ? p : kCrfMinProbability;  // NaN -> the floor too
+    peak = max_of(peak, unary[at + k]);
+  }
+  float sum = 0;
+  for (int k = 0; k < classes; ++k) {
+    if (temperature != 1.0f) unary[at + k] = powf(unary[at + k] / peak, temperature);
     sum = add_rn(sum, unary[at + k]);
   }
   if (warm_start) return;
