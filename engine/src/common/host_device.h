@@ -49,6 +49,15 @@ DEEPLAB_HOST_DEVICE inline float div_rn(float a, float b) {
 #endif
 }
 
+// Correctly rounded square root on both sides (std::sqrt is; CUDA's __fsqrt_rn is).
+DEEPLAB_HOST_DEVICE inline float sqrt_rn(float x) {
+#if defined(__CUDA_ARCH__)
+  return __fsqrt_rn(x);
+#else
+  return std::sqrt(x);
+#endif
+}
+
 // expf: CUDA's is accurate to 2 ulp, glibc's to 1 (the only operation here that is not bit-exact).
 DEEPLAB_HOST_DEVICE inline float exp_f(float a) {
 #if defined(__CUDA_ARCH__)

@@ -10,6 +10,7 @@ using pixel::add_rn;
 using pixel::div_rn;
 using pixel::exp_f;
 using pixel::mul_rn;
+using pixel::sqrt_rn;
 using pixel::sub_rn;
 
 }  // namespace deeplab::cuda

@@ -40,15 +40,6 @@ using lattice::pack_key;
 using lattice::unpack_key;
 using LatticeKeyBits = lattice::Key;
 
-// Correctly rounded square root on both sides (std::sqrt is; CUDA's __fsqrt_rn is).
-DEEPLAB_HOST_DEVICE inline float sqrt_rn(float x) {
-#if defined(__CUDA_ARCH__)
-  return __fsqrt_rn(x);
-#else
-  return std::sqrt(x);
-#endif
-}
-
 // ---- feature sources (crf/crf_kernel.cpp's gaussian_features / bilateral_features) -------------
 
 // (x / xy_std, y / xy_std) of pixel i = y * width + x.
