@@ -119,8 +119,7 @@ void install_signal_handlers() {
   struct sigaction action = {};
   action.sa_handler = on_signal;
   sigemptyset(&action.sa_mask);
-  sigaction(SIGINT, &action, nullptr);
-  sigaction(SIGTERM, &action, nullptr);
+  for (const int sig : {SIGINT, SIGTERM}) sigaction(sig, &action, nullptr);  // SIGTERM: scancel, pod deletion
 }
 
 std::map<std::string, std::string> environment() {
@@ -132,6 +131,15 @@ std::map<std::string, std::string> environment() {
   return env;
 }
 
+// What ends the program before or between videos: a usage or configuration error (exit 2; a
+// configuration error's message starts with its FILE:LINE:COLUMN, printed as deeplab-run prints it),
+// or a manifest that cannot be written (exit 1).
+int report_error(const std::exception& e) {
+  const bool config = dynamic_cast<const deeplab::ConfigError*>(&e) != nullptr;
+  std::fprintf(stderr, "%s%s\n", config ? "" : "deeplab-batch: ", e.what());
+  return config || dynamic_cast<const UsageError*>(&e) ? kExitUsage : kExitSomeFailed;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -139,22 +147,15 @@ int main(int argc, char** argv) {
   try {
     args = parse_args(argc, argv);
   } catch (const UsageError& e) {
-    std::fprintf(stderr, "deeplab-batch: %s\n%s", e.what(), kUsage);
-    return kExitUsage;
+    std::fputs(kUsage, stderr);
+    return report_error(e);
   }
   install_signal_handlers();  // before the plugin registry loads: a cancel then stops before the first video
   prefer_build_tree_plugin();
   gst_init(nullptr, nullptr);
   try {
     return run_batch(args, g_interrupt, environment());
-  } catch (const UsageError& e) {
-    std::fprintf(stderr, "deeplab-batch: %s\n", e.what());
-    return kExitUsage;
-  } catch (const deeplab::ConfigError& e) {
-    std::fprintf(stderr, "%s\n", e.what());
-    return kExitUsage;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "deeplab-batch: %s\n", e.what());
-    return kExitSomeFailed;
+    return report_error(e);
   }
 }
