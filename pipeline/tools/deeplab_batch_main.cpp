@@ -3,7 +3,7 @@
 //
 //   deeplab-batch CONFIG.yaml --inputs LIST|GLOB --output-dir DIR [--manifest FILE]
 //                 [--shard I/N] [--shard-count N] [--force] [--set KEY=VALUE]... [--allow-partial]
-//                 [--progress] [--quiet]
+//                 [--class-stats] [--progress] [--quiet]
 //
 // Each video's outputs land in DIR/NAME/ (written in DIR/.partial/NAME/, renamed when complete); a
 // line per video goes to the JSONL manifest (DIR/manifest.jsonl); a video whose manifest line says
@@ -34,7 +34,7 @@ using namespace deeplab::batch;
 const char* const kUsage =
     "usage: deeplab-batch CONFIG.yaml --inputs LIST|GLOB --output-dir DIR [--manifest FILE]\n"
     "                     [--shard I/N] [--shard-count N] [--force] [--set KEY=VALUE]... [--allow-partial]\n"
-    "                     [--progress] [--quiet]\n"
+    "                     [--class-stats] [--progress] [--quiet]\n"
     "\n"
     "  --inputs X       a list file (one path per line; relative paths from the list's folder), a .jsonl\n"
     "                   file (objects with an \"input\" key, e.g. a manifest) or a glob ('videos/*.mp4');\n"
@@ -47,6 +47,7 @@ const char* const kUsage =
     "  --force          redo videos the manifest records as complete\n"
     "  --set KEY=VALUE  override a key of the configuration, as in deeplab-run\n"
     "  --allow-partial  a video file cut short (ends before its declared duration) counts as ok\n"
+    "  --class-stats    also write DIR/NAME/classes.json: per class, its pixels and the frames it is in\n"
     "  --progress       deeplab-run's progress lines within each video\n"
     "  --quiet          no per-video lines (errors are still printed)\n"
     "\n"
@@ -67,6 +68,7 @@ void parse_flag(Args& a, const std::string& option) {
   if (option == "--force") a.force = true;
   else if (option == "--allow-partial") a.allow_partial = true;
   else if (option == "--progress") a.progress = true;
+  else if (option == "--class-stats") a.class_stats = true;
   else if (option == "--quiet" || option == "-q") a.quiet = true;
   else throw UsageError("unknown option '" + option + "'");
 }

@@ -6,6 +6,7 @@ SIGTERM in the middle of a video, shards that cover every video exactly once, us
       --shared ../shared --work build/test-data/cluster
 """
 import argparse
+import json
 import os
 import shutil
 import signal
@@ -100,6 +101,25 @@ class BatchTest(unittest.TestCase):
         # the manifest itself is an input list (.jsonl): everything in it is complete
         from_manifest = run_batch("--inputs", self.manifest, "--output-dir", self.out)
         self.assertEqual(from_manifest.stderr.count("already complete, skipped"), 2, from_manifest.stderr)
+
+    def test_class_stats(self):
+        listing = self.write_list([self.clip("bottle-detection.mp4")])
+        run = run_batch("--inputs", listing, "--output-dir", self.out, "--class-stats")
+        self.assertEqual(run.returncode, 0, run.stderr)
+        path = os.path.join(self.out, "bottle-detection", "classes.json")
+        with open(path) as f:
+            stats = json.load(f)
+        self.assertEqual((stats["frames"], stats["width"], stats["height"]), (FRAMES, 640, 360))
+        classes = {c["name"]: c for c in stats["classes"]}
+        self.assertEqual(sum(c["pixels"] for c in classes.values()), FRAMES * 640 * 360)
+        self.assertAlmostEqual(sum(c["share"] for c in classes.values()), 1.0, places=4)
+        self.assertEqual(classes["bottle"]["frames"], FRAMES)  # bottles in every frame of the bottle clip
+        self.assertEqual(classes["bottle"]["id"], 5)
+        self.assertIn(path, [o["path"] for o in bs.read_manifest(self.manifest)[0]["outputs"]])
+        os.remove(path)  # an output missing: the video is not complete any more
+        again = run_batch("--inputs", listing, "--output-dir", self.out, "--class-stats")
+        self.assertNotIn("already complete, skipped", again.stderr)
+        self.assertTrue(os.path.exists(path))
 
     def start_and_catch_mid_video(self, frames):
         """Starts a batch over two clips of `frames` frames each and returns it once the second video

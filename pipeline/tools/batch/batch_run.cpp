@@ -6,6 +6,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "class_stats.h"
 #include "deeplab/pipeline.h"
 #include "inputs.h"
 #include "manifest.h"
@@ -27,12 +28,21 @@ std::string clock_text(double seconds) {
   return text;
 }
 
+constexpr const char* kStatsOutput = "class-stats";  // the appsink output --class-stats adds
+constexpr const char* kStatsFile = "classes.json";
+
+struct Layout {
+  std::vector<FileOutput> files;  // redirected into each video's folder
+  std::size_t stats_index = 0;    // outputs.K of the added appsink (with --class-stats)
+};
+
 // The configuration with a placeholder input: checks it (exit 2 before any video) and finds its
 // file outputs, which every video's run redirects into its own folder.
-std::vector<FileOutput> checked_outputs(const BatchOptions& o) {
+Layout checked_layout(const BatchOptions& o) {
   std::vector<std::string> sets = o.overrides;
   sets.emplace_back("source.path=video.mp4");
-  return file_outputs(Pipeline::from_file(o.config, sets).launch_args());
+  const std::vector<std::string> args = Pipeline::from_file(o.config, sets).launch_args();
+  return {file_outputs(args), output_count(args)};
 }
 
 // Sets `interrupt.running` while the pipeline runs, so that a signal stops it.
@@ -66,8 +76,8 @@ std::string ended_early_text(const RunStats& s) {
 
 class VideoRun {
  public:
-  VideoRun(const BatchOptions& o, Interrupt& interrupt, const std::vector<FileOutput>& outputs, const Shard& shard)
-      : options_(o), interrupt_(interrupt), outputs_(outputs), shard_(shard) {}
+  VideoRun(const BatchOptions& o, Interrupt& interrupt, const Layout& layout, const Shard& shard)
+      : options_(o), interrupt_(interrupt), layout_(layout), shard_(shard) {}
 
   // One video, start to manifest record; a failure of this video is recorded, never thrown.
   Record process(const Video& v) const {
@@ -94,11 +104,23 @@ class VideoRun {
   }
 
  private:
-  void run_into(const VideoFolder& folder, const Video& v, Record& r) const {
+  std::vector<std::string> overrides(const VideoFolder& folder, const Video& v) const {
     std::vector<std::string> sets = options_.overrides;
     sets.push_back("source.path=" + v.path);
-    for (const std::string& s : folder.overrides(outputs_)) sets.push_back(s);
-    Pipeline pipeline = Pipeline::from_file(options_.config, sets);
+    for (const std::string& s : folder.overrides(layout_.files)) sets.push_back(s);
+    if (options_.class_stats)  // every frame (drop: false), as it comes: only its class map is read
+      sets.push_back("outputs." + std::to_string(layout_.stats_index) + "={type: appsink, name: " + kStatsOutput +
+                     ", show: frame, drop: false}");
+    return sets;
+  }
+
+  void run_into(const VideoFolder& folder, const Video& v, Record& r) const {
+    Pipeline pipeline = Pipeline::from_file(options_.config, overrides(folder, v));
+    ClassStats class_stats;
+    if (options_.class_stats)
+      pipeline.on_frame([&class_stats](const OutputFrame& f) {
+        if (f.output == kStatsOutput) class_stats.add(f.class_map);
+      });
     RunOptions run_options;
     run_options.progress = options_.progress;
     RunStats stats;
@@ -113,6 +135,7 @@ class VideoRun {
     if (stats.frames == 0) r.error = "no frame was segmented";
     else if (stats.input_ended_early && !options_.allow_partial) r.error = ended_early_text(stats);
     if (!r.error.empty()) return;
+    if (options_.class_stats) folder.write(kStatsFile, class_stats.json());
     folder.commit();
     r.status = "ok";
     r.dir = folder.final_dir();
@@ -124,8 +147,9 @@ class VideoRun {
     for (std::size_t k = 0; k < stats.outputs.size(); ++k) {
       const OutputStats& s = stats.outputs[k];
       OutputRecord o{s.name, s.type, s.target, s.frames};
-      for (const FileOutput& f : outputs_)
+      for (const FileOutput& f : layout_.files)
         if (f.index == k) o.path = (fs::path(folder.final_dir()) / f.relative).string();
+      if (options_.class_stats && k == layout_.stats_index) o.path = (fs::path(folder.final_dir()) / kStatsFile).string();
       records.push_back(o);
     }
     return records;
@@ -133,7 +157,7 @@ class VideoRun {
 
   const BatchOptions& options_;
   Interrupt& interrupt_;
-  const std::vector<FileOutput>& outputs_;
+  const Layout& layout_;
   const Shard& shard_;
 };
 
@@ -178,7 +202,7 @@ int exit_status(const Tally& t, int signal) {
 }  // namespace
 
 int run_batch(const BatchOptions& o, Interrupt& interrupt, const std::map<std::string, std::string>& env) {
-  const std::vector<FileOutput> outputs = checked_outputs(o);
+  const Layout layout = checked_layout(o);
   const std::vector<Video> videos = load_videos(o.inputs);
   const Shard shard = resolve_shard(o.shard, o.shard_count, env);
   std::error_code ec;
@@ -191,7 +215,7 @@ int run_batch(const BatchOptions& o, Interrupt& interrupt, const std::map<std::s
   if (!o.quiet)
     std::fprintf(stderr, "deeplab-batch: shard %s: %zu of %zu videos; outputs in %s, manifest %s\n", shard.text().c_str(),
                  t.total, videos.size(), o.output_dir.c_str(), o.manifest.c_str());
-  const VideoRun run(o, interrupt, outputs, shard);
+  const VideoRun run(o, interrupt, layout, shard);
   const double start = now_s();
   for (std::size_t k = 0; k < videos.size() && interrupt.signal.load() == 0; ++k) {
     if (!shard.takes(k)) continue;

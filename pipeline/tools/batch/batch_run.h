@@ -20,6 +20,7 @@ struct BatchOptions {
   std::vector<std::string> inputs, overrides;
   std::size_t shard_count = 0;  // 0: not given
   bool force = false, allow_partial = false, progress = false, quiet = false;
+  bool class_stats = false;  // also write classes.json (per-class pixels and frames) per video
 };
 
 // Shared with a signal handler: the pipeline running now (to stop()) and the signal that arrived.

@@ -3,9 +3,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <set>
 
 #include "deeplab/error.h"
@@ -69,6 +71,15 @@ std::vector<FileOutput> file_outputs(const std::vector<std::string>& args) {
   return outputs;
 }
 
+std::size_t output_count(const std::vector<std::string>& args) {
+  std::size_t count = 0;
+  for (const std::string& a : args) {
+    const long index = sink_index(a);
+    if (index >= 0) count = std::max(count, static_cast<std::size_t>(index) + 1);
+  }
+  return count;
+}
+
 VideoFolder::VideoFolder(const std::string& out_dir, const std::string& name)
     : out_dir_(out_dir),
       work_((fs::path(out_dir) / ".partial" / name).string()),
@@ -99,6 +110,14 @@ void VideoFolder::commit() const {
   rename_path(work_, final_);
   fsync_path(out_dir_, true);
   if (replacing) fs::remove_all(old_, ec);
+}
+
+void VideoFolder::write(const std::string& relative, const std::string& text) const {
+  const fs::path path = fs::path(work_) / relative;
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+  out.close();
+  if (!out) throw Error(ErrorCode::kIo, "cannot write '" + path.string() + "'");
 }
 
 void VideoFolder::discard() const noexcept {

@@ -20,6 +20,8 @@ struct FileOutput {
 // filesink / multifilesink with their location, docs/pipelines.md); each keeps its file name (a
 // masks pattern also its folder's name). Throws UsageError if there is none or two collide.
 std::vector<FileOutput> file_outputs(const std::vector<std::string>& launch_args);
+// The number of outputs (outK_sink elements) of the pipeline: the index an added output gets.
+std::size_t output_count(const std::vector<std::string>& launch_args);
 
 class VideoFolder {
  public:
@@ -34,6 +36,8 @@ class VideoFolder {
   // final folder, from --force, is moved aside first and removed after). Throws deeplab::Error.
   void commit() const;
   void discard() const noexcept;  // removes the work folder
+  // Writes a file of the batch's own (classes.json) into the work folder; throws deeplab::Error.
+  void write(const std::string& relative, const std::string& text) const;
 
  private:
   std::string out_dir_, work_, final_, old_;
