@@ -29,6 +29,7 @@ import batch_support as bs  # noqa: E402
 
 SKIP = 77
 SBATCH = os.path.join(bs.SOURCE_DIR, "scripts", "cluster", "segment-corpus.sbatch")
+SUBMIT = os.path.join(bs.SOURCE_DIR, "scripts", "cluster", "submit.sh")
 PROGRAMS = ["munged", "slurmctld", "slurmd", "sbatch", "squeue", "scancel", "scontrol", "sinfo"]
 
 
@@ -159,13 +160,21 @@ class SlurmTest(unittest.TestCase):
         self.out = os.path.join(self.dir, "out")
         self.manifest = os.path.join(self.out, "manifest.jsonl")
 
-    def submit(self, frames):
-        """The job array over the clips (3 tasks, one CPU each), as docs/cluster.md submits it."""
-        argv = ["sbatch", "--parsable", "--array=0-2%2", "--cpus-per-task=1", "--chdir=" + self.dir,
-                "--output=" + os.path.join(self.dir, "logs", "%x_%A_%a.log"),
-                "--export=ALL,DEEPLAB_BATCH=" + ARGS.batch, SBATCH, self.list, bs.CONFIG, self.out,
-                "--set", "source.max-frames=%d" % frames]
-        return CLUSTER.command(argv).strip().split(";")[0]
+    def submit(self, frames, helper=False):
+        """The job array over the clips (3 tasks, one CPU each), as docs/cluster.md submits it: by
+        scripts/cluster/submit.sh (logs in OUT/logs) or by sbatch itself."""
+        batch_args = [self.list, bs.CONFIG, self.out, "--set", "source.max-frames=%d" % frames]
+        if helper:
+            self.logs = os.path.join(self.out, "logs")
+            argv = [SUBMIT, "--parallel", "2", "--sbatch", "--cpus-per-task=1"] + batch_args
+        else:
+            self.logs = os.path.join(self.dir, "logs")
+            argv = ["sbatch", "--parsable", "--array=0-2%2", "--cpus-per-task=1",
+                    "--output=" + os.path.join(self.logs, "%x_%A_%a.log"), SBATCH] + batch_args
+        env = dict(CLUSTER.env, DEEPLAB_BATCH=ARGS.batch)  # sbatch passes the environment on
+        run = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=self.dir, timeout=60)
+        self.assertEqual(run.returncode, 0, run.stderr)
+        return run.stdout.strip().split(";")[0]
 
     def wait_done(self, job, timeout=150):
         deadline = time.time() + timeout
@@ -187,12 +196,12 @@ class SlurmTest(unittest.TestCase):
         return states
 
     def task_log(self, job, task):
-        with open(os.path.join(self.dir, "logs", "segment-corpus_%s_%d.log" % (job, task))) as f:
+        with open(os.path.join(self.logs, "segment-corpus_%s_%d.log" % (job, task))) as f:
             return f.read()
 
     def test_1_array_over_the_clips(self):
         frames = 8
-        job = self.submit(frames)
+        job = self.submit(frames, helper=True)
         states = self.wait_done(job)
         self.assertEqual(states, {k: ("COMPLETED", "0:0") for k in range(3)},
                          "\n".join(self.task_log(job, k) for k in range(3)))

@@ -72,9 +72,10 @@ std::string safe_stem(const std::string& path) {
   return stem;
 }
 
-// Names stay stable across shards and reruns: they depend only on the list.
+// Names stay stable across shards and reruns: they depend only on the list. The names of what
+// else lives in the output folder (the manifest, scripts/cluster/submit.sh's logs) are taken.
 void assign_names(std::vector<Video>& videos) {
-  std::set<std::string> used;
+  std::set<std::string> used = {"manifest.jsonl", "logs"};
   for (Video& v : videos) {
     const std::string stem = safe_stem(v.path);
     std::string name = stem;

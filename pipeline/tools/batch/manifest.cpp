@@ -112,12 +112,25 @@ bool Manifest::complete(const std::string& input, const InputStamp& stamp) const
   return true;
 }
 
+namespace {
+
+// Under the lock: true if the file ends in the middle of a line (a writer that died mid-write, a disk
+// that filled up), so that the next line starts on a line of its own.
+bool ends_mid_line(int fd) {
+  struct stat st = {};
+  char last = '\n';
+  return ::fstat(fd, &st) == 0 && st.st_size > 0 && ::pread(fd, &last, 1, st.st_size - 1) == 1 && last != '\n';
+}
+
+}  // namespace
+
 void Manifest::append(const Record& r) const {
-  const std::string line = to_json(r) + "\n";
-  const int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  std::string line = to_json(r) + "\n";
+  const int fd = ::open(path_.c_str(), O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) throw Error(ErrorCode::kIo, "manifest '" + path_ + "' cannot be opened: " + std::strerror(errno));
   std::string failure;
   if (::flock(fd, LOCK_EX) != 0) failure = std::string("flock: ") + std::strerror(errno);
+  if (failure.empty() && ends_mid_line(fd)) line.insert(0, "\n");
   const ssize_t written = failure.empty() ? ::write(fd, line.data(), line.size()) : 0;
   if (failure.empty() && written != static_cast<ssize_t>(line.size()))
     failure = std::string("write: ") + (written < 0 ? std::strerror(errno) : "short write");

@@ -106,6 +106,8 @@ void VideoFolder::commit() const {
   fsync_path(work_, true);
   std::error_code ec;
   const bool replacing = fs::exists(final_, ec);
+  if (replacing && !fs::is_directory(final_, ec))  // never move aside something that is not a video's folder
+    throw Error(ErrorCode::kIo, "'" + final_ + "' exists and is not a folder: cannot put the outputs there");
   if (replacing) rename_path(final_, old_);
   rename_path(work_, final_);
   fsync_path(out_dir_, true);
