@@ -55,7 +55,7 @@ TEST(BatchShard, FromOptionSlurmAndKubernetes) {
   const std::map<std::string, std::string> slurm = {
       {"SLURM_ARRAY_TASK_ID", "12"}, {"SLURM_ARRAY_TASK_MIN", "10"}, {"SLURM_ARRAY_TASK_MAX", "13"}};
   EXPECT_EQ(resolve_shard("", 0, slurm).text(), "2/4");
-  EXPECT_EQ(resolve_shard("", 8, slurm).text(), "2/8");   // --shard-count wins
+  EXPECT_EQ(resolve_shard("", 20, slurm).text(), "12/20");  // with --shard-count the ids are the indexes
   EXPECT_EQ(resolve_shard("1/2", 0, slurm).text(), "1/2");  // --shard wins over everything
   EXPECT_EQ(resolve_shard("", 3, {{"JOB_COMPLETION_INDEX", "2"}}).text(), "2/3");
   const Shard s = resolve_shard("1/3", 0, {});
@@ -81,6 +81,7 @@ TEST(BatchShard, ErrorsNameTheCulprit) {
             "JOB_COMPLETION_INDEX is set: give --shard-count (the Job's completions)");
   EXPECT_EQ(message("", 0, {{"SLURM_ARRAY_TASK_ID", "1"}}),
             "SLURM_ARRAY_TASK_ID is set but not SLURM_ARRAY_TASK_MAX: give --shard-count");
+  EXPECT_EQ(message("", 10, {{"SLURM_ARRAY_TASK_ID", "10"}}), "Slurm array task 10: shard 10 is not below the count 10");
   EXPECT_EQ(message("", 4, {}),
             "--shard-count needs a shard index: --shard I/N, SLURM_ARRAY_TASK_ID or JOB_COMPLETION_INDEX");
 }

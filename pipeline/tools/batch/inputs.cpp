@@ -142,16 +142,16 @@ Shard resolve_shard(const std::string& shard_arg, std::size_t shard_count, const
   }
   const std::string slurm_id = env_or(env, "SLURM_ARRAY_TASK_ID", "");
   if (!slurm_id.empty()) {
-    const std::size_t min = parse_count("SLURM_ARRAY_TASK_MIN", env_or(env, "SLURM_ARRAY_TASK_MIN", "0"));
     const std::size_t id = parse_count("SLURM_ARRAY_TASK_ID", slurm_id);
-    std::size_t count = shard_count;
-    if (count == 0) {
-      const std::string max = env_or(env, "SLURM_ARRAY_TASK_MAX", "");
-      if (max.empty()) throw UsageError("SLURM_ARRAY_TASK_ID is set but not SLURM_ARRAY_TASK_MAX: give --shard-count");
-      count = parse_count("SLURM_ARRAY_TASK_MAX", max) - min + 1;
-    }
-    if (id < min) throw UsageError("SLURM_ARRAY_TASK_ID " + slurm_id + " is below SLURM_ARRAY_TASK_MIN");
-    return checked({id - min, count}, "Slurm array task " + slurm_id);
+    // With --shard-count the task ids are the shard indexes (a resubmission of some of them:
+    // --array=3,17); without, the array's range is the shards (--array=1-10: 10 shards).
+    if (shard_count != 0) return checked({id, shard_count}, "Slurm array task " + slurm_id);
+    const std::size_t min = parse_count("SLURM_ARRAY_TASK_MIN", env_or(env, "SLURM_ARRAY_TASK_MIN", "0"));
+    const std::string max = env_or(env, "SLURM_ARRAY_TASK_MAX", "");
+    if (max.empty()) throw UsageError("SLURM_ARRAY_TASK_ID is set but not SLURM_ARRAY_TASK_MAX: give --shard-count");
+    const std::size_t max_id = parse_count("SLURM_ARRAY_TASK_MAX", max);
+    if (id < min || max_id < id) throw UsageError("SLURM_ARRAY_TASK_ID " + slurm_id + " is outside MIN..MAX");
+    return checked({id - min, max_id - min + 1}, "Slurm array task " + slurm_id);
   }
   const std::string k8s_index = env_or(env, "JOB_COMPLETION_INDEX", "");
   if (!k8s_index.empty()) {

@@ -37,7 +37,7 @@ struct Shard {
 };
 
 // The shard from `--shard I/N` if given, else from the environment of a Slurm array task
-// (SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN of SLURM_ARRAY_TASK_MAX - MIN + 1 tasks) or a
+// (SLURM_ARRAY_TASK_ID of `shard_count`; without it, ID - SLURM_ARRAY_TASK_MIN of MAX - MIN + 1) or a
 // Kubernetes Indexed Job pod (JOB_COMPLETION_INDEX of `shard_count`); else 0/1 (every video).
 // `shard_count` 0: not given. Throws UsageError naming the variable or option at fault.
 Shard resolve_shard(const std::string& shard_arg, std::size_t shard_count, const std::map<std::string, std::string>& env);
