@@ -1,0 +1,1 @@
+from ._deeplab import *  # noqa: F401,F403
