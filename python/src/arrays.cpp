@@ -11,7 +11,7 @@ namespace {
 
 template <typename T>
 py::capsule capsule_owning(std::vector<T>&& data, std::shared_ptr<BufferPool<T>> pool) {
-  auto owned = std::make_unique<PooledBuffer<T>>(PooledBuffer<T>{std::move(data), std::move(pool)});
+  auto owned = std::make_unique<PooledBuffer<T>>(std::move(data), std::move(pool));
   py::capsule capsule(owned.get(), [](void* p) { delete static_cast<PooledBuffer<T>*>(p); });
   owned.release();  // the capsule owns it now
   return capsule;

@@ -39,6 +39,9 @@ template <typename T>
 struct PooledBuffer {
   std::vector<T> data;
   std::shared_ptr<BufferPool<T>> pool;
+  PooledBuffer(std::vector<T>&& d, std::shared_ptr<BufferPool<T>> p) : data(std::move(d)), pool(std::move(p)) {}
+  PooledBuffer(const PooledBuffer&) = delete;  // a copy would give the buffer back while an array uses it
+  PooledBuffer& operator=(const PooledBuffer&) = delete;
   ~PooledBuffer() {
     if (pool) pool->give(std::move(data));
   }
