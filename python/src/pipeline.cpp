@@ -4,7 +4,9 @@
 // thread, takes it back. A frame's arrays (the image planes, the mask) are views into the frame's
 // buffer and hold a reference to it, so they stay valid even if kept after the callback (the
 // buffer then stays out of its pool: copy what you keep for long). An exception in the callback
-// stops the run and run() raises that same exception.
+// stops the run and run() raises that same exception; so does Ctrl-C (KeyboardInterrupt).
+#include <chrono>
+#include <future>
 #include <memory>
 
 #include "bindings.h"
@@ -96,18 +98,24 @@ class PyPipeline {
     pipeline_.on_frame([this](const OutputFrame& f) { deliver(f); });
   }
 
+  // The run goes on in a thread of its own while this one waits with the GIL released, waking up
+  // to let Python handle signals: Ctrl-C (KeyboardInterrupt) stops the pipeline and is raised here.
   py::dict run(bool progress) {
     RunOptions options;
     options.progress = progress;
-    RunStats stats;
+    std::future<RunStats> running = std::async(std::launch::async, [this, options] { return pipeline_.run(options); });
+    while (!finished(running)) {
+      if (PyErr_CheckSignals() == 0) continue;
+      pipeline_.stop();
+      finished(running, true);
+      throw py::error_already_set();  // the signal handler's exception
+    }
     try {
-      py::gil_scoped_release release;
-      stats = pipeline_.run(options);
+      return stats_dict(running.get());
     } catch (const Error&) {
       raise_callback_error();  // the callback's own exception, rather than the Error that wraps it
       throw;
     }
-    return stats_dict(stats);
   }
 
   void stop() { pipeline_.stop(); }
@@ -125,6 +133,12 @@ class PyPipeline {
       callback_error_ = std::make_unique<py::error_already_set>(std::move(e));
       throw Error(ErrorCode::kInvalidArgument, "the frame callback raised " + what);
     }
+  }
+
+  static bool finished(std::future<RunStats>& running, bool wait_all = false) {
+    py::gil_scoped_release release;
+    if (wait_all) running.wait();
+    return running.wait_for(std::chrono::milliseconds(100)) == std::future_status::ready;
   }
 
   void raise_callback_error() {

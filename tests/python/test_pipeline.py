@@ -117,3 +117,24 @@ def test_mask_from_buffer_on_a_real_pipeline(segmenter):
     assert deeplab.mask_from_buffer(Gst.Buffer.new_allocate(None, 16, None)) is None
     with pytest.raises(deeplab.InvalidArgumentError, match="Gst.Buffer"):
         deeplab.mask_from_buffer(object())
+
+
+def test_ctrl_c_stops_the_run_and_raises_keyboard_interrupt():
+    import os
+    import signal
+    clip = shared_file("media/bottle-detection.mp4")
+    pipeline = deeplab.Pipeline(CONFIG, overrides={"source.path": str(clip), "source.max-frames": 0})
+    frames = []
+    first = threading.Event()
+
+    def on_frame(frame):
+        frames.append(frame.index)
+        first.set()
+
+    pipeline.on_frame(on_frame)
+    interrupter = threading.Thread(target=lambda: (first.wait(60), os.kill(os.getpid(), signal.SIGINT)))
+    interrupter.start()
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.run()
+    interrupter.join()
+    assert 1 <= len(frames) < 1189
