@@ -73,4 +73,20 @@ py::tuple names_tuple(const std::vector<std::string>& names) {
   return tuple;
 }
 
+void bind_class_map(py::module_& m) {
+  py::class_<ClassMapResult>(m, "ClassMap", "A frame's class map and the model's classes (Segmentation, Mask)")
+      .def_readonly("class_map", &ClassMapResult::class_map, "HxW uint8 class ids at the frame's size")
+      .def_readonly("probabilities", &ClassMapResult::probabilities,
+                    "HxWxC float32 softmax probabilities (read-only) when there are any, else None")
+      .def_readonly("class_names", &ClassMapResult::class_names)
+      .def_readonly("palette", &ClassMapResult::palette, "Cx3 uint8 RGB overlay colours")
+      .def_readonly("width", &ClassMapResult::width)
+      .def_readonly("height", &ClassMapResult::height)
+      .def("__repr__", [](py::object self) {
+        const auto& r = self.cast<const ClassMapResult&>();
+        return "<deeplab." + std::string(py::str(py::type::of(self).attr("__name__"))) + " " +
+               std::to_string(r.width) + "x" + std::to_string(r.height) + ">";
+      });
+}
+
 }  // namespace deeplab::python

@@ -31,6 +31,16 @@ void bind_gst_mask(py::module_& m);
 
 // ---- arrays.cpp: NumPy arrays over memory that C++ owns, without copies ----
 
+// What a Segmentation (segmenter.cpp) and a Mask (gst_mask.cpp) share: deeplab.ClassMap, their base.
+struct ClassMapResult {
+  py::array class_map;      // HxW uint8
+  py::object probabilities = py::none();  // HxWxC float32 (read-only view of CHW planes), or None
+  py::tuple class_names;
+  py::array palette;        // Cx3 uint8 RGB
+  int width = 0, height = 0;
+};
+void bind_class_map(py::module_& m);
+
 // An HxW uint8 array that takes over `data` (moved, not copied): the array's base object owns it and
 // gives it to `pool` when the array dies (none: frees it).
 py::array_t<std::uint8_t> array_owning(std::vector<std::uint8_t>&& data, int height, int width,

@@ -14,13 +14,9 @@
 namespace deeplab::python {
 namespace {
 
-struct PyMask {
-  py::array class_map;       // HxW uint8 (read-only; rows `stride` bytes apart)
-  py::tuple class_names;
-  py::array palette;         // Cx3 uint8 RGB
-  py::object probabilities;  // HxWxC float32 at the meta's probability size, or None
-  py::object model_size;     // (width, height) of the network input, or None
-  int width = 0, height = 0;
+// class_map: read-only, rows `stride` bytes apart; probabilities at the meta's probability size.
+struct PyMask : ClassMapResult {
+  py::object model_size;  // (width, height) of the network input, or None
 };
 
 GstBuffer* buffer_from_python(const py::object& object) {
@@ -57,7 +53,6 @@ py::object mask_of_buffer(GstBuffer* buffer) {
   const gchar* const* names = gst_deeplab_seg_meta_get_class_names(meta, &classes);
   mask.class_names = names_tuple(names, static_cast<int>(classes));
   mask.palette = palette_array(meta->classes->palette, static_cast<int>(classes));
-  mask.probabilities = py::none();
   if (meta->probabilities) {
     py::capsule owner(gst_buffer_ref(buffer), [](void* p) { gst_buffer_unref(static_cast<GstBuffer*>(p)); });
     mask.probabilities = float_chw_as_hwc(meta->probabilities, static_cast<int>(classes),
@@ -71,17 +66,8 @@ py::object mask_of_buffer(GstBuffer* buffer) {
 }
 
 void bind_gst_mask(py::module_& m) {
-  py::class_<PyMask>(m, "Mask", "The class map deeplabseg attached to a buffer (no copy; holds the buffer)")
-      .def_readonly("class_map", &PyMask::class_map, "HxW uint8 class ids (read-only view into the buffer's meta)")
-      .def_readonly("class_names", &PyMask::class_names)
-      .def_readonly("palette", &PyMask::palette)
-      .def_readonly("probabilities", &PyMask::probabilities)
-      .def_readonly("model_size", &PyMask::model_size)
-      .def_readonly("width", &PyMask::width)
-      .def_readonly("height", &PyMask::height)
-      .def("__repr__", [](const PyMask& k) {
-        return "<deeplab.Mask " + std::to_string(k.width) + "x" + std::to_string(k.height) + ">";
-      });
+  py::class_<PyMask, ClassMapResult>(m, "Mask", "The class map deeplabseg attached to a buffer (a read-only view)")
+      .def_readonly("model_size", &PyMask::model_size);
   // __init__.py: the build tree's plugin folder, scanned at once when GStreamer is already initialised
   m.def("_register_plugin_dir", [](const std::string& dir) {
     if (gst_is_initialized()) gst_registry_scan_path(gst_registry_get(), dir.c_str());

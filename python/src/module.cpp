@@ -5,6 +5,7 @@ PYBIND11_MODULE(_deeplab, m) {
   m.doc() = "DeepLab semantic segmentation: the gst-deeplab engine, its dense CRF, YAML pipelines and "
             "GStreamer masks (docs/python.md)";
   deeplab::python::bind_errors(m);
+  deeplab::python::bind_class_map(m);
   deeplab::python::bind_segmenter(m);
   deeplab::python::bind_crf(m);
 #ifdef DEEPLAB_PYTHON_WITH_GST

@@ -15,14 +15,10 @@
 namespace deeplab::python {
 namespace {
 
-// What segment() and collect() return.
-struct PySegmentation {
-  py::array class_map;      // HxW uint8, owned
-  py::object probabilities; // HxWxC float32 (read-only view of the engine's CHW planes) or None
-  py::dict times;           // per-stage milliseconds
-  py::tuple class_names;
-  py::array palette;        // Cx3 uint8 RGB
-  int width = 0, height = 0, num_classes = 0;
+// What segment() and collect() return: a class map the array owns, and the frame's figures.
+struct PySegmentation : ClassMapResult {
+  py::dict times;  // per-stage milliseconds
+  int num_classes = 0;
   CrfFrameReport crf;
 };
 
@@ -201,21 +197,11 @@ class PySegmenter {
 };
 
 void bind_segmentation(py::module_& m) {
-  py::class_<PySegmentation>(m, "Segmentation", "The result of Segmenter.segment() / collect(): owns its arrays.")
-      .def_readonly("class_map", &PySegmentation::class_map, "HxW uint8 class ids at the frame's size (owned, no copy)")
-      .def_readonly("probabilities", &PySegmentation::probabilities,
-                    "HxWxC float32 softmax probabilities (read-only) when asked for, else None")
+  py::class_<PySegmentation, ClassMapResult>(m, "Segmentation",
+                                             "The result of Segmenter.segment() / collect(): owns its arrays")
       .def_readonly("times", &PySegmentation::times, "per-stage times of this frame in ms")
-      .def_readonly("class_names", &PySegmentation::class_names)
-      .def_readonly("palette", &PySegmentation::palette, "Cx3 uint8 RGB overlay colours")
-      .def_readonly("width", &PySegmentation::width)
-      .def_readonly("height", &PySegmentation::height)
       .def_readonly("num_classes", &PySegmentation::num_classes)
-      .def_property_readonly("crf", [](const PySegmentation& s) { return crf_report_dict(s.crf); })
-      .def("__repr__", [](const PySegmentation& s) {
-        return "<deeplab.Segmentation " + std::to_string(s.width) + "x" + std::to_string(s.height) + ", " +
-               std::to_string(s.num_classes) + " classes>";
-      });
+      .def_property_readonly("crf", [](const PySegmentation& s) { return crf_report_dict(s.crf); });
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
 """The GIL is released while the engine works: two threads with a Segmenter each run at the same time."""
+import os
 import threading
 import time
 
@@ -44,14 +45,16 @@ def test_two_segmenters_in_two_threads(street_frame):
     frames = [street_frame, np.ascontiguousarray(street_frame[::-1])]
     segmenters = [deeplab.Segmenter(MODEL, device="cpu", threads=1) for _ in frames]
     want = [s.segment(f).class_map for s, f in zip(segmenters, frames)]
-    n = 10
+    n = 8
 
     def run(k, out):
-        t0 = time.perf_counter()
         for _ in range(n):
             out.append(segmenters[k].segment(frames[k]).class_map)
-        out.append(time.perf_counter() - t0)
 
+    start = time.perf_counter()
+    for k in range(2):
+        run(k, [])
+    one_after_the_other = time.perf_counter() - start
     outputs = [[], []]
     threads = [threading.Thread(target=run, args=(k, outputs[k])) for k in range(2)]
     start = time.perf_counter()
@@ -59,15 +62,19 @@ def test_two_segmenters_in_two_threads(street_frame):
         t.start()
     for t in threads:
         t.join()
-    wall = time.perf_counter() - start
-    busy = outputs[0][-1] + outputs[1][-1]
-    print(f"two threads: wall {wall:.2f} s, sum of the threads' times {busy:.2f} s")
+    together = time.perf_counter() - start
     for k in range(2):
-        assert all(np.array_equal(m, want[k]) for m in outputs[k][:-1]), f"thread {k}: results differ"
-    # Serialised by a held GIL, wall time would be the sum; overlapping, clearly less.
-    assert wall < 0.85 * busy
+        assert len(outputs[k]) == n and all(np.array_equal(m, want[k]) for m in outputs[k]), f"thread {k}"
     for s in segmenters:
         s.close()
+    load = os.getloadavg()[0]
+    print(f"two Segmenters: {together:.2f} s in two threads, {one_after_the_other:.2f} s one after the other "
+          f"(load {load:.1f} on {os.cpu_count()} cores)")
+    # Serialised by a held GIL, two threads would take as long as one after the other. Only
+    # measurable with a core free for each thread: on a busy machine the figures are printed only
+    # (test_python_runs_while_a_segmenter_works proves the GIL release on any machine).
+    if os.cpu_count() >= 2 and load < os.cpu_count() - 1:
+        assert together < 0.85 * one_after_the_other
 
 
 def test_one_segmenter_shared_by_threads_takes_turns(segmenter, street_frame):
