@@ -65,9 +65,15 @@ install_python_module() {
   local site=${DEEPLAB_PYTHON_SITE:-$("$python" -c 'import site; print(site.getsitepackages()[0])')}
   local pth=$site/gst-deeplab.pth
   if [ "$(cat "$pth" 2>/dev/null)" != "$module_dir" ]; then
-    log "python: $pth -> $module_dir"
     local sudo=""
-    [ "$(id -u)" -eq 0 ] || sudo=sudo
+    if [ "$(id -u)" -ne 0 ] && [ ! -w "$site" ]; then
+      if ! command -v sudo >/dev/null; then
+        log "python: not root and no sudo: use PYTHONPATH=$module_dir to import deeplab"
+        return 0
+      fi
+      sudo=sudo
+    fi
+    log "python: $pth -> $module_dir"
     $sudo mkdir -p "$site"
     printf '%s\n' "$module_dir" | $sudo tee "$pth" >/dev/null
   fi
