@@ -19,9 +19,7 @@ py::capsule capsule_owning(std::vector<T>&& data, std::shared_ptr<BufferPool<T>>
 
 }  // namespace
 
-void make_read_only(py::array& array) {
-  py::detail::array_proxy(array.ptr())->flags &= ~py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
-}
+void make_read_only(py::array& array) { array.attr("setflags")(py::arg("write") = false); }
 
 py::array_t<std::uint8_t> array_owning(std::vector<std::uint8_t>&& data, int height, int width,
                                        std::shared_ptr<BufferPool<std::uint8_t>> pool) {

@@ -37,6 +37,19 @@ py::dict times_dict(const StageTimes& t) {
   return d;
 }
 
+// A (width, height) tuple of positive ints, or an error naming the argument.
+std::pair<int, int> size_of(const py::object& size, const char* name) {
+  std::pair<int, int> pair;
+  try {
+    pair = size.cast<std::pair<int, int>>();
+  } catch (const py::cast_error&) {
+    throw Error(ErrorCode::kInvalidArgument, std::string(name) + ": expected a (width, height) tuple of ints");
+  }
+  if (pair.first <= 0 || pair.second <= 0)
+    throw Error(ErrorCode::kInvalidArgument, std::string(name) + ": width and height must be > 0");
+  return pair;
+}
+
 // SegmentRequest for `probabilities`: None/False (none), True (at the frame's size) or (width, height).
 SegmentRequest probability_request(const py::object& probabilities, const FrameView& frame) {
   SegmentRequest request;
@@ -45,14 +58,8 @@ SegmentRequest probability_request(const py::object& probabilities, const FrameV
     request.probabilities_width = frame.width, request.probabilities_height = frame.height;
     return request;
   }
-  try {
-    auto size = probabilities.cast<std::pair<int, int>>();
-    request.probabilities_width = size.first, request.probabilities_height = size.second;
-  } catch (const py::cast_error&) {
-    throw Error(ErrorCode::kInvalidArgument, "probabilities: expected None, True or a (width, height) tuple");
-  }
-  if (request.probabilities_width <= 0 || request.probabilities_height <= 0)
-    throw Error(ErrorCode::kInvalidArgument, "probabilities: width and height must be > 0");
+  const auto size = size_of(probabilities, "probabilities (None, True or a size)");
+  request.probabilities_width = size.first, request.probabilities_height = size.second;
   return request;
 }
 
@@ -68,7 +75,7 @@ class PySegmenter {
     options.aspect = aspect_from_string(aspect);
     options.crf = crf_options_from_python(crf, crf_params);
     if (!input_size.is_none()) {
-      auto size = input_size.cast<std::pair<int, int>>();
+      const auto size = size_of(input_size, "input_size");
       options.input_width = size.first, options.input_height = size.second;
     }
     const ModelManifest manifest = resolve_model(model, model_search_from_environment());

@@ -79,3 +79,13 @@ def test_pipeline_config_errors(tmp_path):
     assert isinstance(caught.value, deeplab.InvalidArgumentError)
     with pytest.raises(deeplab.Error, match="nothing.yaml"):
         deeplab.Pipeline(str(tmp_path / "nothing.yaml"))
+
+
+def test_bad_sizes_name_the_argument(segmenter):
+    frame = np.zeros((8, 8, 3), np.uint8)
+    with pytest.raises(deeplab.InvalidArgumentError, match=r"probabilities \(None, True or a size\): expected"):
+        segmenter.segment(frame, probabilities="big")
+    with pytest.raises(deeplab.InvalidArgumentError, match="must be > 0"):
+        segmenter.segment(frame, probabilities=(0, 4))
+    with pytest.raises(deeplab.InvalidArgumentError, match="input_size: expected"):
+        deeplab.Segmenter(MODEL, input_size=257)
