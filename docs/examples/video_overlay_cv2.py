@@ -38,24 +38,27 @@ def main():
         raise SystemExit(f"cannot open {args.video}")
     segmenter = deeplab.Segmenter(args.model)
     writer = None
-    frames_in, frames_out, start = [], 0, time.perf_counter()
+    in_flight = []  # the frames submitted and not yet collected, oldest first
+    read = shown = 0
+    start = time.perf_counter()
     while True:
-        ok, frame = capture.read() if not args.frames or len(frames_in) + frames_out < args.frames else (False, None)
+        ok, frame = capture.read() if not args.frames or read < args.frames else (False, None)
         if ok:
-            segmenter.submit(frame, "BGR")  # copies the pixels: `frame` may be reused at once
-            frames_in.append(frame)
-        if not frames_in or (ok and segmenter.pending < deeplab.MAX_IN_FLIGHT):
-            if not ok:
-                break
-            continue
-        result = segmenter.collect()
-        frames_out += 1
-        overlay = draw(frames_in.pop(0), result, frames_out / (time.perf_counter() - start))
+            segmenter.submit(frame, "BGR")  # copies the pixels: OpenCV may reuse `frame`
+            in_flight.append(frame)
+            read += 1
+            if len(in_flight) < deeplab.MAX_IN_FLIGHT:
+                continue  # keep two frames in flight
+        if not in_flight:
+            break  # the end of the video, every frame shown
+        result = segmenter.collect()  # the oldest frame's
+        shown += 1
+        overlay = draw(in_flight.pop(0), result, shown / (time.perf_counter() - start))
         if args.output:
             if writer is None:
-                fourcc = cv2.VideoWriter_fourcc(*"mp4v")
                 fps = capture.get(cv2.CAP_PROP_FPS) or 25
-                writer = cv2.VideoWriter(args.output, fourcc, fps, (overlay.shape[1], overlay.shape[0]))
+                writer = cv2.VideoWriter(args.output, cv2.VideoWriter_fourcc(*"mp4v"), fps,
+                                         (overlay.shape[1], overlay.shape[0]))
             writer.write(overlay)
         if args.show:
             cv2.imshow("deeplab", overlay)
@@ -63,7 +66,7 @@ def main():
                 break
     if writer is not None:
         writer.release()
-    print(f"{frames_out} frames, {frames_out / (time.perf_counter() - start):.1f} FPS")
+    print(f"{shown} frames, {shown / (time.perf_counter() - start):.1f} FPS")
 
 
 if __name__ == "__main__":
