@@ -6,6 +6,7 @@
 source "$(dirname "$0")/lib/common.sh"
 install_missing_packages "${DEEPLAB_APT_PACKAGES[@]}"
 configure_and_build
+install_python_module
 bash "$DEEPLAB_ROOT/scripts/fetch-models.sh" deeplabv3-mnv2-voc-513
 bash "$DEEPLAB_ROOT/scripts/fetch-samples.sh"
 out=$DEEPLAB_ROOT/out

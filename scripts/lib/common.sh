@@ -24,6 +24,10 @@ DEEPLAB_APT_PACKAGES=(
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly
   gstreamer1.0-libav
+  # The Python module `deeplab` (python/, docs/python.md): pybind11 bindings for Debian's python3; its
+  # tests (pytest), PyGObject GStreamer apps and mask_from_buffer (pygobject.h), the OpenCV example
+  python3-dev pybind11-dev python3-pytest python3-gi python-gi-dev python3-gst-1.0 gir1.2-gstreamer-1.0
+  gir1.2-gst-plugins-base-1.0 python3-opencv
 )
 
 # Installs the missing packages with apt-get (as root; with sudo otherwise).
@@ -45,4 +49,33 @@ configure_and_build() {
   cmake -S "$DEEPLAB_ROOT" -B "$DEEPLAB_BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release \
     -DDEEPLAB_SHARED_DIR="$DEEPLAB_SHARED" "$@"
   cmake --build "$DEEPLAB_BUILD_DIR" -j "$(nproc)"
+}
+
+# Makes Debian's python3 import the module built in $DEEPLAB_BUILD_DIR/python (`import deeplab`): a
+# .pth file in its site folder (/usr/local/lib/python3.11/dist-packages; DEEPLAB_PYTHON_SITE overrides)
+# names that folder, so the module stays the build tree's (rebuilds take effect, the plugin and the
+# models are found as the tools find them). Idempotent; as root, or with sudo.
+install_python_module() {
+  local module_dir=$DEEPLAB_BUILD_DIR/python python=/usr/bin/python3
+  [ -x "$python" ] || python=python3
+  if ! compgen -G "$module_dir/deeplab/_deeplab*.so" >/dev/null; then
+    log "the Python module was not built (see the configure log): not installing it"
+    return 0
+  fi
+  local site=${DEEPLAB_PYTHON_SITE:-$("$python" -c 'import site; print(site.getsitepackages()[0])')}
+  local pth=$site/gst-deeplab.pth
+  if [ "$(cat "$pth" 2>/dev/null)" != "$module_dir" ]; then
+    local sudo=""
+    if [ "$(id -u)" -ne 0 ] && [ ! -w "$site" ]; then
+      if ! command -v sudo >/dev/null; then
+        log "python: not root and no sudo: use PYTHONPATH=$module_dir to import deeplab"
+        return 0
+      fi
+      sudo=sudo
+    fi
+    log "python: $pth -> $module_dir"
+    $sudo mkdir -p "$site"
+    printf '%s\n' "$module_dir" | $sudo tee "$pth" >/dev/null
+  fi
+  (cd / && "$python" -c 'import deeplab') || die "$python cannot import deeplab after installing $pth"
 }
