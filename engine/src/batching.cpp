@@ -14,6 +14,7 @@
 #include <exception>
 #include <map>
 #include <utility>
+#include <vector>
 #include <mutex>
 
 #include "backend/batch_backend.h"
@@ -45,6 +46,15 @@ void validate_batch_options(const SegmenterOptions& options, const BatchOptions&
                                          "backend only for now: device cuda runs one frame per network call");
 }
 
+// The batch sizes the backend plans networks for: the powers of two below the batch size and the
+// batch size itself, so that a partial batch runs on at most twice its frames.
+std::vector<int> network_batches(int batch_size) {
+  std::vector<int> sizes;
+  for (int size = 1; size < batch_size; size *= 2) sizes.push_back(size);
+  sizes.push_back(batch_size);
+  return sizes;
+}
+
 }  // namespace
 
 // What a stream's frame waits on; written by the thread that runs its batch, under the mutex.
@@ -62,13 +72,14 @@ class BatchingEngine::Impl {
       : manifest_(manifest), options_(options), batch_(batch) {
     validate_batch_options(options, batch);
     check_model_sha256(manifest_);
-    PreparedModel model = prepare_model(manifest_, options_, input_width(), input_height(), batch.batch_size);
-    info_ = model.setup.info;
+    std::vector<PreparedModel> models =
+        prepare_models(manifest_, options_, input_width(), input_height(), network_batches(batch.batch_size));
+    info_ = models.back().setup.info;
     if (info_.batch != batch.batch_size)
       throw Error(ErrorCode::kUnsupported, manifest_.file + ": the network was planned for batch " +
                                                std::to_string(info_.batch) + ", not " + std::to_string(batch.batch_size));
-    info_.node_count = static_cast<int>(model.graph.nodes.size());
-    backend_ = make_batch_backend(Device::kCpu, std::move(model.graph), model.setup);
+    info_.node_count = static_cast<int>(models.back().graph.nodes.size());
+    backend_ = make_batch_backend(Device::kCpu, std::move(models));
     info_.arena_bytes = backend_->arena_bytes();
     log_message(LogLevel::kInfo, "batching engine for '" + manifest_.name + "': " + backend_->describe() +
                                      ", batch timeout " + std::to_string(batch.timeout_ms) + " ms");
@@ -158,7 +169,7 @@ class BatchingEngine::Impl {
     const auto start = Clock::now();
     std::exception_ptr error;
     try {
-      backend_->run();
+      backend_->run(frames);
       for (int s = 0; s < frames; ++s)
         if (slots_[s]) slots_[s]->stages->take_logits(s);
     } catch (...) {

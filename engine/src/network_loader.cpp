@@ -161,12 +161,22 @@ void check_model_sha256(const ModelManifest& manifest) {
                                                   manifest.sha256 + " (" + manifest.manifest_path + ")");
 }
 
-Graph load_optimized_graph(const std::string& onnx_path, const LoadOptions& options, FinalResizeInfo* final_resize,
-                           int* imported_nodes) {
+Graph import_model_graph(const std::string& onnx_path) {
   // The file's format by its extension or TFLite's identifier; both importers fill the same IR.
   Graph g = is_tflite_file(onnx_path) ? import_tflite_file(onnx_path) : import_onnx_file(onnx_path);
   g_graph_loads.fetch_add(1);
+  return g;
+}
+
+Graph load_optimized_graph(const std::string& onnx_path, const LoadOptions& options, FinalResizeInfo* final_resize,
+                           int* imported_nodes) {
+  Graph g = import_model_graph(onnx_path);
   if (imported_nodes) *imported_nodes = static_cast<int>(g.nodes.size());
+  return optimize_imported_graph(std::move(g), onnx_path, options, final_resize);
+}
+
+Graph optimize_imported_graph(Graph g, const std::string& onnx_path, const LoadOptions& options,
+                              FinalResizeInfo* final_resize) {
   select_output(g, options.output, onnx_path);
   std::vector<std::int64_t> shape = options.input_shape;
   if (shape.empty()) {

@@ -39,6 +39,12 @@ void check_model_sha256(const ModelManifest& manifest);
 // Model files imported by load_optimized_graph() in this process: tests prove with it that streams
 // sharing one engine load the model once.
 int graph_loads();
+// The two halves of load_optimized_graph(): the file imported (counted by graph_loads()), and an
+// imported graph optimised for the options (the batching engine plans one import for several
+// batch sizes).
+Graph import_model_graph(const std::string& onnx_path);
+Graph optimize_imported_graph(Graph imported, const std::string& onnx_path, const LoadOptions& options,
+                              FinalResizeInfo* final_resize);
 Graph load_optimized_graph(const std::string& onnx_path, const LoadOptions& options, FinalResizeInfo* final_resize,
                            int* imported_nodes = nullptr);
 // In the CPU backend library (cpu/load_cpu_network.cpp).

@@ -71,12 +71,8 @@ std::vector<cv::Mat> camvid_sequence(const std::string& prefix, int count) {
   return frames;
 }
 
-SegmenterOptions cpu_options() {
-  SegmenterOptions o;
-  o.device = Device::kCpu;
-  o.threads = 1;
-  return o;
-}
+// The CPU, one thread (the tests share a small machine), in one place for every engine below.
+SegmenterOptions cpu_options() { return [] { SegmenterOptions o; o.device = Device::kCpu; o.threads = 1; return o; }(); }
 
 BatchOptions batch_of(int size, int timeout_ms = 2000) {
   BatchOptions b;

@@ -19,8 +19,9 @@
 // Streams are used each from one thread at a time (like a Segmenter); different streams from
 // different threads at once. Closing (destroying) a stream while others run is safe. The CPU
 // backend runs batches; CUDA refuses batch sizes above 1 for now (Error kUnsupported naming it),
-// and Aspect::kKeep is refused (the streams share one input size). On the CPU a partial batch
-// costs as much as a full one. Steady state allocates nothing per frame.
+// and Aspect::kKeep is refused (the streams share one input size). The CPU backend plans networks
+// for the powers of two below the batch size too (one import, one shared arena), so a partial batch
+// runs on at most twice its frames. Steady state allocates nothing per frame.
 #pragma once
 
 #include <memory>

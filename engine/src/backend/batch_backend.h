@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "backend/segmenter_backend.h"
 
@@ -31,16 +32,17 @@ class BatchBackend {
  public:
   virtual ~BatchBackend() = default;
   virtual std::unique_ptr<BatchStream> open_stream() = 0;
-  // The network over all batch_size() slots: a partial batch costs a full one (the primitives are
-  // planned for the batch size); slots without a frame are computed and ignored.
-  virtual void run() = 0;
+  // The network over slots [0, frames): the backend may compute more slots (a network planned for
+  // a larger batch) and ignore them.
+  virtual void run(int frames) = 0;
   virtual int batch_size() const = 0;
   virtual std::size_t arena_bytes() const = 0;
   virtual std::string describe() const = 0;
 };
 
-// The batch backend of `device` from the registry; Error(kUnsupported) naming the device and the
-// limit where its backend runs one frame per network call only.
-std::unique_ptr<BatchBackend> make_batch_backend(Device device, Graph graph, const BackendSetup& setup);
+// The batch backend of `device` from the registry, from the model prepared for several batch sizes
+// (ascending; the last is the engine's batch size); Error(kUnsupported) naming the device where
+// its backend runs one frame per network call only.
+std::unique_ptr<BatchBackend> make_batch_backend(Device device, std::vector<PreparedModel> models);
 
 }  // namespace deeplab

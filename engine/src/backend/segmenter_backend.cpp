@@ -66,12 +66,22 @@ NetworkInfo describe_network(const Graph& graph, const ModelManifest& manifest, 
 
 PreparedModel prepare_model(const ModelManifest& manifest, const SegmenterOptions& options, int width, int height,
                             int batch) {
-  FinalResizeInfo final_resize;
-  const LoadOptions load = segmenter_load_options(manifest, options.keep_final_resize, width, height, batch);
-  Graph graph = load_optimized_graph(manifest.file, load, &final_resize);
-  const NetworkInfo info = describe_network(graph, manifest, final_resize);
-  BackendSetup setup{manifest, options, info, LogitsGeometry(info, final_resize, manifest.logits_upsampling)};
-  return PreparedModel{std::move(graph), std::move(setup)};
+  return prepare_models(manifest, options, width, height, {batch}).front();
+}
+
+std::vector<PreparedModel> prepare_models(const ModelManifest& manifest, const SegmenterOptions& options, int width,
+                                          int height, const std::vector<int>& batches) {
+  const Graph imported = import_model_graph(manifest.file);
+  std::vector<PreparedModel> models;
+  for (int batch : batches) {
+    FinalResizeInfo final_resize;
+    const LoadOptions load = segmenter_load_options(manifest, options.keep_final_resize, width, height, batch);
+    Graph graph = optimize_imported_graph(imported, manifest.file, load, &final_resize);
+    const NetworkInfo info = describe_network(graph, manifest, final_resize);
+    BackendSetup setup{manifest, options, info, LogitsGeometry(info, final_resize, manifest.logits_upsampling)};
+    models.push_back(PreparedModel{std::move(graph), std::move(setup)});
+  }
+  return models;
 }
 
 InputTensorLayout input_layout(const NetworkInfo& info, const std::vector<std::int64_t>& input_strides, bool nhwc) {
@@ -127,9 +137,9 @@ std::unique_ptr<SegmenterBackend> make_segmenter_backend(Device device, Graph gr
 
 namespace deeplab {
 
-std::unique_ptr<BatchBackend> make_batch_backend(Device device, Graph graph, const BackendSetup& setup) {
+std::unique_ptr<BatchBackend> make_batch_backend(Device device, std::vector<PreparedModel> models) {
   const BackendEntry* entry = backend_registry().find(device);
-  if (entry && entry->make_batch) return entry->make_batch(std::move(graph), setup);
+  if (entry && entry->make_batch) return entry->make_batch(std::move(models));
   throw Error(ErrorCode::kUnsupported, std::string("the batching engine (model-instance-id, batch-size) runs on the "
                                                    "CPU backend only: device ") +
                                            device_name(device) + " runs one frame per network call (issue 15)");

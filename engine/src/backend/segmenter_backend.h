@@ -71,6 +71,9 @@ struct PreparedModel {
 };
 PreparedModel prepare_model(const ModelManifest& manifest, const SegmenterOptions& options, int width, int height,
                             int batch = 1);
+// One import of the file, optimised for each of `batches` (the batching engine's network sizes).
+std::vector<PreparedModel> prepare_models(const ModelManifest& manifest, const SegmenterOptions& options, int width,
+                                          int height, const std::vector<int>& batches);
 
 class SegmenterBackend {
  public:
