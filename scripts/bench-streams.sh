@@ -32,7 +32,7 @@ clips="$media/car-detection.mp4,$media/bottle-detection.mp4,$media/one-by-one-pe
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 
 echo "# bench-streams.sh: model $model, threads $threads, $frames frames per stream, batch timeout $timeout ms"
-echo "# commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores"
+echo "# commit $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 : > "$out"
 for n in $streams; do
   for mode in separate shared; do
@@ -43,9 +43,9 @@ done
 /usr/bin/python3 - "$out" <<'PY'
 import json, sys
 rows = [json.loads(line) for line in open(sys.argv[1]) if line.strip()]
-print("| streams | mode | batch | aggregate frames/s | latency median ms | latency p95 ms | peak RSS MiB |")
-print("|---|---|---|---|---|---|---|")
+print("| streams | mode | batch | aggregate frames/s | latency median ms | latency p95 ms | network call median ms | peak RSS MiB |")
+print("|---|---|---|---|---|---|---|---|")
 for r in rows:
     print(f"| {r['streams']} | {r['mode']} | {r['batch']} | {r['aggregate_fps']:.1f} | {r['latency_ms_median']:.1f} "
-          f"| {r['latency_ms_p95']:.1f} | {r['peak_rss_mib']:.0f} |")
+          f"| {r['latency_ms_p95']:.1f} | {r['network_ms_median']:.1f} | {r['peak_rss_mib']:.0f} |")
 PY

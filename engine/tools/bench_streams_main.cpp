@@ -84,17 +84,18 @@ struct Stream {
   std::unique_ptr<Segmenter> own;
   std::unique_ptr<EngineStream> shared;
   std::unique_ptr<tools::FrameSource> frames;
-  std::vector<double> latency_ms;
+  std::vector<double> latency_ms, network_ms;  // network_ms: the network call its frame was in
   void segment() {
     const FrameView frame = frames->next();
     if (own) own->segment(frame);
     else shared->segment(frame);
   }
+  double last_network_ms() const { return own ? own->last_times().infer_ms : shared->last_times().infer_ms; }
 };
 
 struct Measured {
   double wall_s = 0;
-  std::vector<double> latency_ms;
+  std::vector<double> latency_ms, network_ms;
 };
 
 Measured run_streams(const Setup& s, std::vector<Stream>& streams) {
@@ -104,6 +105,7 @@ Measured run_streams(const Setup& s, std::vector<Stream>& streams) {
       const auto t0 = Clock::now();
       stream.segment();
       stream.latency_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+      stream.network_ms.push_back(stream.last_network_ms());
     }
   };
   const auto start = Clock::now();
@@ -112,7 +114,10 @@ Measured run_streams(const Setup& s, std::vector<Stream>& streams) {
   for (auto& t : threads) t.join();
   Measured m;
   m.wall_s = std::chrono::duration<double>(Clock::now() - start).count();
-  for (const Stream& stream : streams) m.latency_ms.insert(m.latency_ms.end(), stream.latency_ms.begin(), stream.latency_ms.end());
+  for (const Stream& stream : streams) {
+    m.latency_ms.insert(m.latency_ms.end(), stream.latency_ms.begin(), stream.latency_ms.end());
+    m.network_ms.insert(m.network_ms.end(), stream.network_ms.begin(), stream.network_ms.end());
+  }
   return m;
 }
 
@@ -126,16 +131,18 @@ void report(const Setup& s, const Measured& m) {
   // The warm-up frames run in the wall time too (the streams start together): counted.
   const double fps = static_cast<double>(s.streams) * (s.frames + s.warmup) / m.wall_s;
   const double med = tools::median(m.latency_ms), p95 = percentile(m.latency_ms, 0.95);
+  const double network = tools::median(m.network_ms);
   const int batch = s.mode == "shared" ? s.batch.batch_size : 1;
   if (s.json)
     std::printf("{\"tool\":\"deeplab-bench-streams\",\"model\":\"%s\",\"mode\":\"%s\",\"streams\":%d,\"batch\":%d,"
                 "\"timeout_ms\":%d,\"threads\":%d,\"frames_per_stream\":%d,\"aggregate_fps\":%.2f,"
-                "\"latency_ms_median\":%.2f,\"latency_ms_p95\":%.2f,\"peak_rss_mib\":%.1f}\n",
+                "\"latency_ms_median\":%.2f,\"latency_ms_p95\":%.2f,\"network_ms_median\":%.2f,\"peak_rss_mib\":%.1f}\n",
                 tools::json_escape(s.model).c_str(), s.mode.c_str(), s.streams, batch, s.batch.timeout_ms,
-                s.options.threads, s.frames, fps, med, p95, peak_rss_kib() / 1024.0);
+                s.options.threads, s.frames, fps, med, p95, network, peak_rss_kib() / 1024.0);
   else
-    std::printf("%s, %d streams, batch %d: %.1f frames/s, latency median %.1f ms, p95 %.1f ms, peak RSS %.0f MiB\n",
-                s.mode.c_str(), s.streams, batch, fps, med, p95, peak_rss_kib() / 1024.0);
+    std::printf("%s, %d streams, batch %d: %.1f frames/s, latency median %.1f ms, p95 %.1f ms, network call median "
+                "%.1f ms, peak RSS %.0f MiB\n",
+                s.mode.c_str(), s.streams, batch, fps, med, p95, network, peak_rss_kib() / 1024.0);
 }
 
 int run(const Setup& s) {
