@@ -213,6 +213,25 @@ TEST_F(BatchingTest, StalledStreamHoldsTheOthersForTheTimeoutAtMost) {
   EXPECT_EQ(playing->last_batch_frames(), 1);
 }
 
+// An idle stream (end of stream) is not waited for: with the longest timeout, a batch of four with
+// one other stream idle runs as soon as the playing stream's frame is in (the bound below fails only
+// when the batch waited for its timeout); the idle stream's next frame counts it in again (here after
+// the other one closed, so that it runs alone at once too).
+TEST_F(BatchingTest, IdleStreamsAreNotWaitedFor) {
+  BatchingEngine engine(test::default_model_manifest(), cpu_options(), batch_of(4, kMaxBatchTimeoutMs));
+  auto playing = engine.open_stream();
+  auto finished = engine.open_stream();
+  finished->idle();
+  const cv::Mat still = test::load_still("dog.jpg");
+  playing->segment(test::bgr_frame(still));
+  EXPECT_EQ(playing->last_batch_frames(), 1);
+  EXPECT_LT(playing->last_times().total_ms, kMaxBatchTimeoutMs / 2) << "waited for the idle stream";
+  playing.reset();  // closed: the idle stream comes back alone
+  finished->segment(test::bgr_frame(still));
+  EXPECT_EQ(finished->last_batch_frames(), 1);
+  EXPECT_EQ(engine.open_streams(), 1);
+}
+
 // Streams join and leave while one plays a sequence: its maps stay the batch-1 Segmenter's; a bad
 // frame (no pixels) is refused to its own stream, the others go on.
 TEST_F(BatchingTest, StreamsJoinAndLeaveWhileAnotherPlaysAndBadFramesStayTheirs) {
