@@ -200,3 +200,16 @@ TEST(DeeplabSegShared, DifferentSettingsForOneIdAreAnError) {
   EXPECT_NE(result.errors[0].find("batch-size 2 vs 3"), std::string::npos) << result.errors[0];
   gst_harness_teardown(a);
 }
+
+// The LATENCY answer of a batching element allows for the batch timeout (a frame may wait that
+// long for its batch); an element of its own adds no such wait.
+TEST(DeeplabSegShared, LatencyIncludesTheBatchTimeout) {
+  GstHarness* shared = gst_harness_new_parse(seg("model-instance-id=latency batch-size=4 batch-timeout=250").c_str());
+  gst_harness_set_src_caps_str(shared, caps_string(GST_VIDEO_FORMAT_RGB, 64, 48).c_str());
+  const Image image = load_image("dog.jpg", 64, 48);
+  GstBuffer* out = gst_harness_push_and_pull(shared, make_frame(image, GST_VIDEO_FORMAT_RGB));
+  ASSERT_NE(out, nullptr);
+  gst_buffer_unref(out);
+  EXPECT_GE(gst_harness_query_latency(shared), 250 * GST_MSECOND);
+  gst_harness_teardown(shared);
+}
