@@ -26,6 +26,7 @@
 #include "deeplab/segmenter.h"
 #include "deeplabcommon.h"
 #include "gst/deeplab/deeplabmeta.h"
+#include "seg_engine.h"
 
 GST_DEBUG_CATEGORY_STATIC(gst_deeplab_seg_debug);
 #define GST_CAT_DEFAULT gst_deeplab_seg_debug
@@ -46,6 +47,9 @@ enum {
   PROP_CLASSES,
   PROP_EMIT_PROBABILITIES,
   PROP_LATENCY,
+  PROP_MODEL_INSTANCE_ID,
+  PROP_BATCH_SIZE,
+  PROP_BATCH_TIMEOUT,
   PROP_CRF,
   PROP_CRF_PARAMS,
   PROP_CRF_NUMERIC,  // the first of crf_properties.h's table; the others follow it
@@ -60,6 +64,9 @@ enum {
 #define DEFAULT_PROP_CLASSES ""
 #define DEFAULT_PROP_EMIT_PROBABILITIES FALSE
 #define DEFAULT_PROP_LATENCY 0
+#define DEFAULT_PROP_MODEL_INSTANCE_ID ""
+#define DEFAULT_PROP_BATCH_SIZE 1
+#define DEFAULT_PROP_BATCH_TIMEOUT 10
 // The CRF's defaults are the engine's (DeepLab's released parameters): deeplab::CrfOptions; the
 // numeric ones come from there (crf_properties.h).
 #define DEFAULT_PROP_CRF GST_DEEPLAB_CRF_OFF
@@ -91,10 +98,15 @@ struct LoadSettings {
   std::string input_size = DEFAULT_PROP_INPUT_SIZE;
   GstDeeplabAspect aspect = DEFAULT_PROP_ASPECT;
   guint threads = DEFAULT_PROP_THREADS;
+  // Sharing (deeplab/batching.h): empty = an engine of the element's own, as before.
+  std::string model_instance_id = DEFAULT_PROP_MODEL_INSTANCE_ID;
+  guint batch_size = DEFAULT_PROP_BATCH_SIZE;
+  guint batch_timeout = DEFAULT_PROP_BATCH_TIMEOUT;  // ms
 
   bool operator==(const LoadSettings& o) const {
     return model == o.model && device == o.device && precision == o.precision && input_size == o.input_size &&
-           aspect == o.aspect && threads == o.threads;
+           aspect == o.aspect && threads == o.threads && model_instance_id == o.model_instance_id &&
+           batch_size == o.batch_size && batch_timeout == o.batch_timeout;
   }
 };
 
@@ -210,7 +222,7 @@ struct GstDeeplabSegPrivate {
 
   // The model and the per-stream state: start/stop/set_info and the streaming thread, which the
   // base class serialises; no lock is held while the model runs.
-  std::unique_ptr<deeplab::Segmenter> segmenter;
+  std::unique_ptr<deeplab_gst::SegEngine> segmenter;
   LoadSettings loaded;
   GstDeeplabClassInfo* class_info = nullptr;
   std::array<guint8, 256> lut{};  // class id -> reported id (0 for classes not kept)
@@ -279,6 +291,17 @@ static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE(
 
 // ---- model ---------------------------------------------------------------------------------------
 
+// The element's own Segmenter, or its stream of the engine shared under model-instance-id.
+static std::unique_ptr<deeplab_gst::SegEngine> gst_deeplab_seg_make_engine(const LoadSettings& want,
+                                                                          const deeplab::ModelManifest& manifest,
+                                                                          const deeplab::SegmenterOptions& options) {
+  if (want.model_instance_id.empty()) return std::make_unique<deeplab_gst::SegEngine>(manifest, options);
+  deeplab::BatchOptions batch;
+  batch.batch_size = static_cast<int>(want.batch_size);
+  batch.timeout_ms = static_cast<int>(want.batch_timeout);
+  return std::make_unique<deeplab_gst::SegEngine>(want.model_instance_id, manifest, options, batch);
+}
+
 static void gst_deeplab_seg_load(GstDeeplabSeg* self, const LoadSettings& want, const deeplab::CrfOptions& crf,
                                  guint crf_generation) {
   GstDeeplabSegPrivate& p = *self->priv;
@@ -302,7 +325,7 @@ static void gst_deeplab_seg_load(GstDeeplabSeg* self, const LoadSettings& want, 
                   deeplab::crf_mode_name(crf.mode));
   const auto t0 = Clock::now();
   const deeplab::ModelManifest manifest = deeplab::resolve_model(want.model, model_search_from_env());
-  auto segmenter = std::make_unique<deeplab::Segmenter>(manifest, options);
+  auto segmenter = gst_deeplab_seg_make_engine(want, manifest, options);
   const deeplab::NetworkInfo& net = segmenter->network();
   if (options.precision == deeplab::Precision::kFp16 && segmenter->device() == deeplab::Device::kCpu)
     GST_ELEMENT_WARNING(self, RESOURCE, SETTINGS, ("precision fp16 is a CUDA option; the CPU runs fp32"), (nullptr));
@@ -319,13 +342,17 @@ static void gst_deeplab_seg_load(GstDeeplabSeg* self, const LoadSettings& want, 
   GstDeeplabClassInfo* info = gst_deeplab_class_info_new(static_cast<guint>(net.num_classes), names.data(), palette.data());
 
   // One warm-up run: the first run of a network is slower (first-touch of its arena), and its time
-  // is the latency reported before any frame was measured.
-  std::vector<std::uint8_t> grey(static_cast<std::size_t>(net.input_width) * net.input_height * 3, 128);
+  // is the latency reported before any frame was measured. Not through a shared engine: the grey
+  // frame would wait in a batch for the other streams' frames.
   const auto w0 = Clock::now();
-  segmenter->segment(deeplab::FrameView::packed(deeplab::PixelFormat::kRGB, grey.data(), net.input_width,
-                                                net.input_height, 3 * net.input_width));
+  if (!segmenter->shared()) {
+    std::vector<std::uint8_t> grey(static_cast<std::size_t>(net.input_width) * net.input_height * 3, 128);
+    segmenter->segment(deeplab::FrameView::packed(deeplab::PixelFormat::kRGB, grey.data(), net.input_width,
+                                                  net.input_height, 3 * net.input_width),
+                       {});
+    segmenter->reset_stream();  // the grey frame is no frame of the stream
+  }
   const GstClockTime warmup = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - w0).count();
-  segmenter->reset_stream();  // the grey frame is no frame of the stream
 
   GST_CAT_INFO_OBJECT(gst_deeplab_engine_debug, self,
                       "model %s (%s) on %s: input %dx%d, logits %dx%d, %d classes, %d nodes, arena %zu bytes, "
@@ -404,7 +431,10 @@ static gboolean gst_deeplab_seg_stop(GstBaseTransform* trans) {
   GstDeeplabSegPrivate& p = *self->priv;
   drop_pool(&p.map_pool);
   drop_pool(&p.prob_pool);
-  if (p.segmenter) p.segmenter->reset_stream();
+  // A stream of a shared engine closes: a stopped element must not hold the others' batches (its
+  // next start() opens a new stream, without a reload while the others keep the engine).
+  if (p.segmenter && p.segmenter->shared()) p.segmenter.reset();
+  else if (p.segmenter) p.segmenter->reset_stream();
   p.crf_reset_pending = false;
   return TRUE;
 }
@@ -602,6 +632,9 @@ static gboolean gst_deeplab_seg_sink_event(GstBaseTransform* trans, GstEvent* ev
       GST_DEBUG_OBJECT(trans, "%s: the temporal CRF starts afresh", GST_EVENT_TYPE_NAME(event));
       GST_DEEPLAB_SEG(trans)->priv->crf_reset_pending = true;
       break;
+    case GST_EVENT_EOS:  // serialised with the frames: this element sends no more for now
+      if (GST_DEEPLAB_SEG(trans)->priv->segmenter) GST_DEEPLAB_SEG(trans)->priv->segmenter->idle();
+      break;
     default: break;
   }
   return GST_BASE_TRANSFORM_CLASS(gst_deeplab_seg_parent_class)->sink_event(trans, event);
@@ -620,6 +653,10 @@ static gboolean gst_deeplab_seg_query(GstBaseTransform* trans, GstPadDirection d
   GST_OBJECT_LOCK(self);
   GstClockTime ours = p.latency_property;
   if (ours == 0) ours = std::max(p.latency.max(), p.warmup_time);
+  // A shared engine's frame may wait up to batch-timeout for its batch (the measured times include
+  // the waits that happened; the bound is what a live pipeline must allow for).
+  if (p.latency_property == 0 && !p.settings.model_instance_id.empty() && p.settings.batch_size > 1)
+    ours = std::max(ours, p.warmup_time + static_cast<GstClockTime>(p.settings.batch_timeout) * GST_MSECOND);
   p.reported_latency = ours;
   GST_OBJECT_UNLOCK(self);
   min += ours;
@@ -681,6 +718,13 @@ static void gst_deeplab_seg_set_property(GObject* object, guint prop_id, const G
     }
     case PROP_EMIT_PROBABILITIES: p.emit_probabilities = g_value_get_boolean(value); break;
     case PROP_LATENCY: p.latency_property = g_value_get_uint64(value); break;
+    case PROP_MODEL_INSTANCE_ID: {
+      const gchar* id = g_value_get_string(value);
+      p.settings.model_instance_id = id ? id : "";
+      break;
+    }
+    case PROP_BATCH_SIZE: p.settings.batch_size = g_value_get_uint(value); break;
+    case PROP_BATCH_TIMEOUT: p.settings.batch_timeout = g_value_get_uint(value); break;
     default:
       if (!gst_deeplab_seg_set_crf_property(p.crf, prop_id, value)) {
         G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
@@ -706,6 +750,9 @@ static void gst_deeplab_seg_get_property(GObject* object, guint prop_id, GValue*
     case PROP_CLASSES: g_value_set_string(value, p.classes.c_str()); break;
     case PROP_EMIT_PROBABILITIES: g_value_set_boolean(value, p.emit_probabilities); break;
     case PROP_LATENCY: g_value_set_uint64(value, p.latency_property); break;
+    case PROP_MODEL_INSTANCE_ID: g_value_set_string(value, p.settings.model_instance_id.c_str()); break;
+    case PROP_BATCH_SIZE: g_value_set_uint(value, p.settings.batch_size); break;
+    case PROP_BATCH_TIMEOUT: g_value_set_uint(value, p.settings.batch_timeout); break;
     default:
       if (!gst_deeplab_seg_get_crf_property(p.crf, prop_id, value)) G_OBJECT_WARN_INVALID_PROPERTY_ID(object, prop_id, pspec);
       break;
@@ -737,6 +784,30 @@ static void gst_deeplab_seg_install_crf_properties(GObjectClass* gobject_class, 
                           "none",
                           "", flags));
   deeplab_gst::install_crf_properties(gobject_class, PROP_CRF_NUMERIC, flags);
+}
+
+// Sharing one engine between elements, and batching their frames (deeplab/batching.h).
+static void gst_deeplab_seg_install_sharing_properties(GObjectClass* gobject_class, GParamFlags flags) {
+  g_object_class_install_property(
+      gobject_class, PROP_MODEL_INSTANCE_ID,
+      g_param_spec_string("model-instance-id", "Model instance id",
+                          "Elements of one process naming the same id share one loaded network and batch their frames "
+                          "(up to batch-size per network call); each keeps its own pre-processing, upsampling and CRF "
+                          "state. They must agree on model, device, precision, input-size, aspect, threads, batch-size "
+                          "and batch-timeout (an error at start otherwise). CPU only; aspect keep is refused. Empty: an "
+                          "engine of the element's own",
+                          DEFAULT_PROP_MODEL_INSTANCE_ID, flags));
+  g_object_class_install_property(
+      gobject_class, PROP_BATCH_SIZE,
+      g_param_spec_uint("batch-size", "Batch size",
+                        "With model-instance-id: frames per network call, gathered from the sharing elements",
+                        1, deeplab::kMaxBatch, DEFAULT_PROP_BATCH_SIZE, flags));
+  g_object_class_install_property(
+      gobject_class, PROP_BATCH_TIMEOUT,
+      g_param_spec_uint("batch-timeout", "Batch timeout",
+                        "With model-instance-id: the longest a batch waits to fill after its first frame, in ms (a "
+                        "stalled or finished stream holds the others no longer; added to the reported latency)",
+                        0, deeplab::kMaxBatchTimeoutMs, DEFAULT_PROP_BATCH_TIMEOUT, flags));
 }
 
 // Model-related properties apply at the next start (READY); the others can change while playing.
@@ -794,6 +865,7 @@ static void gst_deeplab_seg_install_properties(GObjectClass* gobject_class) {
                           0, G_MAXUINT64, DEFAULT_PROP_LATENCY, playing));
   g_assert(deeplab::CrfOptions{}.mode == deeplab::CrfMode::kOff);
   gst_deeplab_seg_install_crf_properties(gobject_class, playing);
+  gst_deeplab_seg_install_sharing_properties(gobject_class, ready);
 }
 
 // gst-inspect's description of the element, with a working gst-launch-1.0 line.
@@ -803,7 +875,11 @@ static const char kDescription[] =
     "probabilities; optionally refined by a dense CRF (crf=full|temporal). The frame itself passes through "
     "unchanged. Example:\n"
     "  gst-launch-1.0 filesrc location=video.mp4 ! decodebin ! videoconvert ! deeplabseg crf=temporal ! "
-    "deeplaboverlay ! videoconvert ! autovideosink";
+    "deeplaboverlay ! videoconvert ! autovideosink\n"
+    "Four cameras sharing one network, batched four frames per call:\n"
+    "  gst-launch-1.0 filesrc location=a.mp4 ! decodebin ! videoconvert ! deeplabseg model-instance-id=cams "
+    "batch-size=4 ! fakesink  filesrc location=b.mp4 ! decodebin ! videoconvert ! deeplabseg "
+    "model-instance-id=cams batch-size=4 ! fakesink  (and so on)";
 
 static void gst_deeplab_seg_class_init(GstDeeplabSegClass* klass) {
   deeplab_gst::init_debug_categories();

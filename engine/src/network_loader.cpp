@@ -1,5 +1,7 @@
 #include "network_loader.h"
 
+#include <atomic>
+
 #include "deeplab/error.h"
 #include "graph/attrs.h"
 #include "graph/fold.h"
@@ -99,7 +101,8 @@ std::string size_tie(const Graph& g, const Node& n, bool final_resize_removed) {
 // shape), by freeing the input's spatial dimensions; refuses naming the node that does.
 void free_fixed_input_size(Graph& g, const std::vector<std::int64_t>& shape, bool final_resize_removed) {
   Value& input = g.values[g.inputs[0]];
-  if (input.shape.size() != 4 || shape.size() != 4 || input.shape[0] != shape[0]) return;  // fold reports it
+  if (input.shape.size() != 4 || shape.size() != 4 || (input.shape[0] >= 0 && input.shape[0] != shape[0]))
+    return;  // fold reports it
   // Only the spatial dimensions may change: the image's channels are NHWC's last axis (1 or 3 of
   // them there), else NCHW's second.
   const std::size_t channels = input.shape[3] == 1 || input.shape[3] == 3 ? 3 : 1;
@@ -123,13 +126,57 @@ void free_fixed_input_size(Graph& g, const std::vector<std::int64_t>& shape, boo
     if (input.shape[k] != shape[k]) input.shape[k] = -1;
 }
 
+// A batch other than the file's fixed one (1, as exporters write it): the batch dimension is freed
+// and the shapes follow it; a node that holds the file's batch as a constant (a Reshape to [1, ...])
+// is then refused by the shape inference, naming it.
+void free_batch(Graph& g, const std::vector<std::int64_t>& shape) {
+  Value& input = g.values[g.inputs[0]];
+  if (!shape.empty() && input.shape.size() == shape.size() && input.shape[0] >= 0 && input.shape[0] != shape[0])
+    input.shape[0] = -1;
+}
+
+std::atomic<int> g_graph_loads{0};
+
 }  // namespace
+
+int graph_loads() { return g_graph_loads.load(); }
+
+LoadOptions segmenter_load_options(const ModelManifest& manifest, bool keep_final_resize, int width, int height,
+                                   int batch) {
+  LoadOptions load;
+  load.output = manifest.output;
+  load.remove_final_resize = !keep_final_resize;
+  if (width > 0 && height > 0) {
+    load.input_shape = manifest.input.layout == TensorLayout::kNHWC ? std::vector<std::int64_t>{batch, height, width, 3}
+                                                                    : std::vector<std::int64_t>{batch, 3, height, width};
+  }
+  return load;
+}
+
+void check_model_sha256(const ModelManifest& manifest) {
+  if (manifest.sha256.empty()) return;
+  const std::string actual = sha256_file(manifest.file);
+  if (actual != manifest.sha256)
+    throw Error(ErrorCode::kManifestMismatch, manifest.file + ": sha256 " + actual + " does not match the manifest's " +
+                                                  manifest.sha256 + " (" + manifest.manifest_path + ")");
+}
+
+Graph import_model_graph(const std::string& onnx_path) {
+  // The file's format by its extension or TFLite's identifier; both importers fill the same IR.
+  Graph g = is_tflite_file(onnx_path) ? import_tflite_file(onnx_path) : import_onnx_file(onnx_path);
+  g_graph_loads.fetch_add(1);
+  return g;
+}
 
 Graph load_optimized_graph(const std::string& onnx_path, const LoadOptions& options, FinalResizeInfo* final_resize,
                            int* imported_nodes) {
-  // The file's format by its extension or TFLite's identifier; both importers fill the same IR.
-  Graph g = is_tflite_file(onnx_path) ? import_tflite_file(onnx_path) : import_onnx_file(onnx_path);
+  Graph g = import_model_graph(onnx_path);
   if (imported_nodes) *imported_nodes = static_cast<int>(g.nodes.size());
+  return optimize_imported_graph(std::move(g), onnx_path, options, final_resize);
+}
+
+Graph optimize_imported_graph(Graph g, const std::string& onnx_path, const LoadOptions& options,
+                              FinalResizeInfo* final_resize) {
   select_output(g, options.output, onnx_path);
   std::vector<std::int64_t> shape = options.input_shape;
   if (shape.empty()) {
@@ -140,6 +187,7 @@ Graph load_optimized_graph(const std::string& onnx_path, const LoadOptions& opti
                                                      "' has dynamic dimensions " + shape_string(shape) +
                                                      "; give an input size");
   }
+  free_batch(g, shape);
   free_fixed_input_size(g, shape, options.remove_final_resize);
   fold_constants_and_infer_shapes(g, shape);
   OptimizeOptions opt;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cpu/cpu_network.h"
+#include "deeplab/manifest.h"
 #include "graph/passes.h"
 
 namespace deeplab {
@@ -29,6 +30,21 @@ struct LoadedNetwork {
 };
 
 // In the core library.
+// The LoadOptions of a Segmenter (or the batching engine) for `manifest`: its output, the final
+// Resize kept or not, the input size (0 x 0: the model's own) and `batch` frames per network call.
+LoadOptions segmenter_load_options(const ModelManifest& manifest, bool keep_final_resize, int width, int height,
+                                   int batch = 1);
+// Error(kManifestMismatch) naming both when the model file's sha256 is not the manifest's.
+void check_model_sha256(const ModelManifest& manifest);
+// Model files imported by load_optimized_graph() in this process: tests prove with it that streams
+// sharing one engine load the model once.
+int graph_loads();
+// The two halves of load_optimized_graph(): the file imported (counted by graph_loads()), and an
+// imported graph optimised for the options (the batching engine plans one import for several
+// batch sizes).
+Graph import_model_graph(const std::string& onnx_path);
+Graph optimize_imported_graph(Graph imported, const std::string& onnx_path, const LoadOptions& options,
+                              FinalResizeInfo* final_resize);
 Graph load_optimized_graph(const std::string& onnx_path, const LoadOptions& options, FinalResizeInfo* final_resize,
                            int* imported_nodes = nullptr);
 // In the CPU backend library (cpu/load_cpu_network.cpp).

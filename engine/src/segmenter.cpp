@@ -115,7 +115,7 @@ class Segmenter::Impl {
   Impl(const ModelManifest& manifest, const SegmenterOptions& options) : manifest_(manifest), options_(options) {
     validate_segmenter_options(options_);
     device_ = choose_device(options.device);
-    check_sha256();
+    check_model_sha256(manifest_);
     input_width_ = options_.input_width > 0 ? options_.input_width : manifest_.input.width;
     input_height_ = options_.input_height > 0 ? options_.input_height : manifest_.input.height;
     load_backend();
@@ -177,14 +177,6 @@ class Segmenter::Impl {
   StageTimes times_;
 
  private:
-  void check_sha256() {
-    if (manifest_.sha256.empty()) return;
-    const std::string actual = sha256_file(manifest_.file);
-    if (actual != manifest_.sha256)
-      throw Error(ErrorCode::kManifestMismatch, manifest_.file + ": sha256 " + actual + " does not match the manifest's " +
-                                                    manifest_.sha256 + " (" + manifest_.manifest_path + ")");
-  }
-
   // Aspect::kKeep: the input size for this frame's aspect; a new one reloads the network (the
   // graph is planned for one input size). Frames in flight were planned for the old one.
   void follow_frame_aspect(const FrameView& frame) {
@@ -224,25 +216,13 @@ class Segmenter::Impl {
     return std::max(1, static_cast<int>(std::lround(static_cast<double>(in) / out)));
   }
 
-  LoadOptions load_options() const {
-    const int width = input_width_, height = input_height_;
-    LoadOptions load;
-    load.output = manifest_.output;
-    load.remove_final_resize = !options_.keep_final_resize;
-    if (width > 0 && height > 0) {
-      load.input_shape = manifest_.input.layout == TensorLayout::kNHWC ? std::vector<std::int64_t>{1, height, width, 3}
-                                                                       : std::vector<std::int64_t>{1, 3, height, width};
-    }
-    return load;
-  }
-
   // The optimised graph, checked against the manifest, to the backend of the chosen device. With
   // device auto, a CUDA backend that fails to load falls back to the CPU, saying why once.
   void load_backend() {
-    FinalResizeInfo final_resize;
-    Graph graph = load_optimized_graph(manifest_.file, load_options(), &final_resize);
-    info_ = describe_network(graph, manifest_, final_resize);
-    BackendSetup setup{manifest_, options_, info_, LogitsGeometry(info_, final_resize, manifest_.logits_upsampling)};
+    PreparedModel model = prepare_model(manifest_, options_, input_width_, input_height_);
+    Graph& graph = model.graph;
+    const BackendSetup& setup = model.setup;
+    info_ = setup.info;
     // A copy for the fallback only where there can be one (the graph holds the weights).
     const bool may_fall_back = device_ == Device::kCuda && options_.device == Device::kAuto;
     try {

@@ -225,6 +225,11 @@ int SegLog::loads() const {
   return loads_;
 }
 
+int SegLog::shared_engine_loads() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return shared_engine_loads_;
+}
+
 void SegLog::log(GstDebugCategory* category, GstDebugLevel level, const gchar*, const gchar*, gint, GObject*,
                  GstDebugMessage* message, gpointer data) {
   auto* self = static_cast<SegLog*>(data);
@@ -236,6 +241,8 @@ void SegLog::log(GstDebugCategory* category, GstDebugLevel level, const gchar*, 
   if (level == GST_LEVEL_LOG && name == "deeplab" && std::regex_search(text, m, frame_line))
     self->iterations_.push_back(std::stoi(m[1]));
   if (level == GST_LEVEL_INFO && name == "deeplabseg" && text.rfind("loading model", 0) == 0) ++self->loads_;
+  if (level == GST_LEVEL_INFO && name == "deeplab" && text.rfind("batching engine for", 0) == 0)
+    ++self->shared_engine_loads_;
 }
 
 namespace {

@@ -69,6 +69,7 @@ class SegLog {
   ~SegLog();
   std::vector<int> iterations() const;
   int loads() const;
+  int shared_engine_loads() const;  // the engine's "batching engine for" lines (deeplab/batching.h)
 
  private:
   static void log(GstDebugCategory* category, GstDebugLevel level, const gchar*, const gchar*, gint, GObject*,
@@ -76,6 +77,7 @@ class SegLog {
   mutable std::mutex mutex_;
   std::vector<int> iterations_;
   int loads_ = 0;
+  int shared_engine_loads_ = 0;
 };
 
 // Runs "videotestsrc num-buffers=FRAMES pattern=ball ! CHAIN ! fakesink" and expects the resident

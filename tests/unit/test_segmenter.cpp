@@ -25,6 +25,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "deeplab/batching.h"
 #include "deeplab/error.h"
 #include "deeplab/manifest.h"
 #include "deeplab/segmenter.h"
@@ -439,6 +440,44 @@ TEST_F(SegmenterTest, NoAllocationsPerFrame) {
   std::printf("[segmenter] operator new calls per frame: engine 0 in steady state (first frame of a new size %ld, "
               "changing back %ld); inside oneDNN %ld per frame\n",
               first_b.engine, back_to_a.engine, one.dnnl);
+}
+
+// The batching engine's streams (deeplab/batching.h) in steady state: no operator new outside
+// oneDNN either. Two streams of a batch-2 engine, called in turn from this thread: each frame's
+// batch runs alone after the 1 ms timeout (the wait path), one stream with the temporal CRF.
+TEST_F(SegmenterTest, BatchedStreamsAllocateNothingPerFrame) {
+  prepare_allocation_counting();
+  SegmenterOptions options;
+  options.device = Device::kCpu;
+  options.threads = 1;
+  BatchOptions batch;
+  batch.batch_size = 2;
+  batch.timeout_ms = 1;
+  BatchingEngine engine(model_manifest(), options, batch);
+  auto plain = engine.open_stream();
+  auto with_crf = engine.open_stream();
+  CrfOptions crf;
+  crf.mode = CrfMode::kTemporal;
+  crf.scale = 0.5f;
+  with_crf->set_crf_options(crf);
+  const cv::Mat b = resized(stills_[1], 331, 217);
+  const FrameView fa = bgr_frame(stills_[0]), fb = bgr_frame(b);
+  SegmentRequest req;
+  req.probabilities_width = 65;
+  req.probabilities_height = 33;
+  auto frames = [&](int n) {
+    for (int k = 0; k < n; ++k) {
+      plain->segment(fa, req);
+      with_crf->segment(fb);
+    }
+  };
+  frames(2);
+  g_allocations.store(0);
+  g_count_allocations.store(true);
+  frames(3);
+  g_count_allocations.store(false);
+  EXPECT_EQ(g_allocations.load(), 0) << "steady state of two batched streams";
+  EXPECT_EQ(plain->last_batch_frames(), 1);
 }
 
 // 50 frames alternating between two sizes: no crash, and each frame's class map is the same

@@ -86,6 +86,7 @@ struct StageTimes {
 
 // What the loaded network looks like after import and graph passes.
 struct NetworkInfo {
+  int batch = 1;          // frames per network call (deeplab/batching.h runs more)
   int input_width = 0;
   int input_height = 0;
   int logits_width = 0;   // resolution of the logits the network yields (its output stride)

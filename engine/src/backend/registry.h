@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/batch_backend.h"
 #include "backend/segmenter_backend.h"
 #include "crf/crf_backend.h"
 #include "deeplab/segmenter.h"
@@ -30,6 +31,8 @@ struct BackendEntry {
   // missing): `missing` then says why.
   std::unique_ptr<SegmenterBackend> (*make_segmenter)(Graph graph, const BackendSetup& setup) = nullptr;
   const char* missing = "";
+  // The batching engine's network (backend/batch_backend.h); null: this backend runs batch 1 only.
+  std::unique_ptr<BatchBackend> (*make_batch)(std::vector<PreparedModel> models) = nullptr;
   // DenseCrf on this device (deeplab/crf.h); null: none.
   std::unique_ptr<crf::CrfBackend> (*make_crf)(int threads) = nullptr;
 };
@@ -53,6 +56,7 @@ void register_backends(BackendRegistry& registry);
 
 // The backends' entries, each defined in its own library; only register_backends() calls them.
 BackendEntry cpu_backend_entry();
+std::unique_ptr<BatchBackend> make_cpu_batch_backend(std::vector<PreparedModel> models);  // deeplab_backend_cpu
 BackendEntry cuda_backend_entry();  // the CUDA CRF and the device probe (deeplab_cuda_crf)
 std::unique_ptr<SegmenterBackend> make_cuda_segmenter_backend(Graph graph, const BackendSetup& setup);  // deeplab_cuda_net
 

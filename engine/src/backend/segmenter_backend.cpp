@@ -4,6 +4,7 @@
 
 #include "backend/registry.h"
 #include "deeplab/error.h"
+#include "network_loader.h"
 
 namespace deeplab {
 
@@ -26,6 +27,7 @@ void describe_input(const Graph& graph, const ModelManifest& manifest, NetworkIn
   if (input.shape.size() != 4 || input.shape[channel_axis] != 3)
     throw Error(ErrorCode::kManifestMismatch, manifest.file + ": input shape " + shape_string(input.shape) +
                                                   " is not a 3-channel " + (nhwc ? "NHWC" : "NCHW") + " image");
+  info.batch = static_cast<int>(input.shape[0]);
   info.input_height = static_cast<int>(input.shape[nhwc ? 1 : 2]);
   info.input_width = static_cast<int>(input.shape[nhwc ? 2 : 3]);
 }
@@ -33,7 +35,7 @@ void describe_input(const Graph& graph, const ModelManifest& manifest, NetworkIn
 // The output is NCHW logits (physically NHWC when channels-last) or NHWC logits.
 void describe_logits(const Graph& graph, const ModelManifest& manifest, NetworkInfo& info) {
   const Value& v = graph.values[graph.outputs[0]];
-  if (v.shape.size() != 4 || v.shape[0] != 1)
+  if (v.shape.size() != 4 || v.shape[0] != info.batch)
     throw Error(ErrorCode::kUnsupported, manifest.file + ": output '" + v.name + "' has shape " +
                                              shape_string(v.shape) + "; 4-D class scores are expected");
   const LogitsAxes a = logits_axes(manifest.input.layout == TensorLayout::kNHWC);
@@ -60,6 +62,26 @@ NetworkInfo describe_network(const Graph& graph, const ModelManifest& manifest, 
   if (final_resize.removed && !manifest.logits_upsampling.empty())
     info.final_resize_mode += " (manifest: upsample " + manifest.logits_upsampling + ")";
   return info;
+}
+
+PreparedModel prepare_model(const ModelManifest& manifest, const SegmenterOptions& options, int width, int height,
+                            int batch) {
+  return prepare_models(manifest, options, width, height, {batch}).front();
+}
+
+std::vector<PreparedModel> prepare_models(const ModelManifest& manifest, const SegmenterOptions& options, int width,
+                                          int height, const std::vector<int>& batches) {
+  const Graph imported = import_model_graph(manifest.file);
+  std::vector<PreparedModel> models;
+  for (int batch : batches) {
+    FinalResizeInfo final_resize;
+    const LoadOptions load = segmenter_load_options(manifest, options.keep_final_resize, width, height, batch);
+    Graph graph = optimize_imported_graph(imported, manifest.file, load, &final_resize);
+    const NetworkInfo info = describe_network(graph, manifest, final_resize);
+    BackendSetup setup{manifest, options, info, LogitsGeometry(info, final_resize, manifest.logits_upsampling)};
+    models.push_back(PreparedModel{std::move(graph), std::move(setup)});
+  }
+  return models;
 }
 
 InputTensorLayout input_layout(const NetworkInfo& info, const std::vector<std::int64_t>& input_strides, bool nhwc) {
@@ -109,6 +131,18 @@ std::unique_ptr<SegmenterBackend> make_segmenter_backend(Device device, Graph gr
   if (device == Device::kCuda) cuda_backend_built(&why);
   throw Error(ErrorCode::kDevice, std::string("--device ") + device_name(device) + ": " +
                                       (why.empty() ? "this build has no backend for it" : why));
+}
+
+}  // namespace deeplab
+
+namespace deeplab {
+
+std::unique_ptr<BatchBackend> make_batch_backend(Device device, std::vector<PreparedModel> models) {
+  const BackendEntry* entry = backend_registry().find(device);
+  if (entry && entry->make_batch) return entry->make_batch(std::move(models));
+  throw Error(ErrorCode::kUnsupported, std::string("the batching engine (model-instance-id, batch-size) runs on the "
+                                                   "CPU backend only: device ") +
+                                           device_name(device) + " runs one frame per network call (issue 15)");
 }
 
 }  // namespace deeplab

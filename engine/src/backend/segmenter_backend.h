@@ -62,6 +62,19 @@ struct BackendSetup {
   LogitsGeometry geometry;
 };
 
+// The model file imported and optimised for `batch` frames of width x height (0 x 0: the model's
+// own size), described and checked against the manifest: what a backend is built from. Every call
+// loads the file (network_loader.h counts the loads).
+struct PreparedModel {
+  Graph graph;
+  BackendSetup setup;
+};
+PreparedModel prepare_model(const ModelManifest& manifest, const SegmenterOptions& options, int width, int height,
+                            int batch = 1);
+// One import of the file, optimised for each of `batches` (the batching engine's network sizes).
+std::vector<PreparedModel> prepare_models(const ModelManifest& manifest, const SegmenterOptions& options, int width,
+                                          int height, const std::vector<int>& batches);
+
 class SegmenterBackend {
  public:
   virtual ~SegmenterBackend() = default;

@@ -34,18 +34,23 @@ class CpuNetwork::Access : public TensorAccess {
   CpuNetwork& net_;
 };
 
-namespace {
-constexpr std::size_t kAlign = 64;  // arena buffers start on cache lines (and AVX-512 vectors)
-}  // namespace
-
 CpuNetwork::CpuNetwork(Graph graph, int threads) : graph_(std::move(graph)) {
+  plan_memory(nullptr, 0);
+  build(threads);
+}
+
+CpuNetwork::CpuNetwork(Graph graph, int threads, float* arena, std::size_t arena_bytes) : graph_(std::move(graph)) {
+  plan_memory(arena, arena_bytes);
+  build(threads);
+}
+
+void CpuNetwork::build(int threads) {
   threads_ = threads > 0 ? threads : omp_get_num_procs();
   omp_set_num_threads(threads_);
   dnnl_ = std::make_unique<Dnnl>();
   dnnl_->context.engine = &dnnl_->engine;
   dnnl_->context.stream = &dnnl_->stream;
   dnnl_->context.threads = threads_;
-  plan_memory();
   access_ = std::make_unique<Access>(*this);
   build_kernels();
   node_ms_.assign(graph_.nodes.size(), 0.0);
@@ -54,12 +59,24 @@ CpuNetwork::CpuNetwork(Graph graph, int threads) : graph_(std::move(graph)) {
 CpuNetwork::~CpuNetwork() {
   if (profile_ && runs_ > 0) print_profile();
   kernels_.clear();
-  std::free(arena_);
+  if (own_arena_) std::free(arena_);
 }
 
-void CpuNetwork::plan_memory() {
-  plan_ = deeplab::plan_memory(graph_, sizeof(float), kAlign);
-  arena_ = static_cast<float*>(std::aligned_alloc(kAlign, std::max<std::size_t>(plan_.arena_bytes, kAlign)));
+std::size_t CpuNetwork::arena_bytes_needed(const Graph& graph) {
+  return deeplab::plan_memory(graph, sizeof(float), kArenaAlign).arena_bytes;
+}
+
+void CpuNetwork::plan_memory(float* external, std::size_t external_bytes) {
+  plan_ = deeplab::plan_memory(graph_, sizeof(float), kArenaAlign);
+  if (external) {
+    if (external_bytes < plan_.arena_bytes)
+      throw Error(ErrorCode::kInternal, "a shared arena of " + std::to_string(external_bytes) + " bytes for a network "
+                                        "that needs " + std::to_string(plan_.arena_bytes));
+    arena_ = external;
+    own_arena_ = false;
+    return;
+  }
+  arena_ = static_cast<float*>(std::aligned_alloc(kArenaAlign, std::max<std::size_t>(plan_.arena_bytes, kArenaAlign)));
   if (!arena_) throw Error(ErrorCode::kInternal, "cannot allocate " + std::to_string(plan_.arena_bytes) + " bytes of activations");
 }
 

@@ -13,6 +13,12 @@ class CpuNetwork {
  public:
   // Takes an optimized graph (folded, fused, layouts assigned). threads <= 0: all cores.
   CpuNetwork(Graph graph, int threads);
+  // With activations in `arena` (arena_bytes_needed() of the graph at least, 64-byte aligned),
+  // owned by the caller: networks that never run at the same time share one (the batching engine's
+  // networks for several batch sizes).
+  CpuNetwork(Graph graph, int threads, float* arena, std::size_t arena_bytes);
+  static std::size_t arena_bytes_needed(const Graph& graph);
+  static constexpr std::size_t kArenaAlign = 64;  // arena buffers start on cache lines (and AVX-512 vectors)
   ~CpuNetwork();
   CpuNetwork(const CpuNetwork&) = delete;
   CpuNetwork& operator=(const CpuNetwork&) = delete;
@@ -35,7 +41,8 @@ class CpuNetwork {
 
  private:
   class Access;
-  void plan_memory();
+  void plan_memory(float* external, std::size_t external_bytes);
+  void build(int threads);
   void print_profile() const;
   void build_kernels();
 
@@ -43,6 +50,7 @@ class CpuNetwork {
   int threads_ = 1;
   MemoryPlan plan_;  // where each value lives in arena_ (graph/memory_plan.h)
   float* arena_ = nullptr;
+  bool own_arena_ = true;
   std::vector<float> dnnl_scratchpad_;
   struct Dnnl;
   std::unique_ptr<Dnnl> dnnl_;

@@ -135,22 +135,29 @@ class ResizeKernel : public CpuKernel {
     const ResizeAttrs a = parse_resize(g, n);
     const Value& in = g.values[n.inputs[0]];
     const int channel_axis = a.axis_h == 2 ? 1 : 3;
-    if (in.shape[0] != 1)
-      throw Error(ErrorCode::kUnsupported, g.source + ": " + g.describe(n) + ": batch sizes other than 1");
     geo_ = make_resample_geometry(static_cast<int>(in.shape[a.axis_h]), static_cast<int>(in.shape[a.axis_w]),
                                   static_cast<int>(in.shape[channel_axis]), static_cast<int>(a.out_h),
                                   static_cast<int>(a.out_w), a.scale_h, a.scale_w, a);
     scratch_.resize(resample_scratch_floats(geo_, threads));
     src_ = t.data(n.inputs[0]);
     dst_ = t.data(n.outputs[0]);
+    // One image at a time (the geometry is per image): the batch's images lie src_item_ / dst_item_
+    // floats apart (the values are dense NHWC, as the kernel table's layout asks).
+    batch_ = in.shape[0];
+    src_item_ = t.strides(n.inputs[0])[0];
+    dst_item_ = t.strides(n.outputs[0])[0];
   }
-  void run() override { resample_nhwc(geo_, src_, dst_, scratch_.data()); }
+  void run() override {
+    for (std::int64_t b = 0; b < batch_; ++b)
+      resample_nhwc(geo_, src_ + b * src_item_, dst_ + b * dst_item_, scratch_.data());
+  }
 
  private:
   ResampleGeometry geo_;
   std::vector<float> scratch_;
   const float* src_ = nullptr;
   float* dst_ = nullptr;
+  std::int64_t batch_ = 1, src_item_ = 0, dst_item_ = 0;
 };
 
 }  // namespace
