@@ -57,30 +57,17 @@ struct UpdateArgs {
   int norm_lane;
 };
 
-// acc[b] = sum_r w[r] * row v[r], lanes k0 + 8b .. k0 + 8b + 7, for the kBlocks blocks at k0: the
-// point's vertices are read once for all of them.
-template <int kDim, int kBlocks>
-DEEPLAB_CLONE_INLINE inline void slice_group(const float* rows, const std::int32_t* v, const float* w, int stride, int k0, Lanes* acc) {
-  for (int r = 0; r <= kDim; ++r) {
-    const float* row = rows + static_cast<std::int64_t>(v[r]) * stride + k0;
-    for (int b = 0; b < kBlocks; ++b) acc[b] += w[r] * load_lanes(row + b * kLanes);
-  }
-}
-
 // m += weight * norm_i * slice(i): one kernel's messages to pixel i, in blocks of 8 classes.
 template <int kDim>
 inline void add_slice(const CrfKernel& kernel, const float* rows, float weight, int i, int stride, float* m) {
   const float scale = weight * kernel.norm(i);
   const std::int32_t* v = kernel.lattice().point_vertices(i);
   const float* w = kernel.lattice().point_weights(i);
-  for_block_groups(stride / kLanes, [&](auto group, int first) DEEPLAB_CLONE_INLINE {
-    constexpr int kBlocks = decltype(group)::value;
-    const int k0 = first * kLanes;
-    Lanes acc[kBlocks] = {};
-    slice_group<kDim, kBlocks>(rows, v, w, stride, k0, acc);
-    for (int b = 0; b < kBlocks; ++b)
-      store_lanes(m + k0 + b * kLanes, load_lanes(m + k0 + b * kLanes) + scale * acc[b]);
-  });
+  for (int k0 = 0; k0 < stride; k0 += kLanes) {
+    Lanes acc = {};
+    for (int r = 0; r <= kDim; ++r) acc += w[r] * load_lanes(rows + static_cast<std::int64_t>(v[r]) * stride + k0);
+    store_lanes(m + k0, load_lanes(m + k0) + scale * acc);
+  }
 }
 
 // add_slice for a kernel whose row normalisation is not known yet: Q carried 1 in `norm_lane` (a
@@ -93,13 +80,13 @@ inline void add_slice_taking_norm(const CrfKernel& kernel, const float* rows, fl
   alignas(32) float slice[kMaxClasses];
   const std::int32_t* v = kernel.lattice().point_vertices(i);
   const float* w = kernel.lattice().point_weights(i);
-  for_block_groups(stride / kLanes, [&](auto group, int first) DEEPLAB_CLONE_INLINE {
-    constexpr int kBlocks = decltype(group)::value;
-    Lanes acc[kBlocks] = {};
-    slice_group<kDim, kBlocks>(rows, v, w, stride, first * kLanes, acc);
-    for (int b = 0; b < kBlocks; ++b) store_lanes(slice + (first + b) * kLanes, acc[b]);
-  });
-  const float k1 = slice[norm_lane];
+  float k1 = 0;
+  for (int k0 = 0; k0 < stride; k0 += kLanes) {
+    Lanes acc = {};
+    for (int r = 0; r <= kDim; ++r) acc += w[r] * load_lanes(rows + static_cast<std::int64_t>(v[r]) * stride + k0);
+    store_lanes(slice + k0, acc);
+    if (norm_lane >= k0 && norm_lane < k0 + kLanes) k1 = acc[norm_lane - k0];
+  }
   const float norm = 1.0f / (k1 + 1e-20f);
   norm_out[i] = norm;
   const float scale = weight * norm;

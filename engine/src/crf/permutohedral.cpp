@@ -246,50 +246,12 @@ void PermutohedralLattice::insert_vertices(int row_length) {
   m_ = static_cast<int>(keys_.size());
 }
 
-namespace {
-
-// The vertices of the last point that was hashed. A neighbouring pixel's simplex often shares some
-// of them (most pixels that do not share the whole simplex with the left or upper one share a
-// face): a compare of 16-byte keys in registers instead of a hash probe, which is a cache miss in a
-// table of a few hundred thousand slots. Any (key, id) pair seen in this build is a valid answer,
-// so the result is the table's own, bit for bit.
-class RecentVertices {
- public:
-  int find_or_insert(VertexTable& table, const LatticeKey& key) {
-    for (int k = 0; k < count_; ++k)
-      if (keys_[k] == key) return remember(key, ids_[k]);
-    return remember(key, table.find_or_insert(key));
-  }
-  // The vertices remembered since the last call become the ones to compare with.
-  void next_point() {
-    count_ = filled_;
-    filled_ = 0;
-    for (int k = 0; k < count_; ++k) {
-      keys_[k] = next_keys_[k];
-      ids_[k] = next_ids_[k];
-    }
-  }
-
- private:
-  int remember(const LatticeKey& key, int id) {
-    next_keys_[filled_] = key;
-    next_ids_[filled_++] = id;
-    return id;
-  }
-  LatticeKey keys_[kMaxLatticeDim + 1], next_keys_[kMaxLatticeDim + 1];
-  int ids_[kMaxLatticeDim + 1] = {}, next_ids_[kMaxLatticeDim + 1] = {};
-  int count_ = 0, filled_ = 0;
-};
-
-}  // namespace
-
 // Points [begin, end) into `table`, offsets_ as the table's ids. A point whose simplex equals the
 // previous point's or the one a row above (common in smooth regions) reuses its vertices without
 // hashing (when that point is in the same range: its ids are in the same table).
 void PermutohedralLattice::insert_range(VertexTable& table, int begin, int end, int row_length) {
   const int d = d_;
   table.reset(std::max(static_cast<std::size_t>(table.size()), static_cast<std::size_t>(end - begin) / 2));
-  RecentVertices recent;
   const auto same_simplex = [&](int a, int b) {
     return simplex_base_[a] == simplex_base_[b] && simplex_rank_[a] == simplex_rank_[b];
   };
@@ -306,9 +268,7 @@ void PermutohedralLattice::insert_range(VertexTable& table, int begin, int end, 
     }
     int rem0[kMaxLatticeDim];
     unpack_key(simplex_base_[i], d, rem0);
-    for (int r = 0; r <= d; ++r)
-      off[r] = recent.find_or_insert(table, lattice::simplex_vertex(rem0, simplex_rank_[i], d, r));
-    recent.next_point();
+    for (int r = 0; r <= d; ++r) off[r] = table.find_or_insert(lattice::simplex_vertex(rem0, simplex_rank_[i], d, r));
   }
 }
 
@@ -434,17 +394,14 @@ void splat_rows(const std::int32_t* start, const std::int32_t* point, const floa
                 const float* point_scale, int begin, int end, float* values) {
   for (int v = begin; v < end; ++v) {
     float* row = values + static_cast<std::int64_t>(v) * stride;
-    for_block_groups(stride / kLaneBlock, [&](auto group, int first) DEEPLAB_CLONE_INLINE {
-      constexpr int kBlocks = decltype(group)::value;
-      const int k0 = first * kLaneBlock;
-      Lanes acc[kBlocks] = {};
+    for (int k0 = 0; k0 < stride; k0 += kLaneBlock) {
+      Lanes acc = {};
       for (std::int32_t e = start[v]; e < start[v + 1]; ++e) {
         const float w = point_scale ? weight[e] * point_scale[point[e]] : weight[e];
-        const float* src = in + static_cast<std::int64_t>(point[e]) * stride + k0;
-        for (int b = 0; b < kBlocks; ++b) acc[b] += w * load_lanes(src + b * kLaneBlock);
+        acc += w * load_lanes(in + static_cast<std::int64_t>(point[e]) * stride + k0);
       }
-      for (int b = 0; b < kBlocks; ++b) store_lanes(row + k0 + b * kLaneBlock, acc[b]);
-    });
+      store_lanes(row + k0, acc);
+    }
   }
 }
 

@@ -5,20 +5,11 @@
 #pragma once
 
 #include <cstring>
-#include <type_traits>
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
 #define DEEPLAB_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define DEEPLAB_SIMD_CLONES
-#endif
-
-// For the helpers (and lambdas) that the clones call: inlined, they are compiled into each clone
-// for its target; called, they would run their baseline code (twice as slow, measured).
-#if defined(__GNUC__)
-#define DEEPLAB_CLONE_INLINE __attribute__((always_inline))
-#else
-#define DEEPLAB_CLONE_INLINE
 #endif
 
 namespace deeplab::crf {
@@ -35,23 +26,6 @@ inline Lanes load_lanes(const float* p) {
   return v;
 }
 inline void store_lanes(float* p, const Lanes& v) { std::memcpy(p, &v, sizeof v); }
-
-// Calls f(std::integral_constant<int, G>{}, first) for consecutive groups of G <= 4 blocks of 8
-// lanes covering blocks [0, blocks): a row of up to 32 floats (31 classes and a spare lane) is one
-// group, so a splat or slice walks its points once with G independent sums in registers instead of
-// once per block. Each lane still adds the same products in the same order: the same floats.
-constexpr int kMaxGroupBlocks = 4;
-template <class F>
-DEEPLAB_CLONE_INLINE inline void for_block_groups(int blocks, F&& f) {
-  int b = 0;
-  for (; b + kMaxGroupBlocks <= blocks; b += kMaxGroupBlocks) f(std::integral_constant<int, kMaxGroupBlocks>{}, b);
-  switch (blocks - b) {
-    case 3: f(std::integral_constant<int, 3>{}, b); break;
-    case 2: f(std::integral_constant<int, 2>{}, b); break;
-    case 1: f(std::integral_constant<int, 1>{}, b); break;
-    default: break;
-  }
-}
 
 // [begin, end) of `count` items for thread `t` of `threads` (static schedule).
 inline void thread_range(int count, int t, int threads, int& begin, int& end) {
