@@ -37,14 +37,8 @@ COMMANDS=$OUT/commands${STEPS:+-${STEPS// /-}}.txt
 } > "$COMMANDS"
 
 # run OUTPUT.json COMMAND...: records the command, runs it, keeps its JSON.
-run() {
-  local out=$1
-  shift
-  echo "# load average $(cut -d' ' -f1-3 /proc/loadavg)" >> "$COMMANDS"
-  echo "$(printf '%q ' "$@")> ${out#$ROOT/}" | sed "s|$ROOT/||g; s|$SHARED|../shared|g" >> "$COMMANDS"
-  echo "== ${out#$ROOT/}" >&2
-  "$@" > "$out"
-}
+# shellcheck source=scripts/lib/crf-run.sh
+source "$ROOT/scripts/lib/crf-run.sh"
 
 STEPS=${STEPS:-camvid bench video oracle oracle-sweep pictures}  # a subset reruns only those parts
 

@@ -64,3 +64,13 @@ crf_tool_test(bench_frames_from_video
   --frame 192x108 --iters 4 --warmup 1 --threads 2 --json --crf temporal)
 crf_tool_test(bench_frames_from_missing_video --exit 2 "--stderr=/nonexistent/clip\\.mp4: no such video file" --
   ${BENCH} --model deeplabv3-mnv2-voc --frames-from /nonexistent/clip.mp4)
+
+# scripts/crf-report-table.py (docs/crf.md's per-model report) on fixed JSON: mIoU and flicker in
+# percent in the right columns, a missing or half-written run as a dash; no folder: exit 1 naming it.
+set(CRF_REPORT_TABLE ${DEEPLAB_TOOLS_PYTHON} ${CMAKE_SOURCE_DIR}/scripts/crf-report-table.py)
+crf_tool_test(report_table
+  "--stdout=\\| deeplab-edgetpu-cityscapes \\| 74\\.42 \\| — \\| 76\\.00 \\| — \\| — \\| — \\| 75\\.78 \\|"
+  "--stdout=\\| deeplabv3-mnv2-voc \\| car-detection \\| 0\\.664 / 99\\.37 \\| — / — \\|" --
+  ${CRF_REPORT_TABLE} ${CMAKE_CURRENT_SOURCE_DIR}/data/crf-report)
+crf_tool_test(report_table_no_folder --exit 1 "--stderr=usage: crf-report-table\\.py DIR" --
+  ${CRF_REPORT_TABLE} ${CRF_WORK_DIR}/no-such-report)
