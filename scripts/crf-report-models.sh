@@ -41,14 +41,9 @@ COMMANDS=$OUT/commands.txt
   echo "# $(date -u +%FT%TZ), $(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 } >> "$COMMANDS"
 
-run() {  # run OUTPUT.json COMMAND...: records the command and the load, keeps the JSON
-  local out=$1
-  shift
-  echo "# load average $(cut -d' ' -f1-3 /proc/loadavg)" >> "$COMMANDS"
-  echo "$(printf '%q ' "$@")> ${out#$ROOT/}" | sed "s|$ROOT/||g; s|$SHARED|../shared|g" >> "$COMMANDS"
-  echo "== ${out#$ROOT/}" >&2
-  "$@" > "$out"
-}
+# run OUTPUT.json COMMAND...: records the command and the load, keeps the JSON.
+# shellcheck source=scripts/lib/crf-run.sh
+source "$ROOT/scripts/lib/crf-run.sh"
 
 class_map() {  # class_map MODEL camvid|video
   case "$1:$2" in
