@@ -85,6 +85,13 @@ void add_h264(Args& args, std::size_t k, const OutputConfig& o, bool live) {
 
 std::string sync_arg(const OutputConfig& o) { return std::string("sync=") + (o.sync ? "true" : "false"); }
 
+// Every sink but a display one commits to PAUSED without waiting for a frame (async=false). Why:
+// x264enc holds ~40 frames (its lookahead) before its first output, so a file output's sink prerolls
+// only after that many frames went through the tee; meanwhile a masks or appsink branch prerolled on
+// its first frame and blocks until PLAYING, its queue (1 s) fills and the tee stops: a deadlock that
+// stalled configs/file-masks.yaml on any clip longer than a second. Only a display needs preroll.
+constexpr const char* kNoPreroll = "async=false";
+
 void add_sink(Args& args, std::size_t k, const OutputConfig& o, bool live) {
   const std::string sink_name = "name=" + output_element(k, "sink");
   switch (o.type) {
@@ -94,27 +101,27 @@ void add_sink(Args& args, std::size_t k, const OutputConfig& o, bool live) {
     case OutputType::kFile:
       add_h264(args, k, o, live);
       args.insert(args.end(), {"!", o.container == "mkv" ? "matroskamux" : "mp4mux", "name=" + output_element(k, "mux"), "!",
-                               "filesink", sink_name, "location=" + o.path, sync_arg(o)});
+                               "filesink", sink_name, "location=" + o.path, sync_arg(o), kNoPreroll});
       break;
     case OutputType::kMasks:
       args.insert(args.end(), {"!", "pngenc", "name=" + output_element(k, "enc"), "!", "multifilesink", sink_name,
-                               "location=" + o.path, sync_arg(o)});
+                               "location=" + o.path, sync_arg(o), kNoPreroll});
       break;
     case OutputType::kAppsink:
       if (!o.format.empty())
         args.insert(args.end(), {"!", "videoconvert", "name=" + output_element(k, "conv"), "!", "video/x-raw,format=" + o.format});
       args.insert(args.end(), {"!", "appsink", sink_name, "max-buffers=" + std::to_string(o.max_buffers),
-                               std::string("drop=") + (o.drop ? "true" : "false"), sync_arg(o), "emit-signals=false",
-                               "wait-on-eos=false"});  // with nobody pulling (gst-launch), EOS must not wait
+                               std::string("drop=") + (o.drop ? "true" : "false"), sync_arg(o), kNoPreroll,
+                               "emit-signals=false", "wait-on-eos=false"});  // with nobody pulling (gst-launch), EOS must not wait
       break;
     case OutputType::kShm:
       args.insert(args.end(), {"!", "shmsink", sink_name, "socket-path=" + o.socket_path, "shm-size=" + std::to_string(o.shm_size),
-                               "wait-for-connection=false", sync_arg(o)});
+                               "wait-for-connection=false", sync_arg(o), kNoPreroll});
       break;
     case OutputType::kUdp:
       add_h264(args, k, o, live);
       args.insert(args.end(), {"!", "rtph264pay", "name=" + output_element(k, "pay"), "config-interval=1", "pt=96", "!",
-                               "udpsink", sink_name, "host=" + o.host, "port=" + std::to_string(o.port), sync_arg(o)});
+                               "udpsink", sink_name, "host=" + o.host, "port=" + std::to_string(o.port), sync_arg(o), kNoPreroll});
       break;
   }
 }

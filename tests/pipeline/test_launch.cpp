@@ -35,16 +35,16 @@ outputs:
             "name=out0_sink sync=true "
             "t. ! queue name=out1_q ! deeplabmask name=out1_mask mode=color resolution=model ! videoconvert name=out1_conv "
             "! video/x-raw,format=I420 ! x264enc name=out1_enc ! matroskamux name=out1_mux ! filesink name=out1_sink "
-            "location=o.mkv sync=false "
+            "location=o.mkv sync=false async=false "
             "t. ! queue name=out2_q ! deeplabmask name=out2_mask mode=ids resolution=frame ! pngenc name=out2_enc ! "
-            "multifilesink name=out2_sink location=m/%05d.png sync=false "
+            "multifilesink name=out2_sink location=m/%05d.png sync=false async=false "
             "t. ! queue name=out3_q ! videoconvert name=out3_conv ! video/x-raw,format=BGR ! appsink name=out3_sink "
-            "max-buffers=2 drop=true sync=false emit-signals=false wait-on-eos=false "
+            "max-buffers=2 drop=true sync=false async=false emit-signals=false wait-on-eos=false "
             "t. ! queue name=out4_q ! deeplabmask name=out4_mask mode=ids resolution=frame ! shmsink name=out4_sink "
-            "socket-path=/tmp/s shm-size=67108864 wait-for-connection=false sync=false "
+            "socket-path=/tmp/s shm-size=67108864 wait-for-connection=false sync=false async=false "
             "t. ! queue name=out5_q ! deeplaboverlay name=out5_overlay ! videoconvert name=out5_conv ! "
             "video/x-raw,format=I420 ! x264enc name=out5_enc tune=fastdecode key-int-max=30 ! rtph264pay name=out5_pay "
-            "config-interval=1 pt=96 ! udpsink name=out5_sink host=127.0.0.1 port=5004 sync=true");
+            "config-interval=1 pt=96 ! udpsink name=out5_sink host=127.0.0.1 port=5004 sync=true async=false");
 }
 
 TEST(Launch, LiveSourcesKeepOnlyTheNewestFrame) {
