@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -72,42 +73,43 @@ std::string read_test_pattern(const Context& ctx, const YAML::Node& node, const 
   return read_string(ctx, node, path);
 }
 
-SourceConfig read_source(const Context& ctx, const YAML::Node& root) {
-  const YAML::Node node = root["source"];
-  if (!node) ctx.fail(root, "", "missing required key 'source' (where frames come from: camera, file, uri or test)");
-  require_map(ctx, node, "source");
-  require_key(ctx, node, "source", "type", "the source (one of camera, file, uri, test)");
+// One source at `key` (source, or sources.N); an item of a `sources:` list also has its `outputs`.
+SourceConfig read_source(const Context& ctx, const YAML::Node& node, const std::string& key, bool in_list) {
+  require_map(ctx, node, key);
+  require_key(ctx, node, key, "type", "the source (one of camera, file, uri, test)");
   SourceConfig s;
-  s.type = enum_at<SourceType>(kSourceTypes, read_choice(ctx, node["type"], "source.type", kSourceTypes));
-  const std::vector<std::string> common = {"type", "max-frames"};
+  s.key = key;
+  s.type = enum_at<SourceType>(kSourceTypes, read_choice(ctx, node["type"], key + ".type", kSourceTypes));
+  const std::vector<std::string> common = in_list ? std::vector<std::string>{"type", "max-frames", "outputs"}
+                                                  : std::vector<std::string>{"type", "max-frames"};
   const std::vector<std::string> caps = {"width", "height", "framerate", "format"};
   const std::string what = std::string("a ") + source_type_name(s.type) + " source";
   switch (s.type) {
     case SourceType::kFile:
-      check_keys(ctx, node, "source", concat(common, {"path"}), what);
-      require_key(ctx, node, "source", "path", what);
-      s.path = read_path(ctx, node, "source", "path");
+      check_keys(ctx, node, key, concat(common, {"path"}), what);
+      require_key(ctx, node, key, "path", what);
+      s.path = read_path(ctx, node, key, "path");
       break;
     case SourceType::kUri:
-      check_keys(ctx, node, "source", concat(common, {"uri"}), what);
-      require_key(ctx, node, "source", "uri", what);
-      s.uri = read_path(ctx, node, "source", "uri");
-      if (!gst_uri_is_valid(s.uri.c_str())) ctx.fail(node["uri"], "source.uri", "'" + s.uri + "' is not a URI (scheme://...)");
+      check_keys(ctx, node, key, concat(common, {"uri"}), what);
+      require_key(ctx, node, key, "uri", what);
+      s.uri = read_path(ctx, node, key, "uri");
+      if (!gst_uri_is_valid(s.uri.c_str())) ctx.fail(node["uri"], key + ".uri", "'" + s.uri + "' is not a URI (scheme://...)");
       break;
     case SourceType::kCamera:
-      check_keys(ctx, node, "source", concat(concat(common, {"device"}), caps), what);
-      if (node["device"]) s.device = read_path(ctx, node, "source", "device");
-      read_video_caps(ctx, node, "source", s);
+      check_keys(ctx, node, key, concat(concat(common, {"device"}), caps), what);
+      if (node["device"]) s.device = read_path(ctx, node, key, "device");
+      read_video_caps(ctx, node, key, s);
       break;
     case SourceType::kTest:
-      check_keys(ctx, node, "source", concat(concat(common, {"pattern", "num-buffers", "is-live"}), caps), what);
-      if (node["pattern"]) s.pattern = read_test_pattern(ctx, node["pattern"], "source.pattern");
-      if (node["num-buffers"]) s.num_buffers = read_int(ctx, node["num-buffers"], "source.num-buffers", -1, G_MAXINT);
-      if (node["is-live"]) s.is_live = read_bool(ctx, node["is-live"], "source.is-live");
-      read_video_caps(ctx, node, "source", s);
+      check_keys(ctx, node, key, concat(concat(common, {"pattern", "num-buffers", "is-live"}), caps), what);
+      if (node["pattern"]) s.pattern = read_test_pattern(ctx, node["pattern"], key + ".pattern");
+      if (node["num-buffers"]) s.num_buffers = read_int(ctx, node["num-buffers"], key + ".num-buffers", -1, G_MAXINT);
+      if (node["is-live"]) s.is_live = read_bool(ctx, node["is-live"], key + ".is-live");
+      read_video_caps(ctx, node, key, s);
       break;
   }
-  if (node["max-frames"]) s.max_frames = read_int(ctx, node["max-frames"], "source.max-frames", 0, G_MAXINT);
+  if (node["max-frames"]) s.max_frames = read_int(ctx, node["max-frames"], key + ".max-frames", 0, G_MAXINT);
   return s;
 }
 
@@ -227,33 +229,96 @@ OutputConfig read_output(const Context& ctx, const YAML::Node& node, const std::
   return o;
 }
 
-// Unnamed outputs are called after their type ("file"), with the index when a type repeats ("file1").
-void name_outputs(const Context& ctx, const YAML::Node& list, std::vector<OutputConfig>& outputs) {
+// The node at a dotted key of the tree ("sources.1.outputs.0"), for a message's location.
+YAML::Node node_at(const YAML::Node& root, const std::string& key) {
+  YAML::Node node = root;
+  std::size_t start = 0;
+  while (start <= key.size()) {
+    const std::size_t dot = std::min(key.find('.', start), key.size());
+    const std::string segment = key.substr(start, dot - start);
+    const YAML::Node next = node.IsSequence() ? node[std::stoul(segment)] : node[segment];
+    node.reset(next);
+    start = dot + 1;
+  }
+  return node;
+}
+
+// Unnamed outputs are called after their type ("file"), with the index when a type repeats in their
+// list ("file1"), and in a `sources:` list after their source too ("src1-file"). Names are unique
+// across every source: they name the outputs in messages and the summary.
+void name_outputs(const Context& ctx, const YAML::Node& root, const PipelineConfig& config, std::vector<OutputConfig>& outputs) {
   for (std::size_t k = 0; k < outputs.size(); ++k) {
-    if (!outputs[k].name.empty()) continue;
-    const auto same_type = std::count_if(outputs.begin(), outputs.end(),
-                                         [&](const OutputConfig& o) { return o.type == outputs[k].type; });
-    outputs[k].name = std::string(output_type_name(outputs[k].type)) + (same_type > 1 ? std::to_string(k) : "");
+    OutputConfig& o = outputs[k];
+    if (!o.name.empty()) continue;
+    const auto same_type = std::count_if(outputs.begin(), outputs.end(), [&](const OutputConfig& other) {
+      return other.type == o.type && other.source == o.source;
+    });
+    const std::string index = o.key.substr(o.key.rfind('.') + 1);
+    o.name = (config.source_list ? "src" + std::to_string(o.source) + "-" : std::string()) + output_type_name(o.type) +
+             (same_type > 1 ? index : "");
   }
   for (std::size_t k = 0; k < outputs.size(); ++k)
     for (std::size_t j = 0; j < k; ++j)
       if (outputs[j].name == outputs[k].name)
-        ctx.fail(list[k], "outputs." + std::to_string(k), "the name '" + outputs[k].name + "' is already taken by outputs." +
-                                                              std::to_string(j) + "; give it another 'name'");
+        ctx.fail(node_at(root, outputs[k].key), outputs[k].key,
+                 "the name '" + outputs[k].name + "' is already taken by " + outputs[j].key + "; give it another 'name'");
 }
 
-std::vector<OutputConfig> read_outputs(const Context& ctx, const YAML::Node& root) {
-  const YAML::Node list = root["outputs"];
-  if (!list) ctx.fail(root, "", "missing required key 'outputs' (a list: display, file, masks, appsink, shm, udp)");
-  if (!list.IsSequence())
-    ctx.fail(list, "outputs", "expected a list of at least one output, got " + describe_node(list));
+// The `outputs` list of `parent` (the root, or an item of `sources`), for source `source`.
+void read_outputs(const Context& ctx, const YAML::Node& parent, const std::string& prefix, std::size_t source,
+                  std::vector<OutputConfig>& outputs) {
+  const YAML::Node list = parent["outputs"];
+  const std::string key = join_path(prefix, "outputs");
+  if (!list) ctx.fail(parent, prefix, "missing required key 'outputs' (a list: display, file, masks, appsink, shm, udp)");
+  if (!list.IsSequence()) ctx.fail(list, key, "expected a list of at least one output, got " + describe_node(list));
   if (list.size() == 0)
-    ctx.fail(list, "outputs", "the list is empty: at least one output is needed (each with a type: display, file, masks, "
-                              "appsink, shm or udp)");
-  std::vector<OutputConfig> outputs;
-  for (std::size_t k = 0; k < list.size(); ++k) outputs.push_back(read_output(ctx, list[k], "outputs." + std::to_string(k)));
-  name_outputs(ctx, list, outputs);
-  return outputs;
+    ctx.fail(list, key, "the list is empty: at least one output is needed (each with a type: display, file, masks, "
+                        "appsink, shm or udp)");
+  for (std::size_t k = 0; k < list.size(); ++k) {
+    outputs.push_back(read_output(ctx, list[k], key + "." + std::to_string(k)));
+    outputs.back().source = source;
+    outputs.back().key = key + "." + std::to_string(k);
+  }
+}
+
+// `source:` + `outputs:`, or a `sources:` list whose items have their own `outputs:`; not both.
+void read_sources(const Context& ctx, const YAML::Node& root, PipelineConfig& config) {
+  const YAML::Node list = root["sources"];
+  if (!list) {
+    if (!root["source"])
+      ctx.fail(root, "", "missing required key 'source' (where frames come from: camera, file, uri or test), or 'sources' "
+                         "(a list of them, each with its outputs)");
+    config.sources.push_back(read_source(ctx, root["source"], "source", false));
+    read_outputs(ctx, root, "", 0, config.outputs);
+    return;
+  }
+  for (const char* single : {"source", "outputs"})
+    if (root[single])
+      ctx.fail(root[single], single, std::string("'") + single + "' and 'sources' do not go together: with 'sources', each "
+                                     "item is a source with its own 'outputs'");
+  if (!list.IsSequence() || list.size() == 0)
+    ctx.fail(list, "sources", "expected a list of at least one source (each with its outputs), got " + describe_node(list));
+  config.source_list = true;
+  for (std::size_t k = 0; k < list.size(); ++k) {
+    const std::string key = "sources." + std::to_string(k);
+    config.sources.push_back(read_source(ctx, list[k], key, true));
+    read_outputs(ctx, list[k], key, k, config.outputs);
+  }
+}
+
+// The sources of a `sources:` list share one engine: one model-instance-id (the configuration's file
+// name, unless set) and, unless set, a batch as large as the number of sources (at most 64).
+void share_engine(const PipelineConfig& config, std::vector<PropertySetting>& segmentation) {
+  const auto has = [&](const char* name) {
+    return std::any_of(segmentation.begin(), segmentation.end(), [&](const PropertySetting& p) { return p.name == name; });
+  };
+  if (!has("model-instance-id")) {
+    std::string id = std::filesystem::path(config.origin).stem().string();
+    id.erase(std::remove_if(id.begin(), id.end(), [](char c) { return !std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_'; }),
+             id.end());
+    segmentation.push_back({"model-instance-id", id.empty() ? std::string("deeplab-run") : id});
+  }
+  if (!has("batch-size")) segmentation.push_back({"batch-size", std::to_string(std::min<std::size_t>(config.sources.size(), 64))});
 }
 
 // deeplabseg's input-size is a string property: its form (WIDTHxHEIGHT, 1..16384 each, or empty) is
@@ -271,14 +336,15 @@ void check_input_size(const Context& ctx, const YAML::Node& segmentation, const 
 
 PipelineConfig read_config(const Context& ctx, const YAML::Node& root) {
   if (!root.IsDefined() || root.IsNull()) ctx.fail(root, "", "the configuration is empty: it needs 'source' and 'outputs'");
-  check_keys(ctx, root, "", {"description", "source", "segmentation", "outputs"}, "the configuration");
+  check_keys(ctx, root, "", {"description", "source", "sources", "segmentation", "outputs"}, "the configuration");
   if (root["description"]) read_string(ctx, root["description"], "description");
   PipelineConfig config;
   config.origin = ctx.origin();
-  config.source = read_source(ctx, root);
+  read_sources(ctx, root, config);
   config.segmentation = read_element_properties(ctx, root["segmentation"], "segmentation", "deeplabseg");
   check_input_size(ctx, root["segmentation"], config.segmentation);
-  config.outputs = read_outputs(ctx, root);
+  name_outputs(ctx, root, config, config.outputs);
+  if (config.source_list) share_engine(config, config.segmentation);
   return config;
 }
 
@@ -295,6 +361,10 @@ bool SourceConfig::live() const {
     for (const char* scheme : {"rtsp", "rtsps", "rtspt", "rtspu", "udp", "rtp", "srt", "v4l2"})
       if (uri.rfind(std::string(scheme) + "://", 0) == 0) return true;
   return false;
+}
+
+bool PipelineConfig::live() const {
+  return std::any_of(sources.begin(), sources.end(), [](const SourceConfig& s) { return s.live(); });
 }
 
 std::string OutputConfig::target() const {

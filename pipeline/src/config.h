@@ -37,6 +37,7 @@ struct SourceConfig {
   std::string framerate;  // "N/D", empty = what the source picks
   std::string format;     // GStreamer format name (camera also MJPG); empty = any
   std::int64_t max_frames = 0;  // > 0: end (EOS) after this many frames
+  std::string key = "source";   // its config key, for messages: source, or sources.N in a list
   bool live() const;
 };
 
@@ -58,14 +59,20 @@ struct OutputConfig {
   std::uint64_t shm_size = 64ull << 20;  // shm
   std::string host = "127.0.0.1";      // udp
   int port = 5000;                     // udp
+  std::size_t source = 0;              // the index of the source whose frames it takes
+  std::string key;                     // its config key: outputs.N, or sources.S.outputs.N
   std::string target() const;          // what the output writes to, for messages
 };
 
 struct PipelineConfig {
   std::string origin;  // the file (or "<string>") it came from
-  SourceConfig source;
+  // `source:` is one item; a `sources:` list is one item each, all segmented by one shared engine
+  // (their deeplabseg elements get one model-instance-id, see launch.h).
+  std::vector<SourceConfig> sources;
+  bool source_list = false;  // written as `sources:`: element names carry the source's index
   std::vector<PropertySetting> segmentation;  // deeplabseg properties
-  std::vector<OutputConfig> outputs;
+  std::vector<OutputConfig> outputs;          // every source's, in order (OutputConfig::source)
+  bool live() const;          // any source is live
   std::string model() const;  // segmentation.model or deeplabseg's default
 };
 

@@ -33,15 +33,17 @@ std::string raw_caps(const SourceConfig& s) {
   return caps;
 }
 
-void add_source(Args& args, const SourceConfig& s) {
+void add_source(Args& args, const PipelineConfig& config, std::size_t index) {
+  const SourceConfig& s = config.sources[index];
+  const auto name = [&](const char* base) { return "name=" + source_element(config, index, base); };
   switch (s.type) {
     case SourceType::kFile:
-      args.insert(args.end(), {"filesrc", "name=src", "location=" + s.path, "!", "decodebin", "name=decode"});
+      args.insert(args.end(), {"filesrc", name(kSourceName), "location=" + s.path, "!", "decodebin", name(kDecodeName)});
       break;
-    case SourceType::kUri: args.insert(args.end(), {"uridecodebin", "name=src", "uri=" + s.uri}); break;
-    case SourceType::kCamera: args.insert(args.end(), {"v4l2src", "name=src", "device=" + s.device}); break;
+    case SourceType::kUri: args.insert(args.end(), {"uridecodebin", name(kSourceName), "uri=" + s.uri}); break;
+    case SourceType::kCamera: args.insert(args.end(), {"v4l2src", name(kSourceName), "device=" + s.device}); break;
     case SourceType::kTest:
-      args.insert(args.end(), {"videotestsrc", "name=src", "pattern=" + s.pattern});
+      args.insert(args.end(), {"videotestsrc", name(kSourceName), "pattern=" + s.pattern});
       if (s.num_buffers >= 0) args.push_back("num-buffers=" + std::to_string(s.num_buffers));
       if (s.is_live) args.emplace_back("is-live=true");
       break;
@@ -51,11 +53,11 @@ void add_source(Args& args, const SourceConfig& s) {
     link(args);
     args.push_back(caps);
   }
-  if (s.format == "MJPG") args.insert(args.end(), {"!", "jpegdec", "name=srcdec"});
-  args.insert(args.end(), {"!", "videoconvert", std::string("name=") + kSourceConvertName});
+  if (s.format == "MJPG") args.insert(args.end(), {"!", "jpegdec", name(kSourceDecoderName)});
+  args.insert(args.end(), {"!", "videoconvert", name(kSourceConvertName)});
   // A live source must not queue frames behind a slow model: keep the newest one.
   if (s.live())
-    args.insert(args.end(), {"!", "queue", std::string("name=") + kSourceQueueName, "max-size-buffers=1", "max-size-bytes=0",
+    args.insert(args.end(), {"!", "queue", name(kSourceQueueName), "max-size-buffers=1", "max-size-bytes=0",
                              "max-size-time=0", "leaky=downstream"});
 }
 
@@ -145,17 +147,27 @@ const char* counted_pad(OutputType type) {
   return type == OutputType::kFile || type == OutputType::kUdp ? "src" : "sink";
 }
 
+std::string source_element(const PipelineConfig& config, std::size_t source, const char* base) {
+  return config.source_list ? base + std::to_string(source) : std::string(base);
+}
+
+// One branch per source: source -> deeplabseg -> tee -> its outputs. Outputs are numbered across
+// every source (outN_*), in the order of the configuration.
 std::vector<std::string> launch_args(const PipelineConfig& config) {
   Args args;
-  add_source(args, config.source);
-  args.insert(args.end(), {"!", "deeplabseg", std::string("name=") + kSegName});
-  add_properties(args, config.segmentation);
-  args.insert(args.end(), {"!", "tee", "name=t"});
-  for (std::size_t k = 0; k < config.outputs.size(); ++k) {
-    const OutputConfig& o = config.outputs[k];
-    args.insert(args.end(), {"t.", "!", "queue", "name=" + output_element(k, "q")});
-    add_show(args, k, o);
-    add_sink(args, k, o, config.source.live());
+  for (std::size_t i = 0; i < config.sources.size(); ++i) {
+    add_source(args, config, i);
+    args.insert(args.end(), {"!", "deeplabseg", "name=" + source_element(config, i, kSegName)});
+    add_properties(args, config.segmentation);
+    const std::string tee = source_element(config, i, kTeeName);
+    args.insert(args.end(), {"!", "tee", "name=" + tee});
+    for (std::size_t k = 0; k < config.outputs.size(); ++k) {
+      const OutputConfig& o = config.outputs[k];
+      if (o.source != i) continue;
+      args.insert(args.end(), {tee + ".", "!", "queue", "name=" + output_element(k, "q")});
+      add_show(args, k, o);
+      add_sink(args, k, o, config.sources[i].live());
+    }
   }
   return args;
 }

@@ -23,6 +23,9 @@ std::string shell_quote(const std::string& word);
 
 // Element names the runner looks up.
 std::string output_element(std::size_t index, const char* role);  // "out2_sink"
+// A source's element: `base` itself for a lone `source:`, with the source's index for an item of a
+// `sources:` list ("src1", "seg1", "t1"), so that every branch's names stay unique.
+std::string source_element(const PipelineConfig& config, std::size_t source, const char* base);
 // The element and pad of an output that see one buffer per frame written: the encoder's src pad where
 // a muxer or payloader follows (what the muxer gets: frames still inside the encoder at a teardown are
 // not counted), else the sink's sink pad.
@@ -32,5 +35,8 @@ constexpr const char* kSourceConvertName = "srcconv";  // the last element of th
 constexpr const char* kSegName = "seg";
 constexpr const char* kSourceName = "src";
 constexpr const char* kSourceQueueName = "srcq";
+constexpr const char* kDecodeName = "decode";
+constexpr const char* kSourceDecoderName = "srcdec";
+constexpr const char* kTeeName = "t";
 
 }  // namespace deeplab::pipeline

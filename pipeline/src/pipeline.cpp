@@ -41,7 +41,7 @@ Pipeline Pipeline::from_string(const std::string& yaml, const std::vector<std::s
 
 const std::vector<std::string>& Pipeline::launch_args() const { return impl_->args; }
 std::string Pipeline::launch_line() const { return pipeline::launch_line(impl_->args); }
-bool Pipeline::is_live() const { return impl_->config.source.live(); }
+bool Pipeline::is_live() const { return impl_->config.live(); }
 
 void Pipeline::check() const { pipeline::GstPipelineHandle handle(impl_->args); }
 

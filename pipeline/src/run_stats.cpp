@@ -25,6 +25,13 @@ void LatencyHistogram::add(std::int64_t microseconds) {
   max_us_ = std::max(max_us_, microseconds);
 }
 
+void LatencyHistogram::merge(const LatencyHistogram& other) {
+  for (int k = 0; k < kBins; ++k) bins_[k] += other.bins_[k];
+  count_ += other.count_;
+  sum_us_ += other.sum_us_;
+  max_us_ = std::max(max_us_, other.max_us_);
+}
+
 double LatencyHistogram::mean_ms() const { return count_ ? sum_us_ / static_cast<double>(count_) / 1000.0 : 0.0; }
 
 double LatencyHistogram::percentile_ms(double p) const {

@@ -16,6 +16,7 @@ namespace deeplab::pipeline {
 class LatencyHistogram {
  public:
   void add(std::int64_t microseconds);
+  void merge(const LatencyHistogram& other);  // several sources' histograms into one
   std::uint64_t count() const { return count_; }
   double mean_ms() const;
   double max_ms() const { return static_cast<double>(max_us_) / 1000.0; }

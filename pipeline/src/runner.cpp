@@ -174,6 +174,8 @@ Runner::Runner(const PipelineConfig& config, const std::vector<std::string>& arg
                const std::atomic<int>& stop_requests, const RunOptions& options)
     : config_(config), args_(args), callback_(callback), stop_requests_(stop_requests), options_(options) {
   output_frames_ = std::make_unique<std::atomic<std::uint64_t>[]>(config.outputs.size());
+  counters_ = std::make_unique<FrameCounters[]>(config.sources.size());
+  source_pads_ = std::make_unique<SourcePads[]>(config.sources.size());
   for (std::size_t k = 0; k < config.outputs.size(); ++k) output_frames_[k] = 0;
 }
 
@@ -182,35 +184,43 @@ Runner::~Runner() {
   for (auto& q : qos_dropped_) gst_object_unref(q.first);
 }
 
-std::string Runner::source_description() const {
-  const SourceConfig& s = config_.source;
+std::string Runner::source_description(std::size_t source) const {
+  const SourceConfig& s = config_.sources[source];
   switch (s.type) {
     case SourceType::kFile: return "source file '" + s.path + "'";
     case SourceType::kUri: return "source uri '" + s.uri + "'";
     case SourceType::kCamera: return "camera '" + s.device + "'";
-    case SourceType::kTest: return "test source";
+    case SourceType::kTest: return config_.source_list ? s.key + " (test source)" : "test source";
   }
   return "source";
+}
+
+std::uint64_t Runner::frames_segmented() const {
+  std::uint64_t frames = 0;
+  for (std::size_t i = 0; i < config_.sources.size(); ++i) frames += counters_[i].seg_out.load();
+  return frames;
 }
 
 // Input files and cameras are checked here rather than in validation: a configuration is valid before
 // the file is recorded or the camera plugged in (deeplab-run --dry-run).
 void Runner::check_inputs() const {
-  const SourceConfig& s = config_.source;
-  std::error_code ec;
-  if (s.type == SourceType::kFile) {
-    if (!fs::exists(s.path, ec)) throw Error(ErrorCode::kNotFound, source_description() + " not found");
-    if (fs::is_directory(s.path, ec)) throw Error(ErrorCode::kIo, source_description() + " is a folder, not a video file");
-    if (access(s.path.c_str(), R_OK) != 0) throw Error(ErrorCode::kIo, source_description() + " is not readable");
-  }
-  if (s.type == SourceType::kCamera && !fs::exists(s.device, ec)) {
-    std::vector<std::string> cameras;
-    for (const auto& entry : fs::directory_iterator("/dev", ec))
-      if (entry.path().filename().string().rfind("video", 0) == 0) cameras.push_back(entry.path().string());
-    std::sort(cameras.begin(), cameras.end());
-    throw Error(ErrorCode::kNotFound, "camera '" + s.device + "' not found (" +
-                                          (cameras.empty() ? std::string("this machine has no /dev/video* device")
-                                                           : "devices here: " + list_words(cameras)) + ")");
+  for (std::size_t i = 0; i < config_.sources.size(); ++i) {
+    const SourceConfig& s = config_.sources[i];
+    std::error_code ec;
+    if (s.type == SourceType::kFile) {
+      if (!fs::exists(s.path, ec)) throw Error(ErrorCode::kNotFound, source_description(i) + " not found");
+      if (fs::is_directory(s.path, ec)) throw Error(ErrorCode::kIo, source_description(i) + " is a folder, not a video file");
+      if (access(s.path.c_str(), R_OK) != 0) throw Error(ErrorCode::kIo, source_description(i) + " is not readable");
+    }
+    if (s.type == SourceType::kCamera && !fs::exists(s.device, ec)) {
+      std::vector<std::string> cameras;
+      for (const auto& entry : fs::directory_iterator("/dev", ec))
+        if (entry.path().filename().string().rfind("video", 0) == 0) cameras.push_back(entry.path().string());
+      std::sort(cameras.begin(), cameras.end());
+      throw Error(ErrorCode::kNotFound, "camera '" + s.device + "' not found (" +
+                                            (cameras.empty() ? std::string("this machine has no /dev/video* device")
+                                                             : "devices here: " + list_words(cameras)) + ")");
+    }
   }
 }
 
@@ -223,31 +233,37 @@ void Runner::prepare_outputs() const {
     const char* x11 = std::getenv("DISPLAY");
     const char* wayland = std::getenv("WAYLAND_DISPLAY");
     if (o.type == OutputType::kDisplay && o.sink == "autovideosink" && !(x11 && *x11) && !(wayland && *wayland))
-      throw Error(ErrorCode::kDevice, "outputs." + std::to_string(k) + " (display): no display to show it on (DISPLAY and "
-                                          "WAYLAND_DISPLAY are not set); for a headless run use --set outputs." +
-                                          std::to_string(k) + ".sink=fakesink, on a console e.g. sink: kmssink");
+      throw Error(ErrorCode::kDevice, o.key + " (display): no display to show it on (DISPLAY and WAYLAND_DISPLAY are not "
+                                          "set); for a headless run use --set " + o.key + ".sink=fakesink, on a console e.g. "
+                                          "sink: kmssink");
     if (o.type != OutputType::kFile && o.type != OutputType::kMasks) continue;
     const fs::path folder = fs::path(o.path).parent_path();
     std::error_code ec;
     if (!folder.empty() && !fs::is_directory(folder, ec) && !fs::create_directories(folder, ec) && ec)
-      throw Error(ErrorCode::kIo, "outputs." + std::to_string(k) + " (" + output_type_name(o.type) + " '" + o.path +
+      throw Error(ErrorCode::kIo, o.key + " (" + output_type_name(o.type) + " '" + o.path +
                                       "'): cannot create the folder '" + folder.string() + "': " + ec.message());
   }
 }
 
-void Runner::attach_probes() {
-  GstElement* seg = pipeline_->element(kSegName);
-  if (!seg) throw Error(ErrorCode::kInternal, "the pipeline has no deeplabseg element");
-  add_probe(seg, "sink", seg_sink_probe, &counters_);
-  add_probe(seg, "src", seg_src_probe, &counters_);
-  if (GstElement* queue = pipeline_->element(kSourceQueueName))
-    add_probe(queue, "sink", count_buffer, &counters_.source_queue_in);
+void Runner::attach_source_probes(std::size_t source) {
+  FrameCounters& counters = counters_[source];
+  const SourceConfig& s = config_.sources[source];
+  GstElement* seg = pipeline_->element(source_element(config_, source, kSegName));
+  if (!seg) throw Error(ErrorCode::kInternal, "the pipeline has no deeplabseg element for " + s.key);
+  add_probe(seg, "sink", seg_sink_probe, &counters);
+  add_probe(seg, "src", seg_src_probe, &counters);
+  if (GstElement* queue = pipeline_->element(source_element(config_, source, kSourceQueueName)))
+    add_probe(queue, "sink", count_buffer, &counters.source_queue_in);
   // The gate sits on the pad that feeds deeplabseg: after the live source's leaky queue, if any.
-  counters_.gate.max = static_cast<std::uint64_t>(std::max<std::int64_t>(config_.source.max_frames, 0));
-  GstElement* feeder = pipeline_->element(config_.source.live() ? kSourceQueueName : kSourceConvertName);
-  if (!feeder) throw Error(ErrorCode::kInternal, "the pipeline has no element before deeplabseg");
-  add_probe(feeder, "src", gate_probe, &counters_.gate,
+  counters.gate.max = static_cast<std::uint64_t>(std::max<std::int64_t>(s.max_frames, 0));
+  GstElement* feeder = pipeline_->element(source_element(config_, source, s.live() ? kSourceQueueName : kSourceConvertName));
+  if (!feeder) throw Error(ErrorCode::kInternal, "the pipeline has no element before deeplabseg for " + s.key);
+  add_probe(feeder, "src", gate_probe, &counters.gate,
             static_cast<GstPadProbeType>(GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM));
+}
+
+void Runner::attach_probes() {
+  for (std::size_t i = 0; i < config_.sources.size(); ++i) attach_source_probes(i);
   for (std::size_t k = 0; k < config_.outputs.size(); ++k) {
     const std::string name = output_element(k, counted_role(config_.outputs[k].type));
     GstElement* counted = pipeline_->element(name);
@@ -266,20 +282,26 @@ void Runner::attach_appsinks() {
 }
 
 void Runner::watch_source_pads() {
-  if (config_.source.type != SourceType::kFile && config_.source.type != SourceType::kUri) return;
-  GstElement* decoder = pipeline_->element(config_.source.type == SourceType::kFile ? "decode" : kSourceName);
-  if (!decoder) return;
-  g_signal_connect(decoder, "pad-added", G_CALLBACK(on_source_pad), &source_pads_);
-  g_signal_connect(decoder, "no-more-pads", G_CALLBACK(on_source_pads_complete), &source_pads_);
+  for (std::size_t i = 0; i < config_.sources.size(); ++i) {
+    const SourceType type = config_.sources[i].type;
+    if (type != SourceType::kFile && type != SourceType::kUri) continue;
+    GstElement* decoder = pipeline_->element(source_element(config_, i, type == SourceType::kFile ? kDecodeName : kSourceName));
+    if (!decoder) continue;
+    g_signal_connect(decoder, "pad-added", G_CALLBACK(on_source_pad), &source_pads_[i]);
+    g_signal_connect(decoder, "no-more-pads", G_CALLBACK(on_source_pads_complete), &source_pads_[i]);
+  }
 }
 
 // "source file 'a.m4a': no video stream in it (it has audio/x-raw)" once the decoder has exposed all
 // its streams and none is video; else "".
 std::string Runner::no_video_stream() const {
-  std::lock_guard<std::mutex> lock(source_pads_.mutex);
-  if (!source_pads_.complete || source_pads_.video > 0) return "";
-  return "no video stream in " + source_description() +
-         (source_pads_.other.empty() ? "" : " (it has " + source_pads_.other + " only)");
+  for (std::size_t i = 0; i < config_.sources.size(); ++i) {
+    const SourcePads& pads = source_pads_[i];
+    std::lock_guard<std::mutex> lock(pads.mutex);
+    if (!pads.complete || pads.video > 0) continue;
+    return "no video stream in " + source_description(i) + (pads.other.empty() ? "" : " (it has " + pads.other + " only)");
+  }
+  return "";
 }
 
 // "outputs.1 (file 'o.mp4')", "segmentation (model 'x')", "source file 'a.mp4'": the config key of
@@ -297,16 +319,19 @@ std::string Runner::describe(GstObject* object) const {
   }
   const std::string name = top ? GST_OBJECT_NAME(top) : "";
   if (top) gst_object_unref(top);
-  if (name == kSegName) return "segmentation (model '" + config_.model() + "')";
   if (name.rfind("out", 0) == 0) {
     const std::size_t k = std::strtoul(name.c_str() + 3, nullptr, 10);
     if (k < config_.outputs.size()) {
       const OutputConfig& o = config_.outputs[k];
-      return "outputs." + std::to_string(k) + " (" + output_type_name(o.type) + " '" + o.target() + "')";
+      return o.key + " (" + output_type_name(o.type) + " '" + o.target() + "')";
     }
   }
-  for (const char* source_part : {"src", "decode", "srcdec", "srcconv", "srcq"})
-    if (name == source_part) return source_description();
+  for (std::size_t i = 0; i < config_.sources.size(); ++i) {
+    if (name == source_element(config_, i, kSegName))
+      return "segmentation (model '" + config_.model() + "'" + (config_.source_list ? ", " + config_.sources[i].key : "") + ")";
+    for (const char* part : {kSourceName, kDecodeName, kSourceDecoderName, kSourceConvertName, kSourceQueueName})
+      if (name == source_element(config_, i, part)) return source_description(i);
+  }
   return "element '" + name + "'";
 }
 
@@ -390,10 +415,10 @@ void Runner::handle_stop(gint64 now_us) {
   if (eos_sent_) return;
   eos_sent_ = true;
   bool any_frame = false;
-  {
-    std::lock_guard<std::mutex> lock(counters_.gate.mutex);
-    counters_.gate.closed = true;
-    any_frame = counters_.gate.passed > 0;
+  for (std::size_t i = 0; i < config_.sources.size(); ++i) {
+    std::lock_guard<std::mutex> lock(counters_[i].gate.mutex);
+    counters_[i].gate.closed = true;
+    any_frame = any_frame || counters_[i].gate.passed > 0;
   }
   if (!any_frame) {
     stopped_at_start_ = true;
@@ -430,11 +455,26 @@ void Runner::bypass_model() {
 
 // The EOS deadline moves while frames are still being finished: a slow model is not a hang.
 void Runner::extend_eos_deadline(gint64 now_us) {
-  std::uint64_t mark = counters_.seg_out.load();
+  std::uint64_t mark = frames_segmented();
   for (std::size_t k = 0; k < config_.outputs.size(); ++k) mark += output_frames_[k].load();
   if (mark == progress_mark_) return;
   progress_mark_ = mark;
   eos_deadline_us_ = now_us + static_cast<gint64>(options_.eos_timeout_s * 1e6);
+}
+
+// How far the run is, 0..1, or -1 if unknown: frames of max-frames when every source has it, else
+// the PTS of the source furthest behind against the duration (the run ends with the last source).
+double Runner::progress_fraction(std::uint64_t frames) const {
+  std::int64_t max_frames = 0, pts = G_MAXINT64;
+  bool all_limited = true;
+  for (std::size_t i = 0; i < config_.sources.size(); ++i) {
+    max_frames += config_.sources[i].max_frames;
+    all_limited = all_limited && config_.sources[i].max_frames > 0;
+    pts = std::min<std::int64_t>(pts, counters_[i].last_pts.load());
+  }
+  if (all_limited) return static_cast<double>(frames) / static_cast<double>(max_frames);
+  if (!live_ && duration_ns_ > 0 && pts >= 0) return static_cast<double>(pts) / static_cast<double>(duration_ns_);
+  return -1;
 }
 
 void Runner::report_progress(gint64 now_us, bool final) {
@@ -443,14 +483,10 @@ void Runner::report_progress(gint64 now_us, bool final) {
   if (!final && now_us - last_progress_us_ < interval) return;
   last_progress_us_ = now_us;
   const double elapsed = static_cast<double>(now_us - start_us_) / 1e6;
-  const auto frames = counters_.seg_out.load();
+  const auto frames = frames_segmented();
   const double fps = elapsed > 0 ? static_cast<double>(frames) / elapsed : 0;
   if (duration_ns_ < 0 && !live_) gst_element_query_duration(pipeline_->get(), GST_FORMAT_TIME, &duration_ns_);
-  double fraction = -1;
-  if (config_.source.max_frames > 0) fraction = static_cast<double>(frames) / static_cast<double>(config_.source.max_frames);
-  else if (!live_ && duration_ns_ > 0 && counters_.last_pts.load() >= 0)
-    fraction = static_cast<double>(counters_.last_pts.load()) / static_cast<double>(duration_ns_);
-  fraction = std::min(fraction, 1.0);
+  const double fraction = std::min(progress_fraction(frames), 1.0);
   char line[160];
   if (fraction >= 0) {
     const std::string eta = fraction > 0 ? clock_text(elapsed * (1 - fraction) / fraction) : "?";
@@ -472,19 +508,25 @@ void Runner::report_progress(gint64 now_us, bool final) {
 
 RunStats Runner::collect(gint64 end_us) const {
   RunStats stats;
-  stats.frames = counters_.seg_out.load();
+  LatencyHistogram latency;
+  for (std::size_t i = 0; i < config_.sources.size(); ++i) {
+    const FrameCounters& c = counters_[i];
+    stats.sources.push_back({config_.sources[i].key, source_description(i), c.seg_out.load()});
+    stats.frames += c.seg_out.load();
+    latency.merge(c.latency);
+    const auto queue_in = c.source_queue_in.load(), seg_in = c.seg_in.load();
+    if (queue_in > seg_in) stats.dropped += queue_in - seg_in;  // the live source's leaky queue
+  }
   stats.seconds = static_cast<double>(end_us - start_us_) / 1e6;
   stats.fps = stats.seconds > 0 ? static_cast<double>(stats.frames) / stats.seconds : 0;
-  stats.latency_mean_ms = counters_.latency.mean_ms();
-  stats.latency_p95_ms = counters_.latency.percentile_ms(95);
-  stats.latency_max_ms = counters_.latency.max_ms();
+  stats.latency_mean_ms = latency.mean_ms();
+  stats.latency_p95_ms = latency.percentile_ms(95);
+  stats.latency_max_ms = latency.max_ms();
   for (const auto& q : qos_dropped_) stats.dropped += q.second;
-  const auto queue_in = counters_.source_queue_in.load(), seg_in = counters_.seg_in.load();
-  if (queue_in > seg_in) stats.dropped += queue_in - seg_in;  // the live source's leaky queue
   stats.stopped = eos_sent_;
   for (std::size_t k = 0; k < config_.outputs.size(); ++k) {
     const OutputConfig& o = config_.outputs[k];
-    stats.outputs.push_back({o.name, output_type_name(o.type), o.target(), output_frames_[k].load()});
+    stats.outputs.push_back({o.name, output_type_name(o.type), o.target(), output_frames_[k].load(), false, o.key});
   }
   return stats;
 }
@@ -510,13 +552,16 @@ void Runner::remove_empty_outputs(RunStats& stats, std::string& note) const {
 // still answer; for a run that went to the source's end (not live, not stopped, not max-frames).
 void Runner::query_input_duration() {
   if (live_ || eos_sent_ || !error_.empty()) return;
-  if (config_.source.type != SourceType::kFile && config_.source.type != SourceType::kUri) return;
+  // Checked for a lone source only: with several, which one a cut-short duration belongs to is unclear.
+  if (config_.sources.size() != 1) return;
+  const SourceType type = config_.sources[0].type;
+  if (type != SourceType::kFile && type != SourceType::kUri) return;
   {
-    std::lock_guard<std::mutex> lock(counters_.gate.mutex);
-    if (counters_.gate.limited) return;
+    std::lock_guard<std::mutex> lock(counters_[0].gate.mutex);
+    if (counters_[0].gate.limited) return;
   }
   if (!gst_element_query_duration(pipeline_->get(), GST_FORMAT_TIME, &input_duration_ns_)) input_duration_ns_ = -1;
-  GstPad* pad = gst_element_get_static_pad(pipeline_->element(kSegName), "sink");
+  GstPad* pad = gst_element_get_static_pad(pipeline_->element(source_element(config_, 0, kSegName)), "sink");
   if (GstCaps* caps = pad ? gst_pad_get_current_caps(pad) : nullptr) {
     gint num = 0, den = 1;
     if (gst_structure_get_fraction(gst_caps_get_structure(caps, 0), "framerate", &num, &den) && num > 0 && den > 0)
@@ -531,7 +576,7 @@ void Runner::query_input_duration() {
 // little longer than the video does not.
 void Runner::check_input_end(RunStats& stats) const {
   if (input_duration_ns_ <= 0) return;
-  const std::int64_t end = std::max<std::int64_t>(counters_.last_end.load(), 0);
+  const std::int64_t end = std::max<std::int64_t>(counters_[0].last_end.load(), 0);
   if (input_duration_ns_ - end <= std::max<std::int64_t>(GST_SECOND, input_duration_ns_ / 50)) return;
   stats.input_ended_early = true;
   stats.input_end_s = static_cast<double>(end) / GST_SECOND;
@@ -558,7 +603,7 @@ RunStats Runner::run() {
   GstBus* bus = gst_element_get_bus(pipeline_->get());
   start_us_ = last_progress_us_ = g_get_monotonic_time();
   const GstStateChangeReturn started = gst_element_set_state(pipeline_->get(), GST_STATE_PLAYING);
-  live_ = started == GST_STATE_CHANGE_NO_PREROLL || config_.source.live();
+  live_ = started == GST_STATE_CHANGE_NO_PREROLL || config_.live();
   bool timed_out = false;
   if (started == GST_STATE_CHANGE_FAILURE) error_ = "the pipeline did not start";  // the bus says why, below
   while (true) {

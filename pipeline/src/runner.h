@@ -57,6 +57,7 @@ class Runner {
   void attach_appsinks();
   void watch_source_pads();
   std::string no_video_stream() const;
+  void attach_source_probes(std::size_t source);
   void remove_empty_outputs(RunStats& stats, std::string& note) const;
   void query_input_duration();
   void check_input_end(RunStats& stats) const;
@@ -65,9 +66,11 @@ class Runner {
   void handle_stop(gint64 now_us);
   void extend_eos_deadline(gint64 now_us);
   void bypass_model();
+  double progress_fraction(std::uint64_t frames) const;
   void report_progress(gint64 now_us, bool final);
   std::string describe(GstObject* object) const;
-  std::string source_description() const;
+  std::string source_description(std::size_t source) const;
+  std::uint64_t frames_segmented() const;  // every source's
   RunStats collect(gint64 end_us) const;
 
   const PipelineConfig& config_;
@@ -77,10 +80,10 @@ class Runner {
   RunOptions options_;
 
   std::unique_ptr<GstPipelineHandle> pipeline_;
-  FrameCounters counters_;
+  std::unique_ptr<FrameCounters[]> counters_;  // per source
   std::unique_ptr<std::atomic<std::uint64_t>[]> output_frames_;
   std::vector<std::unique_ptr<AppsinkOutput>> appsinks_;
-  SourcePads source_pads_;
+  std::unique_ptr<SourcePads[]> source_pads_;  // per source
   std::vector<FileStamp> output_stamps_;  // per output; file outputs only
   std::vector<std::pair<GstObject*, std::uint64_t>> qos_dropped_;  // per element: its latest count
   gint64 start_us_ = 0;

@@ -154,9 +154,12 @@ void print_summary(const deeplab::RunStats& s) {
   std::fprintf(stderr, "latency per frame (deeplabseg): mean %.1f ms, p95 %.1f ms, max %.1f ms\n", s.latency_mean_ms,
                s.latency_p95_ms, s.latency_max_ms);
   std::fprintf(stderr, "dropped frames: %llu\n", static_cast<unsigned long long>(s.dropped));
-  for (std::size_t k = 0; k < s.outputs.size(); ++k) {
-    const auto& o = s.outputs[k];
-    std::fprintf(stderr, "outputs.%zu %s '%s' (%s): %llu frames%s\n", k, o.type.c_str(), o.name.c_str(), o.target.c_str(),
+  if (s.sources.size() > 1)  // a `sources:` list: each source's share
+    for (const auto& source : s.sources)
+      std::fprintf(stderr, "%s %s: %llu frames\n", source.key.c_str(), source.description.c_str(),
+                   static_cast<unsigned long long>(source.frames));
+  for (const auto& o : s.outputs) {
+    std::fprintf(stderr, "%s %s '%s' (%s): %llu frames%s\n", o.key.c_str(), o.type.c_str(), o.name.c_str(), o.target.c_str(),
                  static_cast<unsigned long long>(o.frames), o.removed ? " (the empty file was removed)" : "");
   }
   if (s.input_ended_early) std::fprintf(stderr, "%s\n", input_ended_early(s).c_str());

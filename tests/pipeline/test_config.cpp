@@ -45,12 +45,12 @@ std::string args_text(const PipelineConfig& config) {
 
 TEST(Config, MinimalConfigLoads) {
   const PipelineConfig c = load_config(kMinimal, "test.yaml", {});
-  EXPECT_EQ(c.source.path, "in.mp4");
+  EXPECT_EQ(c.sources.at(0).path, "in.mp4");
   ASSERT_EQ(c.outputs.size(), 1u);
   EXPECT_EQ(c.outputs[0].type, OutputType::kFile);
   EXPECT_EQ(c.outputs[0].container, "mp4");
   EXPECT_EQ(c.outputs[0].name, "file");
-  EXPECT_FALSE(c.source.live());
+  EXPECT_FALSE(c.sources.at(0).live());
 }
 
 TEST(Config, UnknownKeyNamesLineColumnAndSuggests) {
@@ -246,7 +246,7 @@ TEST(Config, ValuesThatCannotGoThroughALaunchLineAreRefused) {
 
 TEST(Config, SourcesAndLiveness) {
   const std::string outputs = "outputs:\n  - {type: display}\n";
-  auto source = [&](const std::string& s) { return load_config("source: " + s + "\n" + outputs, "t", {}).source; };
+  auto source = [&](const std::string& s) { return load_config("source: " + s + "\n" + outputs, "t", {}).sources.at(0); };
   EXPECT_TRUE(source("{type: camera}").live());
   EXPECT_EQ(source("{type: camera}").device, "/dev/video0");
   EXPECT_TRUE(source("{type: uri, uri: 'rtsp://h/s'}").live());

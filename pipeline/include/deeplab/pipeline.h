@@ -87,6 +87,14 @@ struct OutputStats {
   std::string target;  // path, socket, host:port or sink element
   std::uint64_t frames = 0;  // frames written: for a file (or udp) output, the frames the encoder handed on
   bool removed = false;      // a file output that got no frame: its empty, unplayable file was removed
+  std::string key;           // its config key: outputs.N, or sources.S.outputs.N
+};
+
+// Per source, for a configuration with a `sources:` list (one item for a lone `source:`).
+struct SourceStats {
+  std::string key;          // source, or sources.N
+  std::string description;  // "source file 'a.mp4'", "camera '/dev/video0'"
+  std::uint64_t frames = 0;  // frames segmented
 };
 
 struct RunStats {
@@ -106,6 +114,7 @@ struct RunStats {
   double input_duration_s = 0;
   std::uint64_t input_frames_expected = 0;  // 0 if the frame rate is unknown
   std::vector<OutputStats> outputs;
+  std::vector<SourceStats> sources;
 };
 
 class Pipeline {
