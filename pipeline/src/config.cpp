@@ -296,8 +296,9 @@ void read_sources(const Context& ctx, const YAML::Node& root, PipelineConfig& co
     if (root[single])
       ctx.fail(root[single], single, std::string("'") + single + "' and 'sources' do not go together: with 'sources', each "
                                      "item is a source with its own 'outputs'");
-  if (!list.IsSequence() || list.size() == 0)
+  if (!list.IsSequence())
     ctx.fail(list, "sources", "expected a list of at least one source (each with its outputs), got " + describe_node(list));
+  if (list.size() == 0) ctx.fail(list, "sources", "the list is empty: at least one source (each with its outputs) is needed");
   config.source_list = true;
   for (std::size_t k = 0; k < list.size(); ++k) {
     const std::string key = "sources." + std::to_string(k);

@@ -194,9 +194,15 @@ std::string make_clip(const std::string& path, int frames, int width, int height
 }
 
 std::int64_t summary_output_frames(const std::string& err, int output) {
+  return summary_frames(err, "outputs." + std::to_string(output));
+}
+
+std::int64_t summary_frames(const std::string& err, const std::string& key) {
   std::smatch m;
-  const std::regex line("outputs\\." + std::to_string(output) + " [a-z]+ .*: ([0-9]+) frames");
-  return std::regex_search(err, m, line) ? std::stoll(m[1]) : -1;
+  std::string pattern = "(^|\n)";
+  for (char c : key) pattern += c == '.' ? std::string("\\.") : std::string(1, c);
+  const std::regex line(pattern + " [^\n]*: ([0-9]+) frames");
+  return std::regex_search(err, m, line) ? std::stoll(m[2]) : -1;
 }
 
 }  // namespace ptest

@@ -60,5 +60,7 @@ std::string make_clip(const std::string& path, int frames, int width, int height
 
 // The number in a summary line "outputs.K <type> ...: N frames" of deeplab-run; -1 if absent.
 std::int64_t summary_output_frames(const std::string& err, int output);
+// The number in the summary line of a config key ("sources.1", "sources.1.outputs.0"); -1 if absent.
+std::int64_t summary_frames(const std::string& err, const std::string& key);
 
 }  // namespace ptest
