@@ -315,8 +315,8 @@ void share_engine(const PipelineConfig& config, std::vector<PropertySetting>& se
   };
   if (!has("model-instance-id")) {
     std::string id = std::filesystem::path(config.origin).stem().string();
-    id.erase(std::remove_if(id.begin(), id.end(), [](char c) { return !std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_'; }),
-             id.end());
+    const auto odd = [](char c) { return !std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_'; };
+    id.erase(std::remove_if(id.begin(), id.end(), odd), id.end());  // a plain word in the launch line
     segmentation.push_back({"model-instance-id", id.empty() ? std::string("deeplab-run") : id});
   }
   if (!has("batch-size")) segmentation.push_back({"batch-size", std::to_string(std::min<std::size_t>(config.sources.size(), 64))});

@@ -15,6 +15,9 @@
 #include <sstream>
 #include <thread>
 
+#include "config.h"
+#include "deeplab/pipeline.h"
+
 namespace fs = std::filesystem;
 
 namespace ptest {
@@ -191,6 +194,15 @@ std::string make_clip(const std::string& path, int frames, int width, int height
   gst_element_set_state(pipeline, GST_STATE_NULL);
   gst_object_unref(pipeline);
   return path;
+}
+
+std::string config_error(const std::string& yaml, const std::vector<std::string>& overrides) {
+  try {
+    deeplab::pipeline::load_config(yaml, "test.yaml", overrides);
+  } catch (const deeplab::ConfigError& e) {
+    return e.what();
+  }
+  return "";
 }
 
 std::int64_t summary_output_frames(const std::string& err, int output) {

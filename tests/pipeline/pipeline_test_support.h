@@ -46,6 +46,9 @@ ProcessResult run_process(const std::vector<std::string>& argv, double timeout_s
 ProcessResult deeplab_run(const std::vector<std::string>& args, double timeout_s = 240);
 std::string deeplab_run_path();
 
+// The deeplab::ConfigError message of loading `yaml` as "test.yaml", or "" if it loads.
+std::string config_error(const std::string& yaml, const std::vector<std::string>& overrides = {});
+
 // Video frames in a file, counted by decoding it (GStreamer decodebin); -1 if it does not play to the end.
 std::int64_t count_frames(const std::string& path);
 // Size of the first decoded frame; {0, 0} if none.

@@ -30,14 +30,6 @@ const char* const kTwoSources = R"(sources:
       - {type: file, path: b-out.mp4}
 )";
 
-std::string error_of(const std::string& yaml, const std::vector<std::string>& overrides = {}) {
-  try {
-    load_config(yaml, "test.yaml", overrides);
-  } catch (const deeplab::ConfigError& e) {
-    return e.what();
-  }
-  return "";
-}
 
 std::string joined(const PipelineConfig& config) {
   std::string text;
@@ -79,28 +71,28 @@ TEST(Sources, SingleFormIsUnchanged) {
 }
 
 TEST(Sources, MixingFormsAndBadListsAreErrors) {
-  EXPECT_EQ(error_of(std::string("source: {type: test}\n") + kTwoSources),
+  EXPECT_EQ(ptest::config_error(std::string("source: {type: test}\n") + kTwoSources),
             "test.yaml:1:9: source: 'source' and 'sources' do not go together: with 'sources', each item is a source with "
             "its own 'outputs'");
-  EXPECT_EQ(error_of(std::string(kTwoSources) + "outputs: [{type: file, path: o.mp4}]\n"),
+  EXPECT_EQ(ptest::config_error(std::string(kTwoSources) + "outputs: [{type: file, path: o.mp4}]\n"),
             "test.yaml:11:10: outputs: 'outputs' and 'sources' do not go together: with 'sources', each item is a source "
             "with its own 'outputs'");
-  EXPECT_EQ(error_of("sources: []\n"),
+  EXPECT_EQ(ptest::config_error("sources: []\n"),
             "test.yaml:1:10: sources: the list is empty: at least one source (each with its outputs) is needed");
-  EXPECT_EQ(error_of("sources: {type: test}\n"), "test.yaml:1:10: sources: expected a list of at least one source (each "
+  EXPECT_EQ(ptest::config_error("sources: {type: test}\n"), "test.yaml:1:10: sources: expected a list of at least one source (each "
                                                   "with its outputs), got a mapping");
-  EXPECT_EQ(error_of("sources:\n  - {type: test}\n"),
+  EXPECT_EQ(ptest::config_error("sources:\n  - {type: test}\n"),
             "test.yaml:2:5: sources.0: missing required key 'outputs' (a list: display, file, masks, appsink, shm, udp)");
-  EXPECT_NE(error_of("sources:\n  - {type: file, pth: a.mp4, outputs: [{type: display}]}\n").find("sources.0.pth: unknown key"),
+  EXPECT_NE(ptest::config_error("sources:\n  - {type: file, pth: a.mp4, outputs: [{type: display}]}\n").find("sources.0.pth: unknown key"),
             std::string::npos);
-  EXPECT_NE(error_of("outputs: [{type: display}]\n").find("missing required key 'source'"), std::string::npos);
+  EXPECT_NE(ptest::config_error("outputs: [{type: display}]\n").find("missing required key 'source'"), std::string::npos);
   // A name taken in another source's list.
-  EXPECT_EQ(error_of("sources:\n  - {type: test, outputs: [{type: display, name: x}]}\n"
+  EXPECT_EQ(ptest::config_error("sources:\n  - {type: test, outputs: [{type: display, name: x}]}\n"
                      "  - {type: test, outputs: [{type: display, name: x}]}\n"),
             "test.yaml:3:28: sources.1.outputs.0: the name 'x' is already taken by sources.0.outputs.0; give it another "
             "'name'");
   // Overrides reach into the list.
-  EXPECT_NE(error_of(kTwoSources, {"sources.1.num-buffers=many"}).find("sources.1.num-buffers: expected an integer"),
+  EXPECT_NE(ptest::config_error(kTwoSources, {"sources.1.num-buffers=many"}).find("sources.1.num-buffers: expected an integer"),
             std::string::npos);
 }
 
