@@ -87,14 +87,20 @@ void add_h264(Args& args, std::size_t k, const OutputConfig& o, bool live) {
 
 std::string sync_arg(const OutputConfig& o) { return std::string("sync=") + (o.sync ? "true" : "false"); }
 
-// Every sink but a display one commits to PAUSED without waiting for a frame (async=false). Why:
-// x264enc holds ~40 frames (its lookahead) before its first output, so a file output's sink prerolls
-// only after that many frames went through the tee; meanwhile a masks or appsink branch prerolled on
-// its first frame and blocks until PLAYING, its queue (1 s) fills and the tee stops: a deadlock that
-// stalled configs/file-masks.yaml on any clip longer than a second. Only a display needs preroll.
-constexpr const char* kNoPreroll = "async=false";
+bool behind_encoder(const OutputConfig& o) { return o.type == OutputType::kFile || o.type == OutputType::kUdp; }
 
-void add_sink(Args& args, std::size_t k, const OutputConfig& o, bool live) {
+// Whether the sinks behind an encoder commit to PAUSED without a frame (async=false). x264enc holds
+// ~40 frames (its lookahead) before its first output, so its sink prerolls that late; an output
+// without an encoder (masks, appsink, display) prerolls on its first frame and then blocks until
+// PLAYING, its queue (1 s) fills and the tee stops: a deadlock that stalled configs/file-masks.yaml
+// after ~30 frames. Only when both kinds are present: with every sink async=false, gst-launch-1.0
+// (decodebin, a short clip) was seen to hang at EOS now and then under load.
+bool encoder_sinks_skip_preroll(const PipelineConfig& config) {
+  const auto& outs = config.outputs;
+  return std::any_of(outs.begin(), outs.end(), behind_encoder) && !std::all_of(outs.begin(), outs.end(), behind_encoder);
+}
+
+void add_sink(Args& args, std::size_t k, const OutputConfig& o, bool live, bool skip_preroll) {
   const std::string sink_name = "name=" + output_element(k, "sink");
   switch (o.type) {
     case OutputType::kDisplay:
@@ -103,27 +109,29 @@ void add_sink(Args& args, std::size_t k, const OutputConfig& o, bool live) {
     case OutputType::kFile:
       add_h264(args, k, o, live);
       args.insert(args.end(), {"!", o.container == "mkv" ? "matroskamux" : "mp4mux", "name=" + output_element(k, "mux"), "!",
-                               "filesink", sink_name, "location=" + o.path, sync_arg(o), kNoPreroll});
+                               "filesink", sink_name, "location=" + o.path, sync_arg(o)});
+      if (skip_preroll) args.push_back("async=false");
       break;
     case OutputType::kMasks:
       args.insert(args.end(), {"!", "pngenc", "name=" + output_element(k, "enc"), "!", "multifilesink", sink_name,
-                               "location=" + o.path, sync_arg(o), kNoPreroll});
+                               "location=" + o.path, sync_arg(o)});
       break;
     case OutputType::kAppsink:
       if (!o.format.empty())
         args.insert(args.end(), {"!", "videoconvert", "name=" + output_element(k, "conv"), "!", "video/x-raw,format=" + o.format});
       args.insert(args.end(), {"!", "appsink", sink_name, "max-buffers=" + std::to_string(o.max_buffers),
-                               std::string("drop=") + (o.drop ? "true" : "false"), sync_arg(o), kNoPreroll,
+                               std::string("drop=") + (o.drop ? "true" : "false"), sync_arg(o),
                                "emit-signals=false", "wait-on-eos=false"});  // with nobody pulling (gst-launch), EOS must not wait
       break;
     case OutputType::kShm:
       args.insert(args.end(), {"!", "shmsink", sink_name, "socket-path=" + o.socket_path, "shm-size=" + std::to_string(o.shm_size),
-                               "wait-for-connection=false", sync_arg(o), kNoPreroll});
+                               "wait-for-connection=false", sync_arg(o)});
       break;
     case OutputType::kUdp:
       add_h264(args, k, o, live);
       args.insert(args.end(), {"!", "rtph264pay", "name=" + output_element(k, "pay"), "config-interval=1", "pt=96", "!",
-                               "udpsink", sink_name, "host=" + o.host, "port=" + std::to_string(o.port), sync_arg(o), kNoPreroll});
+                               "udpsink", sink_name, "host=" + o.host, "port=" + std::to_string(o.port), sync_arg(o)});
+      if (skip_preroll) args.push_back("async=false");
       break;
   }
 }
@@ -155,6 +163,7 @@ std::string source_element(const PipelineConfig& config, std::size_t source, con
 // every source (outN_*), in the order of the configuration.
 std::vector<std::string> launch_args(const PipelineConfig& config) {
   Args args;
+  const bool skip_preroll = encoder_sinks_skip_preroll(config);
   for (std::size_t i = 0; i < config.sources.size(); ++i) {
     add_source(args, config, i);
     args.insert(args.end(), {"!", "deeplabseg", "name=" + source_element(config, i, kSegName)});
@@ -166,7 +175,7 @@ std::vector<std::string> launch_args(const PipelineConfig& config) {
       if (o.source != i) continue;
       args.insert(args.end(), {tee + ".", "!", "queue", "name=" + output_element(k, "q")});
       add_show(args, k, o);
-      add_sink(args, k, o, config.sources[i].live());
+      add_sink(args, k, o, config.sources[i].live(), skip_preroll);
     }
   }
   return args;
