@@ -334,6 +334,10 @@ if [[ $ONLY != test ]]; then
   SUMMARY+=("demo.sh ${TIME[demo.sh]}")
   run_step outputs check_outputs
   SUMMARY[-1]+=" outputs ok"
+  # Issue 14's promise: after the README's commands, Debian's python3 imports the module from any folder.
+  run_step python in_chroot 'cd / && python3 -c "import deeplab, numpy; s = deeplab.Segmenter(); frame = numpy.zeros((240, 320, 3), numpy.uint8); print(s.segment(frame).class_map.shape)"'
+  grep -q '^(240, 320)$' "$LOGS/python.log" || fail python "$LOGS/python.log" "no class map shape printed"
+  SUMMARY+=("python import ok")
 fi
 
 say "logs: $LOGS"
