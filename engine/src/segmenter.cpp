@@ -130,8 +130,10 @@ class Segmenter::Impl {
                                                    " submitted frames are pending; collect() them first");
     validate_frame(frame);
     follow_frame_aspect(frame);
+    handed_out_ = nullptr;
     backend_->submit(frame, request, result_, times_);
     backend_->collect(result_, times_);
+    handed_out_ = &result_;
     return result_;
   }
 
@@ -151,9 +153,22 @@ class Segmenter::Impl {
     InFlight& f = in_flight_[head_];
     head_ = (head_ + 1) % kResultSlots;
     --pending_;
+    handed_out_ = nullptr;
     backend_->collect(f.result, f.times);
     times_ = f.times;
+    handed_out_ = &f.result;
     return &f.result;
+  }
+
+  // Only the result handed out last: a pending slot may still be written (CUDA copy streams).
+  void exchange_result_buffers(const Segmentation& result, std::vector<std::uint8_t>& class_map,
+                               std::vector<float>* probabilities) {
+    if (&result != handed_out_)
+      throw Error(ErrorCode::kInvalidArgument,
+                  "Segmenter::exchange_result_buffers: not the result segment() or collect() returned last");
+    Segmentation& owned = *handed_out_;
+    owned.class_map.swap(class_map);
+    if (probabilities) owned.probabilities.swap(*probabilities);
   }
 
   int pending() const { return pending_; }
@@ -241,6 +256,7 @@ class Segmenter::Impl {
 
   std::unique_ptr<SegmenterBackend> backend_;
   Segmentation result_;  // segment()'s
+  Segmentation* handed_out_ = nullptr;  // the result segment() or collect() returned last
   int input_width_ = 0, input_height_ = 0;  // the network input size asked for (0: the model's)
   int base_width_ = 0, base_height_ = 0;    // the input size it was built with
   int stride_ = 1;                          // the network's output stride (Aspect::kKeep)
@@ -272,6 +288,10 @@ void Segmenter::submit(const FrameView& frame, const SegmentRequest& request) {
 }
 const Segmentation* Segmenter::collect() { return impl_->collect(); }
 int Segmenter::pending() const { return impl_->pending(); }
+void Segmenter::exchange_result_buffers(const Segmentation& result, std::vector<std::uint8_t>& class_map,
+                                        std::vector<float>* probabilities) {
+  impl_->exchange_result_buffers(result, class_map, probabilities);
+}
 const ModelManifest& Segmenter::manifest() const { return impl_->manifest_; }
 const NetworkInfo& Segmenter::network() const { return impl_->info_; }
 Device Segmenter::device() const { return impl_->device_; }

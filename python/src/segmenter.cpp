@@ -167,17 +167,16 @@ class PySegmenter {
     return *segmenter_;
   }
 
-  // Moves the result's buffers out (no copy). The engine's Segmentation is not const (it is the
-  // Segmenter's own member; segment() hands it out as const to say "read it"); the backends size the
-  // buffers they write for each frame, so a recycled buffer of any size is fine there.
+  // Moves the result's buffers out (no copy), giving the engine pooled ones to reuse in their place.
   void take(const Segmentation& result, const SegmentRequest& request, Segmentation& out) {
-    auto& owned = const_cast<Segmentation&>(result);
-    out.width = owned.width, out.height = owned.height, out.num_classes = owned.num_classes, out.crf = owned.crf;
-    out.class_map = std::exchange(owned.class_map, maps_->take());
-    if (request.probabilities_width > 0) {
-      out.probabilities_width = owned.probabilities_width, out.probabilities_height = owned.probabilities_height;
-      out.probabilities = std::exchange(owned.probabilities, probabilities_->take());
+    out.width = result.width, out.height = result.height, out.num_classes = result.num_classes, out.crf = result.crf;
+    out.class_map = maps_->take();
+    const bool probabilities = request.probabilities_width > 0;
+    if (probabilities) {
+      out.probabilities_width = result.probabilities_width, out.probabilities_height = result.probabilities_height;
+      out.probabilities = probabilities_->take();
     }
+    live().exchange_result_buffers(result, out.class_map, probabilities ? &out.probabilities : nullptr);
   }
 
   PySegmentation wrap(Segmentation&& s, const StageTimes& times) {

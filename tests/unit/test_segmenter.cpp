@@ -501,6 +501,39 @@ TEST_F(SegmenterTest, AlternatingSizesAreDeterministic) {
   EXPECT_GT(fraction_of(first_b, kStillClass[1]), 0.02);
 }
 
+// exchange_result_buffers (the Python module's zero-copy hand-over): the caller gets the class map
+// and probabilities the engine wrote, and recycled buffers of another size (or empty) serve the next
+// frames unchanged; only the result handed out last may be exchanged.
+TEST_F(SegmenterTest, ExchangedBuffersLeaveTheResultsUnchanged) {
+  const cv::Mat a = resized(stills_[0], 384, 288), b = resized(stills_[1], 213, 321);
+  const SegmentRequest request{64, 48};
+  const std::vector<std::uint8_t> expected_a = removed_->segment(bgr_frame(a), request).class_map;
+  const std::vector<float> expected_probabilities_a = removed_->segment(bgr_frame(a), request).probabilities;
+  const std::vector<std::uint8_t> expected_b = removed_->segment(bgr_frame(b)).class_map;
+
+  std::vector<std::uint8_t> map(7, 1);  // a recycled buffer of the wrong size
+  std::vector<float> probabilities;
+  const Segmentation& first = removed_->segment(bgr_frame(a), request);
+  removed_->exchange_result_buffers(first, map, &probabilities);
+  EXPECT_EQ(map, expected_a);
+  EXPECT_EQ(probabilities, expected_probabilities_a);
+  const Segmentation& second = removed_->segment(bgr_frame(b));  // on the 7-byte buffer
+  EXPECT_EQ(second.class_map, expected_b);
+  EXPECT_EQ(map, expected_a) << "the taken map changed with the next frame";
+
+  std::vector<std::uint8_t> other;
+  const Segmentation copy = second;
+  EXPECT_THROW(removed_->exchange_result_buffers(copy, other), Error);
+  removed_->submit(bgr_frame(a));
+  removed_->exchange_result_buffers(second, other);  // submit() leaves the last result alone
+  EXPECT_EQ(other, expected_b);
+  const Segmentation* collected = removed_->collect();
+  ASSERT_NE(collected, nullptr);
+  EXPECT_THROW(removed_->exchange_result_buffers(second, other), Error) << "no longer the last result";
+  removed_->exchange_result_buffers(*collected, other);
+  EXPECT_EQ(other, expected_a);
+}
+
 // Two OpenMP threads (oneDNN and the engine's own loops): the same frame gives the same class map
 // every time, across size changes.
 TEST(Segmenter, MultiThreadedIsDeterministic) {

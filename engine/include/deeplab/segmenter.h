@@ -139,6 +139,14 @@ class Segmenter {
   // Frames submitted and not yet collected.
   int pending() const;
 
+  // Hands the buffers of the result segment() or collect() returned last to the caller without a
+  // copy: swaps its class map (and, when `probabilities` is not null, its probabilities) with the
+  // caller's vectors, which the engine then reuses for later frames whatever their size (each
+  // frame's buffers are sized as it is written). For bindings that keep results beyond the next
+  // call, such as the Python module. Throws Error(kInvalidArgument) for any other result.
+  void exchange_result_buffers(const Segmentation& result, std::vector<std::uint8_t>& class_map,
+                               std::vector<float>* probabilities = nullptr);
+
   const ModelManifest& manifest() const;
   const NetworkInfo& network() const;
   Device device() const;  // the device actually used (never kAuto)
