@@ -114,6 +114,7 @@ class PermutohedralLattice {
   void insert_vertices(int row_length);
   void insert_range(VertexTable& table, int begin, int end, int row_length);
   void merge_tables(int t);
+  void mark_known_keys(int t);
   int find_vertex(const LatticeKey& key) const;
   void build_splat_lists(int threads);
   void find_neighbours(int threads);
