@@ -254,8 +254,8 @@ bool PermutohedralLattice::same_simplex(int a, int b) const {
 // The threads' ranges of points (range_start_; called by every thread of insert_vertices' region):
 // for an image, whole rows with equal numbers of points to hash (the others copy their vertices).
 // The top of a street scene (sky, facades) and its bottom hash different amounts: with equal point
-// counts one of two threads hashed 10-25 % more than the other on CamVid frames and the build
-// waited for it. Any split gives the same lattice (insert_vertices).
+// counts one of two threads spent 25-30 % more time hashing than the other on CamVid frames, and
+// the build waited for it. Any split gives the same lattice (insert_vertices).
 void PermutohedralLattice::split_points(int t, int count, int row_length) {
   const int rows = row_length > 0 ? n_ / row_length : 0;
   if (count == 1 || rows < count || static_cast<long long>(rows) * row_length != n_) {
@@ -439,7 +439,7 @@ namespace {
 // Thread t's vertices for the splat: ranges of equal numbers of entries (`start` is the CSR of the
 // m vertices' point lists), not of vertices: a vertex in a smooth region carries hundreds of
 // points, one in a textured region a few, and with equal vertex counts one of two threads summed
-// 20-30 % more entries than the other on CamVid frames. Any split gives the same sums (each
+// 12-21 % more entries than the other on CamVid frames. Any split gives the same sums (each
 // vertex is summed by one thread, in point order).
 void splat_range(const std::int32_t* start, int m, int t, int threads, int& begin, int& end) {
   const auto boundary = [&](int k) {
