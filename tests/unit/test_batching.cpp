@@ -267,9 +267,6 @@ TEST_F(BatchingTest, RefusesWhatItCannotRun) {
                      {"batch size", "1..64"});
   test::expect_error([&] { BatchingEngine(manifest, cpu_options(), batch_of(2, -1)); }, ErrorCode::kInvalidArgument,
                      {"batch timeout"});
-  SegmenterOptions keep = cpu_options();
-  keep.aspect = Aspect::kKeep;
-  test::expect_error([&] { BatchingEngine(manifest, keep, batch_of(2)); }, ErrorCode::kUnsupported, {"aspect keep"});
   SegmenterOptions cuda = cpu_options();
   cuda.device = Device::kCuda;
   test::expect_error([&] { BatchingEngine(manifest, cuda, batch_of(2)); }, ErrorCode::kUnsupported,
