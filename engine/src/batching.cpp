@@ -120,19 +120,16 @@ class BatchingEngine::Impl {
   ShapeBatch& shape_for(const FrameView& frame) {
     if (!keep_aspect()) return *base_;
     const InputSize size = keep_aspect_input_size(base_->size, stride_, frame.width, frame.height);
-    if (ShapeBatch* known = find_shape(size)) return *known;
+    if (ShapeBatch* known = find_shape(frame, size)) return *known;
     std::lock_guard<std::mutex> planning(plan_mutex_);  // one plan at a time; batches go on meanwhile
-    if (ShapeBatch* known = find_shape(size)) return *known;
+    if (ShapeBatch* known = find_shape(frame, size)) return *known;
     std::unique_ptr<ShapeBatch> shape;
     try {
       shape = plan_shape(size);
     } catch (const Error& e) {
-      const Error named(e.code(), "aspect keep: a " + std::to_string(frame.width) + "x" + std::to_string(frame.height) +
-                                      " frame needs network input " + std::to_string(size.width) + "x" +
-                                      std::to_string(size.height) + ": " + e.what());
       std::lock_guard<std::mutex> lock(mutex_);
-      failed_shapes_[size] = std::make_exception_ptr(named);
-      throw named;
+      failed_shapes_.emplace(size, e);
+      throw shape_error(frame, size, e);
     }
     std::lock_guard<std::mutex> lock(mutex_);
     ShapeBatch& planned = *shape;
@@ -231,12 +228,19 @@ class BatchingEngine::Impl {
     return shape;
   }
 
-  ShapeBatch* find_shape(InputSize size) const {
+  // The planned shape `size`, null if none; throws the Error of a shape that could not be planned.
+  ShapeBatch* find_shape(const FrameView& frame, InputSize size) const {
     std::lock_guard<std::mutex> lock(mutex_);
     const auto failed = failed_shapes_.find(size);
-    if (failed != failed_shapes_.end()) std::rethrow_exception(failed->second);
+    if (failed != failed_shapes_.end()) throw shape_error(frame, size, failed->second);
     const auto known = shapes_.find(size);
     return known == shapes_.end() ? nullptr : known->second.get();
+  }
+
+  static Error shape_error(const FrameView& frame, InputSize size, const Error& why) {
+    return Error(why.code(), "aspect keep: a " + std::to_string(frame.width) + "x" + std::to_string(frame.height) +
+                                 " frame needs network input " + std::to_string(size.width) + "x" +
+                                 std::to_string(size.height) + ": " + why.what());
   }
 
   int& active_in(ShapeBatch* shape) { return shape ? shape->active_streams : unplaced_streams_; }
@@ -306,7 +310,7 @@ class BatchingEngine::Impl {
   std::mutex plan_mutex_;
   std::condition_variable changed_;
   std::map<InputSize, std::unique_ptr<ShapeBatch>> shapes_;
-  std::map<InputSize, std::exception_ptr> failed_shapes_;
+  std::map<InputSize, Error> failed_shapes_;  // shapes that cannot be planned, and why
   int open_streams_ = 0, unplaced_streams_ = 0;
   bool network_busy_ = false;  // one network call at a time (the shapes share the CPU arena)
 };
