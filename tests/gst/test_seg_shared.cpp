@@ -4,7 +4,9 @@
 //    EOS; the model is loaded once and every branch's masks equal those of four separate elements;
 //  - the resident memory of four sharing elements is well below that of four separate ones;
 //  - one element's EOS, flushing seek, caps change and removal touch only its own stream;
-//  - aspect=keep branches of two aspects share an engine, each with a separate keep element's masks.
+//  - aspect=keep branches of two aspects share an engine, each with a separate keep element's masks;
+//    a caps change of one to another aspect touches only its stream; a stream whose frames fail is
+//    reported by its element while the others go on.
 #include <gst/app/gstappsink.h>
 #include <gtest/gtest.h>
 #include <sys/resource.h>
@@ -108,6 +110,15 @@ long launch_max_rss_kib(const std::string& line) {
   return usage.ru_maxrss;  // KiB on Linux
 }
 
+// The class map of `frame` pushed through harness `h` (empty when nothing came out).
+ClassMap map_of(GstHarness* h, GstBuffer* frame) {
+  GstBuffer* out = gst_harness_push_and_pull(h, frame);
+  EXPECT_NE(out, nullptr);
+  ClassMap map = out ? class_map_of(out) : ClassMap{};
+  if (out) gst_buffer_unref(out);
+  return map;
+}
+
 }  // namespace
 
 // The "done when": four sharing branches of four clips, batch-size 4, to EOS; one model
@@ -134,7 +145,7 @@ TEST(DeeplabSegShared, FourClipsFourSharingBranchesToEosWithEachBranchsOwnMasks)
 
 // The VOC model whose graph follows the input size (aspect keep), from the source tree's models/;
 // its file is found through DEEPLAB_MODEL_CACHE like the test model's.
-std::string keep_model() {
+static std::string keep_model() {
   const std::string data = model_manifest().substr(0, model_manifest().rfind('/'));  // tests/gst/data
   return data + "/../../../models/deeplabv3-mnv2-voc-513.yaml";
 }
@@ -201,13 +212,6 @@ TEST(DeeplabSegShared, EosSeekCapsChangeAndRemovalOfOneTouchOnlyItsStream) {
   GstHarness* b = gst_harness_new_parse(seg(extra).c_str());
   for (GstHarness* h : {solo, a, b}) gst_harness_set_src_caps_str(h, caps_string(GST_VIDEO_FORMAT_RGB, 320, 240).c_str());
   const Image person = load_image("person.jpg", 320, 240), dog = load_image("dog.jpg", 160, 120);
-  auto map_of = [](GstHarness* h, GstBuffer* frame) {
-    GstBuffer* out = gst_harness_push_and_pull(h, frame);
-    EXPECT_NE(out, nullptr);
-    ClassMap map = out ? class_map_of(out) : ClassMap{};
-    if (out) gst_buffer_unref(out);
-    return map;
-  };
   const ClassMap expected = map_of(solo, make_frame(person, GST_VIDEO_FORMAT_RGB));
   ASSERT_GT(expected.fraction(15), 0.01) << "the still should show a person";
   EXPECT_EQ(map_of(a, make_frame(person, GST_VIDEO_FORMAT_RGB)).ids, expected.ids) << "a alone, after the timeout";
@@ -232,6 +236,71 @@ TEST(DeeplabSegShared, EosSeekCapsChangeAndRemovalOfOneTouchOnlyItsStream) {
   EXPECT_EQ(map_of(b, make_frame(person, GST_VIDEO_FORMAT_RGB)).ids, expected.ids) << "after a's removal";
   gst_harness_teardown(b);
   gst_harness_teardown(solo);
+}
+
+// aspect=keep, two harnessed elements sharing an engine (batch 2, timeout 50 ms) on the VOC model at
+// 257: a's caps change from 4:3 to 16:9 (another network shape, planned then) and back; a's masks
+// stay a separate keep element's at each aspect, and b's (4:3 throughout) stay its own.
+TEST(DeeplabSegShared, KeepCapsChangeOfOneToAnotherAspectTouchesOnlyItsStream) {
+  if (g_file_test((shared_dir() + "/models/deeplabv3_mnv2_pascal_quant.tflite").c_str(), G_FILE_TEST_EXISTS) == FALSE)
+    GTEST_SKIP() << "the shared TFLite VOC model is absent";
+  const std::string keep = "model=" + keep_model() + " input-size=257x257 aspect=keep ";
+  GstHarness* solo = gst_harness_new_parse(seg(keep).c_str());
+  GstHarness* a = gst_harness_new_parse(seg(keep + "model-instance-id=keepcaps batch-size=2 batch-timeout=50").c_str());
+  GstHarness* b = gst_harness_new_parse(seg(keep + "model-instance-id=keepcaps batch-size=2 batch-timeout=50").c_str());
+  const Image person43 = load_image("person.jpg", 320, 240), person169 = load_image("person.jpg", 320, 180);
+  const std::string caps43 = caps_string(GST_VIDEO_FORMAT_RGB, 320, 240);
+  const std::string caps169 = caps_string(GST_VIDEO_FORMAT_RGB, 320, 180);
+  gst_harness_set_src_caps_str(b, caps43.c_str());
+  gst_harness_set_src_caps_str(solo, caps43.c_str());
+  const ClassMap b_expected = map_of(solo, make_frame(person43, GST_VIDEO_FORMAT_RGB));
+  for (const Image* image : {&person43, &person169, &person43}) {
+    const std::string& caps = image == &person169 ? caps169 : caps43;
+    gst_harness_set_src_caps_str(solo, caps.c_str());
+    gst_harness_set_src_caps_str(a, caps.c_str());
+    const ClassMap expected = map_of(solo, make_frame(*image, GST_VIDEO_FORMAT_RGB));
+    ASSERT_GT(expected.fraction(15), 0.01) << "the still should show a person";
+    const ClassMap got = map_of(a, make_frame(*image, GST_VIDEO_FORMAT_RGB));
+    EXPECT_EQ(got.height, image == &person169 ? 180 : 240);
+    EXPECT_EQ(got.ids, expected.ids) << "a at " << caps;
+    EXPECT_EQ(map_of(b, make_frame(person43, GST_VIDEO_FORMAT_RGB)).ids, b_expected.ids) << "b while a is at " << caps;
+  }
+  for (GstHarness* h : {a, b, solo}) gst_harness_teardown(h);
+}
+
+// A stream whose frames fail is reported by its element only: with aspect=keep, the test model
+// (its pooling window fixed to 257x257 input) cannot run a 4:3 frame, so a's push fails with an
+// ERROR from a naming the node, while b (square frames) sharing the engine goes on, before and after.
+TEST(DeeplabSegShared, AFailingStreamIsReportedByItsElementWithoutStoppingTheOthers) {
+  const std::string extra = "aspect=keep model-instance-id=failing batch-size=2 batch-timeout=50";
+  GstHarness* a = gst_harness_new_parse(seg(extra).c_str());
+  GstHarness* b = gst_harness_new_parse(seg(extra).c_str());
+  GstBus* bus = gst_bus_new();
+  gst_element_set_bus(a->element, bus);
+  gst_harness_set_src_caps_str(a, caps_string(GST_VIDEO_FORMAT_RGB, 320, 240).c_str());
+  gst_harness_set_src_caps_str(b, caps_string(GST_VIDEO_FORMAT_RGB, 240, 240).c_str());
+  const Image wide = load_image("person.jpg", 320, 240), square = load_image("person.jpg", 240, 240);
+  const ClassMap expected = map_of(b, make_frame(square, GST_VIDEO_FORMAT_RGB));
+  ASSERT_GT(expected.fraction(15), 0.01) << "the still should show a person";
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    EXPECT_EQ(gst_harness_push(a, make_frame(wide, GST_VIDEO_FORMAT_RGB)), GST_FLOW_ERROR);
+    GstMessage* error = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
+    ASSERT_NE(error, nullptr) << "a posted no ERROR";
+    GError* gerror = nullptr;
+    gchar* debug = nullptr;
+    gst_message_parse_error(error, &gerror, &debug);
+    const std::string text = std::string(gerror->message) + " " + (debug ? debug : "");
+    EXPECT_NE(text.find("AveragePool node"), std::string::npos) << text;
+    EXPECT_NE(text.find("aspect keep"), std::string::npos) << text;
+    g_clear_error(&gerror);
+    g_free(debug);
+    gst_message_unref(error);
+    EXPECT_EQ(map_of(b, make_frame(square, GST_VIDEO_FORMAT_RGB)).ids, expected.ids) << "b after a's failure";
+  }
+  gst_element_set_bus(a->element, nullptr);
+  gst_object_unref(bus);
+  gst_harness_teardown(a);
+  gst_harness_teardown(b);
 }
 
 // Elements naming one id with different settings: the second one's start fails, naming the id.
