@@ -160,10 +160,13 @@ class BatchingEngine::Impl {
     while (!record.done) {
       if (ShapeBatch* due = next_due()) {
         run_batch(*due, lock);
-      } else if (network_busy_) {
-        changed_.wait(lock);  // told when the network is free
+        continue;
+      }
+      const Clock::time_point deadline = next_deadline();
+      if (network_busy_ || deadline == Clock::time_point::max()) {
+        changed_.wait(lock);  // told when the network is free or a slot is ready
       } else {
-        changed_.wait_until(lock, next_deadline());
+        changed_.wait_until(lock, deadline);
       }
     }
   }
