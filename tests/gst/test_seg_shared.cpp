@@ -240,7 +240,8 @@ TEST(DeeplabSegShared, EosSeekCapsChangeAndRemovalOfOneTouchOnlyItsStream) {
 
 // aspect=keep, two harnessed elements sharing an engine (batch 2, timeout 50 ms) on the VOC model at
 // 257: a's caps change from 4:3 to 16:9 (another network shape, planned then) and back; a's masks
-// stay a separate keep element's at each aspect, and b's (4:3 throughout) stay its own.
+// stay a separate keep element's at each aspect, and b's (4:3 throughout) stay its own; a third
+// element joining later at 16:9 gets its own masks too.
 TEST(DeeplabSegShared, KeepCapsChangeOfOneToAnotherAspectTouchesOnlyItsStream) {
   if (g_file_test((shared_dir() + "/models/deeplabv3_mnv2_pascal_quant.tflite").c_str(), G_FILE_TEST_EXISTS) == FALSE)
     GTEST_SKIP() << "the shared TFLite VOC model is absent";
@@ -265,7 +266,14 @@ TEST(DeeplabSegShared, KeepCapsChangeOfOneToAnotherAspectTouchesOnlyItsStream) {
     EXPECT_EQ(got.ids, expected.ids) << "a at " << caps;
     EXPECT_EQ(map_of(b, make_frame(person43, GST_VIDEO_FORMAT_RGB)).ids, b_expected.ids) << "b while a is at " << caps;
   }
-  for (GstHarness* h : {a, b, solo}) gst_harness_teardown(h);
+  // c joins while a and b are open, at 16:9 (a shape planned already): a separate element's masks.
+  GstHarness* c = gst_harness_new_parse(seg(keep + "model-instance-id=keepcaps batch-size=2 batch-timeout=50").c_str());
+  gst_harness_set_src_caps_str(c, caps169.c_str());
+  gst_harness_set_src_caps_str(solo, caps169.c_str());
+  EXPECT_EQ(map_of(c, make_frame(person169, GST_VIDEO_FORMAT_RGB)).ids,
+            map_of(solo, make_frame(person169, GST_VIDEO_FORMAT_RGB)).ids) << "c, joined later";
+  EXPECT_EQ(map_of(b, make_frame(person43, GST_VIDEO_FORMAT_RGB)).ids, b_expected.ids) << "b after c joined";
+  for (GstHarness* h : {a, b, c, solo}) gst_harness_teardown(h);
 }
 
 // A stream whose frames fail is reported by its element only: with aspect=keep, the test model
