@@ -120,7 +120,7 @@ class Segmenter::Impl {
     input_height_ = options_.input_height > 0 ? options_.input_height : manifest_.input.height;
     load_backend();
     base_width_ = info_.input_width, base_height_ = info_.input_height;
-    stride_ = output_stride(info_);
+    stride_ = network_output_stride(info_);
     set_crf_options(options_.crf);
   }
 
@@ -196,8 +196,8 @@ class Segmenter::Impl {
   // graph is planned for one input size). Frames in flight were planned for the old one.
   void follow_frame_aspect(const FrameView& frame) {
     if (options_.aspect != Aspect::kKeep || info_.input_width == 0) return;
-    int width = 0, height = 0;
-    keep_aspect_size(frame, width, height);
+    const InputSize size = keep_aspect_input_size({base_width_, base_height_}, stride_, frame.width, frame.height);
+    const int width = size.width, height = size.height;
     if (width == info_.input_width && height == info_.input_height) return;
     if (pending_ > 0)
       throw Error(ErrorCode::kInvalidArgument, "Segmenter: a " + std::to_string(frame.width) + "x" +
@@ -207,28 +207,6 @@ class Segmenter::Impl {
     input_width_ = width, input_height_ = height;
     load_backend();
     backend_->set_crf(options_.crf);
-  }
-
-  // The long side of the configured input size kept, the other one from the frame's aspect rounded
-  // to a multiple of the output stride (plus one where the configured size has that form, as
-  // align_corners DeepLab models do: 513 = 32*16+1).
-  void keep_aspect_size(const FrameView& frame, int& width, int& height) const {
-    const int long_side = std::max(base_width_, base_height_);
-    const int plus_one = (long_side - 1) % stride_ == 0 ? 1 : 0;
-    const double other = static_cast<double>(long_side) * std::min(frame.width, frame.height) /
-                         std::max(frame.width, frame.height);
-    const int steps = std::max(1, static_cast<int>(std::lround((other - plus_one) / stride_)));
-    const int short_side = std::min(long_side, steps * stride_ + plus_one);
-    width = frame.width >= frame.height ? long_side : short_side;
-    height = frame.width >= frame.height ? short_side : long_side;
-  }
-
-  // The network's output stride, from its input and logits sizes (513 -> 33: 16).
-  static int output_stride(const NetworkInfo& info) {
-    const int in = info.input_width, out = info.logits_width;
-    if (in <= 1 || out <= 1) return 1;
-    if ((in - 1) % (out - 1) == 0) return (in - 1) / (out - 1);
-    return std::max(1, static_cast<int>(std::lround(static_cast<double>(in) / out)));
   }
 
   // The optimised graph, checked against the manifest, to the backend of the chosen device. With

@@ -3,7 +3,10 @@
 //  - the line: four branches of four clips with model-instance-id=cams batch-size=4 run to
 //    EOS; the model is loaded once and every branch's masks equal those of four separate elements;
 //  - the resident memory of four sharing elements is well below that of four separate ones;
-//  - one element's EOS, flushing seek, caps change and removal touch only its own stream.
+//  - one element's EOS, flushing seek, caps change and removal touch only its own stream;
+//  - aspect=keep branches of two aspects share an engine, each with a separate keep element's masks;
+//    a caps change of one to another aspect touches only its stream; a stream whose frames fail is
+//    reported by its element while the others go on.
 #include <gst/app/gstappsink.h>
 #include <gtest/gtest.h>
 #include <sys/resource.h>
@@ -25,8 +28,7 @@ using namespace gsttest;
 
 namespace {
 
-// The four clips of the line (one of the three shared clips twice), one frame in two
-// seconds of each: every decoded frame is still decoded, few are segmented.
+// The four clips of the line (one of the three shared clips twice).
 const char* const kClips[4] = {"car-detection", "bottle-detection", "one-by-one-person-detection", "car-detection"};
 
 // seg(extra) named segK (seg() names every element "seg").
@@ -34,19 +36,24 @@ std::string seg_named(const std::string& extra, int k) {
   return std::regex_replace(seg(extra), std::regex("name=seg "), "name=seg" + std::to_string(k) + " ");
 }
 
-std::string four_branches(const std::string& seg_extra) {
-  std::string line;
-  for (int k = 0; k < 4; ++k)
-    line += "filesrc location=" + shared_dir() + "/media/" + kClips[k] +
-            ".mp4 ! decodebin ! videorate drop-only=true ! video/x-raw,framerate=1/2 ! videoconvert ! " +
-            seg_named(seg_extra, k) + " ! fakesink  ";
-  return line;
+// A clip decoded, one frame in two seconds of it (every decoded frame is still decoded, few are
+// segmented), then `caps` (empty: as decoded).
+std::string clip_source(const std::string& clip, const std::string& caps = "") {
+  return "filesrc location=" + shared_dir() + "/media/" + clip +
+         ".mp4 ! decodebin ! videorate drop-only=true ! video/x-raw,framerate=1/2 ! videoconvert ! " +
+         (caps.empty() ? "" : "videoscale ! " + caps + " ! ");
+}
+
+std::vector<std::string> four_clips() {
+  std::vector<std::string> sources;
+  for (const char* clip : kClips) sources.push_back(clip_source(clip));
+  return sources;
 }
 
 // Per branch, the class maps (as tight rows) that left its deeplabseg, in order.
 struct BranchMaps {
   std::mutex mutex;
-  std::vector<std::vector<ClassMap>> maps = std::vector<std::vector<ClassMap>>(4);
+  std::vector<std::vector<ClassMap>> maps;
 };
 
 GstPadProbeReturn keep_map(GstPad* pad, GstPadProbeInfo* info, gpointer data) {
@@ -58,17 +65,22 @@ GstPadProbeReturn keep_map(GstPad* pad, GstPadProbeInfo* info, gpointer data) {
   return GST_PAD_PROBE_OK;
 }
 
-// Runs the four-branch line to EOS and returns every branch's maps.
-std::vector<std::vector<ClassMap>> run_four(const std::string& seg_extra) {
+// Runs one branch per source (`source ! deeplabseg seg_extra ! fakesink`) in one pipeline to EOS
+// and returns every branch's maps.
+std::vector<std::vector<ClassMap>> run_branches(const std::vector<std::string>& sources, const std::string& seg_extra) {
+  std::string line;
+  for (std::size_t k = 0; k < sources.size(); ++k)
+    line += sources[k] + seg_named(seg_extra, static_cast<int>(k)) + " ! fakesink  ";
   GError* error = nullptr;
-  GstElement* pipeline = gst_parse_launch(four_branches(seg_extra).c_str(), &error);
+  GstElement* pipeline = gst_parse_launch(line.c_str(), &error);
   EXPECT_NE(pipeline, nullptr) << (error ? error->message : "");
   if (!pipeline) return {};
   BranchMaps maps;
-  for (int k = 0; k < 4; ++k) {
+  maps.maps.resize(sources.size());
+  for (std::size_t k = 0; k < sources.size(); ++k) {
     GstElement* seg = gst_bin_get_by_name(GST_BIN(pipeline), ("seg" + std::to_string(k)).c_str());
     GstPad* src = gst_element_get_static_pad(seg, "src");
-    g_object_set_data(G_OBJECT(src), "branch", GINT_TO_POINTER(k));
+    g_object_set_data(G_OBJECT(src), "branch", GINT_TO_POINTER(static_cast<int>(k)));
     gst_pad_add_probe(src, GST_PAD_PROBE_TYPE_BUFFER, keep_map, &maps, nullptr);
     gst_object_unref(src);
     gst_object_unref(seg);
@@ -98,15 +110,24 @@ long launch_max_rss_kib(const std::string& line) {
   return usage.ru_maxrss;  // KiB on Linux
 }
 
+// The class map of `frame` pushed through harness `h` (empty when nothing came out).
+ClassMap map_of(GstHarness* h, GstBuffer* frame) {
+  GstBuffer* out = gst_harness_push_and_pull(h, frame);
+  EXPECT_NE(out, nullptr);
+  ClassMap map = out ? class_map_of(out) : ClassMap{};
+  if (out) gst_buffer_unref(out);
+  return map;
+}
+
 }  // namespace
 
 // The "done when": four sharing branches of four clips, batch-size 4, to EOS; one model
 // load; each branch's masks (sizes and pixels) equal those of four separate elements.
 TEST(DeeplabSegShared, FourClipsFourSharingBranchesToEosWithEachBranchsOwnMasks) {
   SegLog log;
-  const auto shared = run_four("model-instance-id=cams batch-size=4");
+  const auto shared = run_branches(four_clips(), "model-instance-id=cams batch-size=4");
   EXPECT_EQ(log.shared_engine_loads(), 1) << "four elements, one model load";
-  const auto separate = run_four("");
+  const auto separate = run_branches(four_clips(), "");
   ASSERT_EQ(shared.size(), 4u);
   ASSERT_EQ(separate.size(), 4u);
   for (int k = 0; k < 4; ++k) {
@@ -117,6 +138,40 @@ TEST(DeeplabSegShared, FourClipsFourSharingBranchesToEosWithEachBranchsOwnMasks)
     for (std::size_t f = 0; f < shared[k].size(); ++f) {
       ASSERT_EQ(shared[k][f].width, width) << "frame " << f;
       ASSERT_EQ(shared[k][f].height, height) << "frame " << f;
+      ASSERT_TRUE(shared[k][f].ids == separate[k][f].ids) << "frame " << f << ": masks differ";
+    }
+  }
+}
+
+// The VOC model whose graph follows the input size (aspect keep), from the source tree's models/;
+// its file is found through DEEPLAB_MODEL_CACHE like the test model's.
+static std::string keep_model() {
+  const std::string data = model_manifest().substr(0, model_manifest().rfind('/'));  // tests/gst/data
+  return data + "/../../../models/deeplabv3-mnv2-voc-513.yaml";
+}
+
+// aspect=keep on a shared engine: a 16:9 clip (768x432: network 257x145) and a clip scaled to 4:3
+// (480x360: network 257x193) in two branches of one engine (batch 2) run to EOS; every mask equals
+// that of a separate keep element (the engine plans a network per shape and batches per shape).
+TEST(DeeplabSegShared, KeepAspectBranchesOfTwoAspectsShareAnEngineWithEachBranchsOwnMasks) {
+  if (g_file_test((shared_dir() + "/models/deeplabv3_mnv2_pascal_quant.tflite").c_str(), G_FILE_TEST_EXISTS) == FALSE)
+    GTEST_SKIP() << "the shared TFLite VOC model is absent";
+  const std::vector<std::string> sources = {clip_source("car-detection"),
+                                            clip_source("bottle-detection", "video/x-raw,width=480,height=360")};
+  const std::string keep = "model=" + keep_model() + " input-size=257x257 aspect=keep ";
+  SegLog log;
+  const auto shared = run_branches(sources, keep + "model-instance-id=keep batch-size=2");
+  EXPECT_EQ(log.shared_engine_loads(), 1) << "two elements, one engine";
+  const auto separate = run_branches(sources, keep);
+  ASSERT_EQ(shared.size(), 2u);
+  ASSERT_EQ(separate.size(), 2u);
+  for (int k = 0; k < 2; ++k) {
+    SCOPED_TRACE("branch " + std::to_string(k));
+    ASSERT_GE(shared[k].size(), 5u);
+    ASSERT_EQ(shared[k].size(), separate[k].size());
+    for (std::size_t f = 0; f < shared[k].size(); ++f) {
+      ASSERT_EQ(shared[k][f].width, k == 0 ? 768 : 480) << "frame " << f;
+      ASSERT_EQ(shared[k][f].height, k == 0 ? 432 : 360) << "frame " << f;
       ASSERT_TRUE(shared[k][f].ids == separate[k][f].ids) << "frame " << f << ": masks differ";
     }
   }
@@ -157,13 +212,6 @@ TEST(DeeplabSegShared, EosSeekCapsChangeAndRemovalOfOneTouchOnlyItsStream) {
   GstHarness* b = gst_harness_new_parse(seg(extra).c_str());
   for (GstHarness* h : {solo, a, b}) gst_harness_set_src_caps_str(h, caps_string(GST_VIDEO_FORMAT_RGB, 320, 240).c_str());
   const Image person = load_image("person.jpg", 320, 240), dog = load_image("dog.jpg", 160, 120);
-  auto map_of = [](GstHarness* h, GstBuffer* frame) {
-    GstBuffer* out = gst_harness_push_and_pull(h, frame);
-    EXPECT_NE(out, nullptr);
-    ClassMap map = out ? class_map_of(out) : ClassMap{};
-    if (out) gst_buffer_unref(out);
-    return map;
-  };
   const ClassMap expected = map_of(solo, make_frame(person, GST_VIDEO_FORMAT_RGB));
   ASSERT_GT(expected.fraction(15), 0.01) << "the still should show a person";
   EXPECT_EQ(map_of(a, make_frame(person, GST_VIDEO_FORMAT_RGB)).ids, expected.ids) << "a alone, after the timeout";
@@ -188,6 +236,79 @@ TEST(DeeplabSegShared, EosSeekCapsChangeAndRemovalOfOneTouchOnlyItsStream) {
   EXPECT_EQ(map_of(b, make_frame(person, GST_VIDEO_FORMAT_RGB)).ids, expected.ids) << "after a's removal";
   gst_harness_teardown(b);
   gst_harness_teardown(solo);
+}
+
+// aspect=keep, two harnessed elements sharing an engine (batch 2, timeout 50 ms) on the VOC model at
+// 257: a's caps change from 4:3 to 16:9 (another network shape, planned then) and back; a's masks
+// stay a separate keep element's at each aspect, and b's (4:3 throughout) stay its own; a third
+// element joining later at 16:9 gets its own masks too.
+TEST(DeeplabSegShared, KeepCapsChangeOfOneToAnotherAspectTouchesOnlyItsStream) {
+  if (g_file_test((shared_dir() + "/models/deeplabv3_mnv2_pascal_quant.tflite").c_str(), G_FILE_TEST_EXISTS) == FALSE)
+    GTEST_SKIP() << "the shared TFLite VOC model is absent";
+  const std::string keep = "model=" + keep_model() + " input-size=257x257 aspect=keep ";
+  GstHarness* solo = gst_harness_new_parse(seg(keep).c_str());
+  GstHarness* a = gst_harness_new_parse(seg(keep + "model-instance-id=keepcaps batch-size=2 batch-timeout=50").c_str());
+  GstHarness* b = gst_harness_new_parse(seg(keep + "model-instance-id=keepcaps batch-size=2 batch-timeout=50").c_str());
+  const Image person43 = load_image("person.jpg", 320, 240), person169 = load_image("person.jpg", 320, 180);
+  const std::string caps43 = caps_string(GST_VIDEO_FORMAT_RGB, 320, 240);
+  const std::string caps169 = caps_string(GST_VIDEO_FORMAT_RGB, 320, 180);
+  gst_harness_set_src_caps_str(b, caps43.c_str());
+  gst_harness_set_src_caps_str(solo, caps43.c_str());
+  const ClassMap b_expected = map_of(solo, make_frame(person43, GST_VIDEO_FORMAT_RGB));
+  for (const Image* image : {&person43, &person169, &person43}) {
+    const std::string& caps = image == &person169 ? caps169 : caps43;
+    gst_harness_set_src_caps_str(solo, caps.c_str());
+    gst_harness_set_src_caps_str(a, caps.c_str());
+    const ClassMap expected = map_of(solo, make_frame(*image, GST_VIDEO_FORMAT_RGB));
+    ASSERT_GT(expected.fraction(15), 0.01) << "the still should show a person";
+    const ClassMap got = map_of(a, make_frame(*image, GST_VIDEO_FORMAT_RGB));
+    EXPECT_EQ(got.height, image == &person169 ? 180 : 240);
+    EXPECT_EQ(got.ids, expected.ids) << "a at " << caps;
+    EXPECT_EQ(map_of(b, make_frame(person43, GST_VIDEO_FORMAT_RGB)).ids, b_expected.ids) << "b while a is at " << caps;
+  }
+  // c joins while a and b are open, at 16:9 (a shape planned already): a separate element's masks.
+  GstHarness* c = gst_harness_new_parse(seg(keep + "model-instance-id=keepcaps batch-size=2 batch-timeout=50").c_str());
+  gst_harness_set_src_caps_str(c, caps169.c_str());
+  gst_harness_set_src_caps_str(solo, caps169.c_str());
+  EXPECT_EQ(map_of(c, make_frame(person169, GST_VIDEO_FORMAT_RGB)).ids,
+            map_of(solo, make_frame(person169, GST_VIDEO_FORMAT_RGB)).ids) << "c, joined later";
+  EXPECT_EQ(map_of(b, make_frame(person43, GST_VIDEO_FORMAT_RGB)).ids, b_expected.ids) << "b after c joined";
+  for (GstHarness* h : {a, b, c, solo}) gst_harness_teardown(h);
+}
+
+// A stream whose frames fail is reported by its element only: with aspect=keep, the test model
+// (its pooling window fixed to 257x257 input) cannot run a 4:3 frame, so a's push fails with an
+// ERROR from a naming the node, while b (square frames) sharing the engine goes on, before and after.
+TEST(DeeplabSegShared, AFailingStreamIsReportedByItsElementWithoutStoppingTheOthers) {
+  const std::string extra = "aspect=keep model-instance-id=failing batch-size=2 batch-timeout=50";
+  GstHarness* a = gst_harness_new_parse(seg(extra).c_str());
+  GstHarness* b = gst_harness_new_parse(seg(extra).c_str());
+  GstBus* bus = gst_bus_new();
+  gst_element_set_bus(a->element, bus);
+  gst_harness_set_src_caps_str(a, caps_string(GST_VIDEO_FORMAT_RGB, 320, 240).c_str());
+  gst_harness_set_src_caps_str(b, caps_string(GST_VIDEO_FORMAT_RGB, 240, 240).c_str());
+  const Image wide = load_image("person.jpg", 320, 240), square = load_image("person.jpg", 240, 240);
+  const ClassMap expected = map_of(b, make_frame(square, GST_VIDEO_FORMAT_RGB));
+  ASSERT_GT(expected.fraction(15), 0.01) << "the still should show a person";
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    EXPECT_EQ(gst_harness_push(a, make_frame(wide, GST_VIDEO_FORMAT_RGB)), GST_FLOW_ERROR);
+    GstMessage* error = gst_bus_pop_filtered(bus, GST_MESSAGE_ERROR);
+    ASSERT_NE(error, nullptr) << "a posted no ERROR";
+    GError* gerror = nullptr;
+    gchar* debug = nullptr;
+    gst_message_parse_error(error, &gerror, &debug);
+    const std::string text = std::string(gerror->message) + " " + (debug ? debug : "");
+    EXPECT_NE(text.find("AveragePool node"), std::string::npos) << text;
+    EXPECT_NE(text.find("aspect keep"), std::string::npos) << text;
+    g_clear_error(&gerror);
+    g_free(debug);
+    gst_message_unref(error);
+    EXPECT_EQ(map_of(b, make_frame(square, GST_VIDEO_FORMAT_RGB)).ids, expected.ids) << "b after a's failure";
+  }
+  gst_element_set_bus(a->element, nullptr);
+  gst_object_unref(bus);
+  gst_harness_teardown(a);
+  gst_harness_teardown(b);
 }
 
 // Elements naming one id with different settings: the second one's start fails, naming the id.

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <filesystem>
 #include <functional>
@@ -267,13 +268,174 @@ TEST_F(BatchingTest, RefusesWhatItCannotRun) {
                      {"batch size", "1..64"});
   test::expect_error([&] { BatchingEngine(manifest, cpu_options(), batch_of(2, -1)); }, ErrorCode::kInvalidArgument,
                      {"batch timeout"});
-  SegmenterOptions keep = cpu_options();
-  keep.aspect = Aspect::kKeep;
-  test::expect_error([&] { BatchingEngine(manifest, keep, batch_of(2)); }, ErrorCode::kUnsupported, {"aspect keep"});
   SegmenterOptions cuda = cpu_options();
   cuda.device = Device::kCuda;
   test::expect_error([&] { BatchingEngine(manifest, cuda, batch_of(2)); }, ErrorCode::kUnsupported,
                      {"CPU backend only", "cuda"});
   test::expect_error([&] { shared_engine("", manifest, cpu_options(), batch_of(2)); }, ErrorCode::kInvalidArgument,
                      {"model-instance-id"});
+}
+
+// ---- aspect keep: a network per input shape, batches per shape ----
+namespace {
+
+// The TFLite VOC model (its graph follows the input size), planned at 257x257 so that the keep
+// shapes stay small: 4:3 -> 257x193, 16:9 -> 257x145, 3:4 -> 193x257, square -> 257x257.
+ModelManifest keep_manifest() {
+  ModelManifest m = load_manifest(std::string(DEEPLAB_SOURCE_DIR) + "/models/deeplabv3-mnv2-voc-513.yaml");
+  m.file = std::string(DEEPLAB_SHARED_DIR) + "/models/deeplabv3_mnv2_pascal_quant.tflite";
+  return m;
+}
+
+SegmenterOptions keep_options() {
+  SegmenterOptions o = cpu_options();
+  o.aspect = Aspect::kKeep;
+  o.input_width = o.input_height = 257;
+  return o;
+}
+
+// The middle of `bgr` cut to width:height (a 16:9 or portrait frame from a 4:3 one).
+cv::Mat cut_to(const cv::Mat& bgr, int width, int height) {
+  const int w = std::min(bgr.cols, bgr.rows * width / height), h = std::min(bgr.rows, bgr.cols * height / width);
+  return bgr(cv::Rect((bgr.cols - w) / 2, (bgr.rows - h) / 2, w, h)).clone();
+}
+
+// One stream's frames: what it sends, in order, and the network input height each one needs.
+struct KeepStream {
+  std::string name;
+  std::vector<cv::Mat> frames;
+  int net_width, net_height;
+};
+
+class BatchingKeepTest : public BatchingTest {
+ protected:
+  void SetUp() override {
+    BatchingTest::SetUp();
+    if (!fs::exists(keep_manifest().file)) GTEST_SKIP() << "no model at " << keep_manifest().file;
+  }
+};
+
+// What a Segmenter of its own with aspect keep gives each frame of `stream`.
+std::vector<Segmentation> keep_alone(const KeepStream& stream, const SegmentRequest& request) {
+  Segmenter solo(keep_manifest(), keep_options());
+  std::vector<Segmentation> out;
+  for (const cv::Mat& bgr : stream.frames) out.push_back(solo.segment(test::bgr_frame(bgr), request));
+  return out;
+}
+
+}  // namespace
+
+// Four streams of three aspects in one engine (batch 4): two CamVid sequences (4:3), a 16:9 cut and
+// a square cut. Each frame's class map and probabilities equal a keep Segmenter's bit for bit; each
+// batch holds one shape only (the 4:3 batches two frames, the others one; the shape counts add up).
+TEST_F(BatchingKeepTest, MixedAspectsEqualTheKeepSegmenterAndBatchesNeverMixShapes) {
+  const std::vector<cv::Mat> a = camvid_sequence("0001TP", 2), b = camvid_sequence("Seq05VD", 2);
+  std::vector<KeepStream> streams = {{"CamVid 0001TP 4:3", a, 257, 193},
+                                     {"CamVid Seq05VD 4:3", b, 257, 193},
+                                     {"16:9 cut", {cut_to(a[0], 16, 9), cut_to(b[1], 16, 9)}, 257, 145},
+                                     {"square cut", {cut_to(b[0], 1, 1), cut_to(a[1], 1, 1)}, 257, 257}};
+  SegmentRequest request;
+  request.probabilities_width = 61;
+  request.probabilities_height = 45;
+  std::vector<std::vector<Segmentation>> expected;
+  for (const KeepStream& s : streams) expected.push_back(keep_alone(s, request));
+
+  BatchingEngine engine(keep_manifest(), keep_options(), batch_of(4));
+  std::vector<std::unique_ptr<EngineStream>> open;
+  for (std::size_t k = 0; k < streams.size(); ++k) open.push_back(engine.open_stream());
+  std::vector<std::vector<Segmentation>> got(streams.size());
+  std::vector<std::vector<int>> batch_frames(streams.size());
+  on_threads(4, [&](int k) {
+    for (const cv::Mat& bgr : streams[k].frames) {
+      got[k].push_back(open[k]->segment(test::bgr_frame(bgr), request));
+      batch_frames[k].push_back(open[k]->last_batch_frames());
+    }
+  });
+  for (std::size_t k = 0; k < streams.size(); ++k) {
+    const KeepStream& s = streams[k];
+    EXPECT_EQ(open[k]->network().input_width, s.net_width) << s.name;
+    EXPECT_EQ(open[k]->network().input_height, s.net_height) << s.name;
+    for (std::size_t f = 0; f < s.frames.size(); ++f) {
+      expect_same(got[k][f], expected[k][f], s.name + ", frame " + std::to_string(f));
+      EXPECT_EQ(batch_frames[k][f], s.net_height == 193 ? 2 : 1) << s.name << ": batches hold one shape";
+    }
+  }
+  const std::vector<BatchShapeStats> stats = engine.shape_stats();
+  ASSERT_EQ(stats.size(), 3u);
+  const int expected_frames[3] = {2, 4, 2}, expected_batches[3] = {2, 2, 2};  // 257x145, 257x193, 257x257
+  for (int k = 0; k < 3; ++k) {
+    EXPECT_EQ(stats[k].input_width, 257);
+    EXPECT_EQ(stats[k].frames, expected_frames[k]) << "shape 257x" << stats[k].input_height;
+    EXPECT_EQ(stats[k].batches, expected_batches[k]) << "shape 257x" << stats[k].input_height;
+  }
+}
+
+// Batch 4, timeout 150 ms: two 4:3 streams play while a 16:9 stream plays beside a 16:9 stream that
+// stalled after one frame. The 4:3 batches never wait for the 16:9 frames (two frames each, at once);
+// each 16:9 frame runs alone after its timeout, and waits beyond it at most for the one 4:3 batch
+// that may be running then (oldest due batch first: the busy shape does not starve it).
+TEST_F(BatchingKeepTest, AStreamAloneInItsShapeWaitsTheTimeoutAtMost) {
+  const int timeout_ms = 150;
+  const std::vector<cv::Mat> camvid = camvid_sequence("0001TP", 2);
+  const cv::Mat wide = cut_to(camvid[0], 16, 9);
+  BatchingEngine engine(keep_manifest(), keep_options(), batch_of(4, timeout_ms));
+  auto stalled = engine.open_stream();
+  stalled->segment(test::bgr_frame(wide));  // placed in the 16:9 shape, then silent (not idle)
+  std::vector<std::unique_ptr<EngineStream>> busy;
+  for (int k = 0; k < 2; ++k) busy.push_back(engine.open_stream());
+  auto lonely = engine.open_stream();
+  std::atomic<bool> lonely_done{false};
+  std::vector<double> busy_infer_ms(2, 0.0);
+  std::vector<int> busy_frames(2, 0), busy_batches(2, 0);
+  std::vector<double> waits_ms;
+  on_threads(3, [&](int k) {
+    if (k == 2) {
+      for (int f = 0; f < 4; ++f) {
+        const StageTimes& t = (lonely->segment(test::bgr_frame(wide)), lonely->last_times());
+        EXPECT_EQ(lonely->last_batch_frames(), 1);
+        waits_ms.push_back(t.total_ms - t.infer_ms - t.preprocess_ms - t.postprocess_ms);
+      }
+      lonely_done = true;
+      return;
+    }
+    for (int f = 0; f < 40 && (f < 4 || !lonely_done); ++f) {  // keeps the network busy meanwhile
+      busy[k]->segment(test::bgr_frame(camvid[f % 2]));
+      busy_infer_ms[k] = std::max(busy_infer_ms[k], busy[k]->last_times().infer_ms);
+      busy_batches[k] += busy[k]->last_batch_frames() == 2 ? 1 : 0;
+      ++busy_frames[k];
+    }
+  });
+  const double busy_batch_ms = std::max(busy_infer_ms[0], busy_infer_ms[1]);
+  for (double wait : waits_ms) {
+    EXPECT_GE(wait, timeout_ms * 0.9) << "waited for the stalled stream of its shape";
+    EXPECT_LE(wait, timeout_ms + 2 * busy_batch_ms + 250) << "one running 4:3 batch (" << busy_batch_ms
+                                                            << " ms) at most beyond the timeout";
+  }
+  for (int k = 0; k < 2; ++k) EXPECT_EQ(busy_batches[k], busy_frames[k]) << "4:3 frames ran two by two";
+}
+
+// The shared 257x257 ONNX model pools a fixed 33x33 window: a 4:3 stream's frames fail with the
+// Segmenter's Error (naming the node), its shape planned once only; a square stream of the same
+// engine goes on; a stream whose frames go 4:3 -> 16:9 -> 4:3 on the VOC model plans 16:9 once.
+TEST_F(BatchingKeepTest, AShapeThatCannotBePlannedFailsItsStreamsOnlyAndShapesArePlannedOnce) {
+  SegmenterOptions fixed = keep_options();
+  fixed.input_width = fixed.input_height = 0;
+  BatchingEngine onnx(test::default_model_manifest(), fixed, batch_of(2, 20));
+  auto square = onnx.open_stream(), wide = onnx.open_stream();
+  const cv::Mat camvid = camvid_sequence("Seq05VD", 1).at(0);
+  const int loads_before = graph_loads();
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    test::expect_error([&] { wide->segment(test::bgr_frame(camvid)); }, ErrorCode::kManifestMismatch,
+                       {"aspect keep", "480x360 frame", "AveragePool node 'AvgPool2D/AvgPool'"});
+    EXPECT_EQ(square->segment(test::bgr_frame(cut_to(camvid, 1, 1))).width, 360);
+  }
+  EXPECT_EQ(graph_loads() - loads_before, 1) << "the failing shape was tried once";
+
+  BatchingEngine voc(keep_manifest(), keep_options(), batch_of(2, 20));
+  auto changing = voc.open_stream();
+  const int voc_loads = graph_loads();
+  for (const cv::Mat& frame : {camvid, cut_to(camvid, 16, 9), camvid}) changing->segment(test::bgr_frame(frame));
+  EXPECT_EQ(changing->network().input_height, 193);
+  EXPECT_EQ(graph_loads() - voc_loads, 2) << "4:3 and 16:9 planned once each";
+  EXPECT_EQ(voc.shape_stats().size(), 3u) << "the square configured shape, 4:3 and 16:9";
 }

@@ -16,16 +16,28 @@
 // the next batch gathers. A bad frame is refused to its own stream only; a failed network call is
 // reported to every stream of that batch.
 //
+// Aspect::kKeep: each stream's network input follows its frame's aspect by the Segmenter's rule
+// (the configured size's long side kept, the other side rounded to the output stride). The engine
+// plans the networks of an input shape when a stream first sends a frame of it (a model tied to its
+// own input size fails that stream's frame with the Segmenter's Error, the others go on) and keeps
+// them while it lives; frames are batched per shape (a batch never mixes shapes, the streams of a
+// shape count for "every open stream"), one network call runs at a time, and of the batches due the
+// one whose first frame is oldest runs first: a stream alone in its shape waits at most its timeout
+// and the batches due before it. A stream whose frames change shape (caps change) starts its
+// temporal CRF afresh, as a Segmenter does when it re-plans.
+//
 // Streams are used each from one thread at a time (like a Segmenter); different streams from
 // different threads at once. Closing (destroying) a stream while others run is safe. The CPU
-// backend runs batches; CUDA refuses batch sizes above 1 for now (Error kUnsupported naming it),
-// and Aspect::kKeep is refused (the streams share one input size). The CPU backend plans networks
-// for the powers of two below the batch size too (one import, one shared arena), so a partial batch
-// runs on at most twice its frames. Steady state allocates nothing per frame.
+// backend runs batches; CUDA refuses batch sizes above 1 for now (Error kUnsupported naming it).
+// The CPU backend plans networks for the powers of two below the batch size too (one import, one
+// arena shared by every network of every shape), so a partial batch runs on at most twice its
+// frames. Steady state allocates nothing per frame.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "deeplab/segmenter.h"
 
@@ -37,6 +49,13 @@ inline constexpr int kMaxBatchTimeoutMs = 10000;
 struct BatchOptions {
   int batch_size = 1;   // frames per network call, 1..kMaxBatch
   int timeout_ms = 10;  // the longest a batch waits to fill after its first frame, 0..kMaxBatchTimeoutMs
+};
+
+// What the engine ran for one network input shape (BatchingEngine::shape_stats()).
+struct BatchShapeStats {
+  int input_width = 0, input_height = 0;
+  std::int64_t batches = 0;  // network calls
+  std::int64_t frames = 0;   // frames in them (a batch holds frames of this shape only)
 };
 
 class EngineStream {
@@ -58,6 +77,7 @@ class EngineStream {
   // infer_ms: the batch's network call; total_ms includes the wait for the batch to gather.
   const StageTimes& last_times() const;
   int last_batch_frames() const;  // frames in the last network call this stream's frame was in
+  // The network of this stream's last frame's shape (before its first frame: the engine's).
   const NetworkInfo& network() const;
   const ModelManifest& manifest() const;
   Device device() const;
@@ -72,7 +92,7 @@ class EngineStream {
 class BatchingEngine {
  public:
   // Loads the model once for options.input_width x input_height (0: the manifest's) and
-  // batch.batch_size frames. options.crf is each new stream's CRF. Throws Error naming what is wrong.
+  // batch.batch_size frames (Aspect::kKeep: the other shapes later, each from one more import). options.crf is each new stream's CRF. Throws Error naming what is wrong.
   BatchingEngine(const ModelManifest& manifest, const SegmenterOptions& options, const BatchOptions& batch);
   ~BatchingEngine();  // streams still open keep the network alive until they close
   BatchingEngine(const BatchingEngine&) = delete;
@@ -80,7 +100,9 @@ class BatchingEngine {
 
   std::unique_ptr<EngineStream> open_stream();
   int open_streams() const;
-  const NetworkInfo& network() const;
+  // Per input shape planned (one with aspect stretch), in size order: batches and frames run.
+  std::vector<BatchShapeStats> shape_stats() const;
+  const NetworkInfo& network() const;  // the configured input size's network
   const ModelManifest& manifest() const;
   const SegmenterOptions& options() const;
   const BatchOptions& batch_options() const;

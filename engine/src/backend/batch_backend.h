@@ -38,6 +38,14 @@ class BatchBackend {
   virtual int batch_size() const = 0;
   virtual std::size_t arena_bytes() const = 0;
   virtual std::string describe() const = 0;
+  // Another input shape's networks (Aspect::kKeep: one set per frame aspect), from `models` prepared
+  // for that shape as for make_batch_backend(). The engine runs one network call at a time, so a
+  // backend may let them share its memory (the CPU backend: its activation arena); it then takes
+  // `models`. Null (the default): nothing to share, the engine calls make_batch_backend() itself.
+  virtual std::unique_ptr<BatchBackend> plan_shape(std::vector<PreparedModel>& models) {
+    (void)models;
+    return nullptr;
+  }
 };
 
 // The batch backend of `device` from the registry, from the model prepared for several batch sizes

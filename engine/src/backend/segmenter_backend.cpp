@@ -1,5 +1,7 @@
 #include "backend/segmenter_backend.h"
 
+#include <algorithm>
+#include <cmath>
 #include <utility>
 
 #include "backend/registry.h"
@@ -82,6 +84,23 @@ std::vector<PreparedModel> prepare_models(const ModelManifest& manifest, const S
     models.push_back(PreparedModel{std::move(graph), std::move(setup)});
   }
   return models;
+}
+
+InputSize keep_aspect_input_size(InputSize base, int stride, int frame_width, int frame_height) {
+  const int long_side = std::max(base.width, base.height);
+  const int plus_one = (long_side - 1) % stride == 0 ? 1 : 0;
+  const double other = static_cast<double>(long_side) * std::min(frame_width, frame_height) /
+                       std::max(frame_width, frame_height);
+  const int steps = std::max(1, static_cast<int>(std::lround((other - plus_one) / stride)));
+  const int short_side = std::min(long_side, steps * stride + plus_one);
+  return frame_width >= frame_height ? InputSize{long_side, short_side} : InputSize{short_side, long_side};
+}
+
+int network_output_stride(const NetworkInfo& info) {
+  const int in = info.input_width, out = info.logits_width;
+  if (in <= 1 || out <= 1) return 1;
+  if ((in - 1) % (out - 1) == 0) return (in - 1) / (out - 1);
+  return std::max(1, static_cast<int>(std::lround(static_cast<double>(in) / out)));
 }
 
 InputTensorLayout input_layout(const NetworkInfo& info, const std::vector<std::int64_t>& input_strides, bool nhwc) {

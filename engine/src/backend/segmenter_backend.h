@@ -54,6 +54,19 @@ class LogitsGeometry {
   std::string logits_upsampling_;
 };
 
+// Aspect::kKeep's network input size for a frame (the Segmenter's and the batching engine's rule):
+// the long side of the configured base size kept, the other one from the frame's aspect rounded to
+// a multiple of the output stride (plus one where the base size has that form, as align_corners
+// DeepLab models do: 513 = 32*16+1).
+struct InputSize {
+  int width = 0, height = 0;
+  bool operator==(const InputSize& o) const { return width == o.width && height == o.height; }
+  bool operator<(const InputSize& o) const { return width != o.width ? width < o.width : height < o.height; }
+};
+InputSize keep_aspect_input_size(InputSize base, int stride, int frame_width, int frame_height);
+// The network's output stride, from its input and logits sizes (513 -> 33: 16).
+int network_output_stride(const NetworkInfo& info);
+
 // What a backend is built from besides the graph.
 struct BackendSetup {
   ModelManifest manifest;

@@ -4,8 +4,11 @@
 // (only one runs at a time), and runs the smallest that holds the frames. The streams pre-process
 // into a staging tensor of batch-size items (the networks' inputs move when they run), and each
 // keeps a copy of its slot's logits, so that it upsamples and runs its CRF while the next batch runs.
+// Aspect::kKeep gives the engine a set of networks per input shape (plan_shape()): they share the
+// first set's arena as well, since the engine runs one network call at a time.
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -23,6 +26,9 @@ struct AlignedFree {
 };
 using AlignedFloats = std::unique_ptr<float[], AlignedFree>;
 
+// An arena shared by the networks of every input shape of one engine.
+using SharedArena = std::shared_ptr<float>;
+
 AlignedFloats aligned_floats(std::size_t bytes) {
   const std::size_t a = CpuNetwork::kArenaAlign;
   auto* p = static_cast<float*>(std::aligned_alloc(a, std::max(a, (bytes + a - 1) / a * a)));
@@ -32,13 +38,17 @@ AlignedFloats aligned_floats(std::size_t bytes) {
 
 class CpuBatchBackend : public BatchBackend {
  public:
-  explicit CpuBatchBackend(std::vector<PreparedModel> models);
+  // With `arena` (arena_bytes long) where it is large enough for these networks, else an own one.
+  explicit CpuBatchBackend(std::vector<PreparedModel> models, SharedArena arena = nullptr, std::size_t arena_bytes = 0);
 
   std::unique_ptr<BatchStream> open_stream() override;
   void run(int frames) override;
   int batch_size() const override { return setup_.info.batch; }
   std::size_t arena_bytes() const override { return arena_bytes_; }
   std::string describe() const override;
+  std::unique_ptr<BatchBackend> plan_shape(std::vector<PreparedModel>& models) override {
+    return std::make_unique<CpuBatchBackend>(std::move(models), arena_, arena_bytes_);
+  }
 
   // For the streams: slot `slot` of the staging input, and the logits of the last run.
   float* input_item(int slot) { return staging_.get() + slot * item_floats_; }
@@ -57,7 +67,7 @@ class CpuBatchBackend : public BatchBackend {
   void check_input_items();
 
   BackendSetup setup_;
-  AlignedFloats arena_;
+  SharedArena arena_;
   std::size_t arena_bytes_ = 0;
   std::vector<Sized> sized_;  // ascending batch sizes
   const Sized* current_ = nullptr;
@@ -89,9 +99,15 @@ class CpuBatchStream : public BatchStream {
   std::vector<float> logits_;  // this stream's slot of the last batch, dense NHWC
 };
 
-CpuBatchBackend::CpuBatchBackend(std::vector<PreparedModel> models) : setup_(models.back().setup) {
-  for (const PreparedModel& m : models) arena_bytes_ = std::max(arena_bytes_, CpuNetwork::arena_bytes_needed(m.graph));
-  arena_ = aligned_floats(arena_bytes_);
+CpuBatchBackend::CpuBatchBackend(std::vector<PreparedModel> models, SharedArena arena, std::size_t arena_bytes)
+    : setup_(models.back().setup) {
+  std::size_t needed = 0;
+  for (const PreparedModel& m : models) needed = std::max(needed, CpuNetwork::arena_bytes_needed(m.graph));
+  if (arena && arena_bytes >= needed) {
+    arena_ = std::move(arena), arena_bytes_ = arena_bytes;
+  } else {
+    arena_ = SharedArena(aligned_floats(needed).release(), AlignedFree()), arena_bytes_ = needed;
+  }
   const bool nhwc = setup_.manifest.input.layout == TensorLayout::kNHWC;
   for (PreparedModel& m : models) {
     auto net = std::make_unique<CpuNetwork>(std::move(m.graph), setup_.options.threads, arena_.get(), arena_bytes_);
