@@ -18,6 +18,7 @@
 #include <mutex>
 
 #include "backend/batch_backend.h"
+#include "backend/registry.h"
 #include "network_loader.h"
 #include "deeplab/log.h"
 
@@ -41,9 +42,17 @@ void validate_batch_options(const SegmenterOptions& options, const BatchOptions&
   if (options.aspect == Aspect::kKeep)
     throw Error(ErrorCode::kUnsupported, "the batching engine runs one input size for all its streams: aspect keep "
                                          "is not supported with a shared engine (use aspect stretch)");
-  if (options.device == Device::kCuda)
-    throw Error(ErrorCode::kUnsupported, "the batching engine (model-instance-id, batch-size) runs on the CPU "
-                                         "backend only for now: device cuda runs one frame per network call");
+}
+
+// device cuda: the CUDA batch backend, refused like the Segmenter's (Error kDevice saying why) where
+// there is no usable GPU or no CUDA network backend in this build, before the model is loaded.
+// Anything else runs on the CPU (auto included: the shared engine does not fall back at load).
+Device batch_device(Device requested) {
+  if (requested != Device::kCuda) return Device::kCpu;
+  std::string why;
+  if (!cuda_device_available(&why) || !cuda_backend_built(&why))
+    throw Error(ErrorCode::kDevice, "--device cuda (batching engine): " + why);
+  return Device::kCuda;
 }
 
 // The batch sizes the backend plans networks for: the powers of two below the batch size and the
@@ -71,6 +80,7 @@ class BatchingEngine::Impl {
   Impl(const ModelManifest& manifest, const SegmenterOptions& options, const BatchOptions& batch)
       : manifest_(manifest), options_(options), batch_(batch) {
     validate_batch_options(options, batch);
+    device_ = batch_device(options.device);
     check_model_sha256(manifest_);
     std::vector<PreparedModel> models =
         prepare_models(manifest_, options_, input_width(), input_height(), network_batches(batch.batch_size));
@@ -79,7 +89,7 @@ class BatchingEngine::Impl {
       throw Error(ErrorCode::kUnsupported, manifest_.file + ": the network was planned for batch " +
                                                std::to_string(info_.batch) + ", not " + std::to_string(batch.batch_size));
     info_.node_count = static_cast<int>(models.back().graph.nodes.size());
-    backend_ = make_batch_backend(Device::kCpu, std::move(models));
+    backend_ = make_batch_backend(device_, std::move(models));
     info_.arena_bytes = backend_->arena_bytes();
     log_message(LogLevel::kInfo, "batching engine for '" + manifest_.name + "': " + backend_->describe() +
                                      ", batch timeout " + std::to_string(batch.timeout_ms) + " ms");
@@ -151,6 +161,7 @@ class BatchingEngine::Impl {
   SegmenterOptions options_;
   BatchOptions batch_;
   NetworkInfo info_;
+  Device device_ = Device::kCpu;
   std::unique_ptr<BatchBackend> backend_;
 
  private:
@@ -265,7 +276,7 @@ const StageTimes& EngineStream::last_times() const { return impl_->times_; }
 int EngineStream::last_batch_frames() const { return impl_->record_.batch_frames; }
 const NetworkInfo& EngineStream::network() const { return impl_->engine_->info_; }
 const ModelManifest& EngineStream::manifest() const { return impl_->engine_->manifest_; }
-Device EngineStream::device() const { return Device::kCpu; }
+Device EngineStream::device() const { return impl_->engine_->device_; }
 
 // ---- BatchingEngine ----
 BatchingEngine::BatchingEngine(const ModelManifest& manifest, const SegmenterOptions& options,
@@ -281,7 +292,7 @@ const NetworkInfo& BatchingEngine::network() const { return impl_->info_; }
 const ModelManifest& BatchingEngine::manifest() const { return impl_->manifest_; }
 const SegmenterOptions& BatchingEngine::options() const { return impl_->options_; }
 const BatchOptions& BatchingEngine::batch_options() const { return impl_->batch_; }
-Device BatchingEngine::device() const { return Device::kCpu; }
+Device BatchingEngine::device() const { return impl_->device_; }
 
 // ---- the registry ----
 namespace {

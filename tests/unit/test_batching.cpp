@@ -270,10 +270,7 @@ TEST_F(BatchingTest, RefusesWhatItCannotRun) {
   SegmenterOptions keep = cpu_options();
   keep.aspect = Aspect::kKeep;
   test::expect_error([&] { BatchingEngine(manifest, keep, batch_of(2)); }, ErrorCode::kUnsupported, {"aspect keep"});
-  SegmenterOptions cuda = cpu_options();
-  cuda.device = Device::kCuda;
-  test::expect_error([&] { BatchingEngine(manifest, cuda, batch_of(2)); }, ErrorCode::kUnsupported,
-                     {"CPU backend only", "cuda"});
+  // device=cuda without a GPU: tests/gpu/test_cuda_host_network.cpp (BatchingDevice).
   test::expect_error([&] { shared_engine("", manifest, cpu_options(), batch_of(2)); }, ErrorCode::kInvalidArgument,
                      {"model-instance-id"});
 }

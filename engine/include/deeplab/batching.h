@@ -17,11 +17,11 @@
 // reported to every stream of that batch.
 //
 // Streams are used each from one thread at a time (like a Segmenter); different streams from
-// different threads at once. Closing (destroying) a stream while others run is safe. The CPU
-// backend runs batches; CUDA refuses batch sizes above 1 for now (Error kUnsupported naming it),
-// and Aspect::kKeep is refused (the streams share one input size). The CPU backend plans networks
-// for the powers of two below the batch size too (one import, one shared arena), so a partial batch
-// runs on at most twice its frames. Steady state allocates nothing per frame.
+// different threads at once. Closing (destroying) a stream while others run is safe. The CPU and
+// the CUDA backend run batches (device cuda without a GPU: Error kDevice; the CUDA one has not run
+// on a GPU yet, docs/gpu.md), and Aspect::kKeep is refused (the streams share one input size). Both
+// backends plan networks for the powers of two below the batch size too (one import, one shared
+// arena), so a partial batch runs on at most twice its frames. Steady state allocates nothing per frame.
 #pragma once
 
 #include <memory>

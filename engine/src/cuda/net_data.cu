@@ -70,11 +70,7 @@ template <typename T>
 __global__ void resize_kernel(ResizeParams p, std::int64_t count, const T* src, T* dst) {
   const std::int64_t i = global_index();
   if (i >= count) return;
-  const int c = static_cast<int>(i % p.channels);
-  const std::int64_t rest = i / p.channels;
-  const int x = static_cast<int>(rest % p.out_w);
-  const int y = static_cast<int>(rest / p.out_w);
-  dst[i] = from_float<T>(resize_value(p, Loader<T>{src}, y, x, c));
+  dst[i] = from_float<T>(resize_element(p, Loader<T>{src}, i));
 }
 
 }  // namespace
@@ -120,7 +116,7 @@ void launch_global_pool(TensorType type, bool max, const void* src, void* dst, i
 }
 
 void launch_resize(const ResizeParams& p, TensorType type, const void* src, void* dst, cudaStream_t stream) {
-  const std::int64_t count = static_cast<std::int64_t>(p.out_h) * p.out_w * p.channels;
+  const std::int64_t count = static_cast<std::int64_t>(p.batch) * p.out_h * p.out_w * p.channels;
   dispatch_type(type, [&](auto tag) {
     using T = decltype(tag);
     launch_1d("resize_kernel", count, kElementBlock, stream, resize_kernel<T>, p, count, static_cast<const T*>(src),
