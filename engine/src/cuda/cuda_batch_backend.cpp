@@ -41,10 +41,8 @@
 namespace deeplab {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 using namespace cuda;
-
-double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+using Clock = std::chrono::steady_clock;
 
 // One network size: the network and how one item of its output becomes dense NHWC logits.
 struct SizedNetwork {
@@ -152,12 +150,9 @@ void CudaBatchBackend::check_input_items() {
 }
 
 void CudaBatchBackend::run(int frames) {
-  const SizedNetwork* chosen = &sized_.back();
-  for (const SizedNetwork& s : sized_)
-    if (s.batch >= frames) {
-      chosen = &s;
-      break;
-    }
+  // The smallest network that holds the frames (the last holds the full batch).
+  const auto fits = std::find_if(sized_.begin(), sized_.end(), [&](const SizedNetwork& s) { return s.batch >= frames; });
+  const SizedNetwork* chosen = fits != sized_.end() ? &*fits : &sized_.back();
   CudaNetwork& net = *chosen->net;
   const cudaStream_t stream = compute_.get();
   DEEPLAB_CUDA_CHECK(cudaMemcpyAsync(net.input(), staging_.data(), sizeof(float) * item_floats_ * frames,

@@ -22,8 +22,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using namespace cuda;
 
-double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
-
 // One frame in flight: its pinned staging, device frame, class map (and probabilities) on the
 // device and in pinned memory, and the events that order and time its stages.
 struct Slot {

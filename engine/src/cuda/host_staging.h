@@ -3,6 +3,7 @@
 // class map (and probabilities) from pinned memory into a Segmentation.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 
 #include "cuda/cuda_network.h"
@@ -11,6 +12,11 @@
 #include "deeplab/segmenter.h"
 
 namespace deeplab::cuda {
+
+// Milliseconds from `start` to now (the stages' wall times).
+inline double ms_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
 
 // Every network of the process shares the device's algorithm cache: two instances run the same
 // algorithms (equal results, bit for bit) and a key is searched once.
