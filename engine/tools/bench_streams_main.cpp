@@ -137,11 +137,12 @@ void report(const Setup& s, const Measured& m) {
   const double network = tools::median(m.network_ms);
   const int batch = s.mode == "shared" ? s.batch.batch_size : 1;
   if (s.json)
-    std::printf("{\"tool\":\"deeplab-bench-streams\",\"model\":\"%s\",\"device\":\"%s\",\"mode\":\"%s\",\"streams\":%d,\"batch\":%d,"
-                "\"timeout_ms\":%d,\"threads\":%d,\"frames_per_stream\":%d,\"aggregate_fps\":%.2f,"
+    std::printf("{\"tool\":\"deeplab-bench-streams\",\"model\":\"%s\",\"device\":\"%s\",\"mode\":\"%s\","
+                "\"streams\":%d,\"batch\":%d,\"timeout_ms\":%d,\"threads\":%d,\"frames_per_stream\":%d,"
+                "\"aggregate_fps\":%.2f,"
                 "\"latency_ms_median\":%.2f,\"latency_ms_p95\":%.2f,\"network_ms_median\":%.2f,\"peak_rss_mib\":%.1f}\n",
-                tools::json_escape(s.model).c_str(), device_name(s.options.device), s.mode.c_str(), s.streams, batch, s.batch.timeout_ms,
-                s.options.threads, s.frames, fps, med, p95, network, peak_rss_kib() / 1024.0);
+                tools::json_escape(s.model).c_str(), device_name(s.options.device), s.mode.c_str(), s.streams, batch,
+                s.batch.timeout_ms, s.options.threads, s.frames, fps, med, p95, network, peak_rss_kib() / 1024.0);
   else
     std::printf("%s, %d streams, batch %d: %.1f frames/s, latency median %.1f ms, p95 %.1f ms, network call median "
                 "%.1f ms, peak RSS %.0f MiB\n",

@@ -869,7 +869,8 @@ TEST(CudaNetOps, ResizeOfABatchEqualsTheCpuItemByItem) {
     // resample_nhwc runs an OpenMP loop, each thread on its own scratch: room for far more threads
     // than it may use.
     std::vector<float> scratch(resample_scratch_floats(geo, 1024));
-    for (int b = 0; b < kItems; ++b) resample_nhwc(geo, src.data() + b * in_item, want.data() + b * out_item, scratch.data());
+    for (int b = 0; b < kItems; ++b)
+      resample_nhwc(geo, src.data() + b * in_item, want.data() + b * out_item, scratch.data());
     auto load = [&src](std::int64_t i) { return src.at(static_cast<std::size_t>(i)); };
     for (std::size_t i = 0; i < got.size(); ++i) got[i] = resize_element(p, load, static_cast<std::int64_t>(i));
     EXPECT_EQ(difference(want, got).identical, got.size()) << difference(want, got).describe();

@@ -1,8 +1,9 @@
 // The Segmenter on CUDA with the dense CRF on the device (cuda/crf/cuda_crf_stage.h) against the
 // Segmenter on the CPU with the CPU CRF (label gpu; skipped without a GPU): real frames (two shared
 // clips, real_frames.h: from DEEPLAB_GPU_FRAMES_DIR's PPMs, else decoded with OpenCV), the shared
-// model, full and temporal CRF at working scale 1 and 0.5 (and the batching engine on CUDA, below). Per frame: class agreement >= 99.5 % and
-// the same temporal decisions (iterations, warm start, keyframe, scene cut); crf_ms > 0 from events.
+// model, full and temporal CRF at working scale 1 and 0.5 (and the batching engine on CUDA, below).
+// Per frame: class agreement >= 99.5 % and the same temporal decisions (iterations, warm start,
+// keyframe, scene cut); crf_ms > 0 from events.
 #include <gtest/gtest.h>
 
 #include <algorithm>

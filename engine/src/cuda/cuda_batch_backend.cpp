@@ -151,7 +151,8 @@ void CudaBatchBackend::check_input_items() {
 
 void CudaBatchBackend::run(int frames) {
   // The smallest network that holds the frames (the last holds the full batch).
-  const auto fits = std::find_if(sized_.begin(), sized_.end(), [&](const SizedNetwork& s) { return s.batch >= frames; });
+  const auto fits =
+      std::find_if(sized_.begin(), sized_.end(), [&](const SizedNetwork& s) { return s.batch >= frames; });
   const SizedNetwork* chosen = fits != sized_.end() ? &*fits : &sized_.back();
   CudaNetwork& net = *chosen->net;
   const cudaStream_t stream = compute_.get();
