@@ -57,6 +57,10 @@ struct Lane {
   }
 };
 
+constexpr const char* kUsage =
+    "deeplab-gpu-streams-bench --model NAME|PATH --streams N --mode shared|separate [--device cuda|cpu] "
+    "[--precision fp32|fp16] [--frames N] [--warmup N] [--timeout MS] [--json]";
+
 double p95(std::vector<double> v) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -67,9 +71,7 @@ double p95(std::vector<double> v) {
 
 int main(int argc, char** argv) {
   try {
-    tools::Args args(argc, argv,
-                     "deeplab-gpu-streams-bench --model NAME|PATH --streams N --mode shared|separate "
-                     "[--device cuda|cpu] [--precision fp32|fp16] [--frames N] [--warmup N] [--timeout MS] [--json]");
+    tools::Args args(argc, argv, kUsage);
     const ModelManifest manifest = resolve_model(args.required("--model"), tools::model_search_from_environment());
     SegmenterOptions options;
     options.device = device_from_string(args.value("--device", "cuda"));
