@@ -794,8 +794,9 @@ static void gst_deeplab_seg_install_sharing_properties(GObjectClass* gobject_cla
                           "Elements of one process naming the same id share one loaded network and batch their frames "
                           "(up to batch-size per network call); each keeps its own pre-processing, upsampling and CRF "
                           "state. They must agree on model, device, precision, input-size, aspect, threads, batch-size "
-                          "and batch-timeout (an error at start otherwise). CPU only. With aspect keep, frames are "
-                          "batched per network input shape (one network per frame aspect). Empty: an "
+                          "and batch-timeout (an error at start otherwise). Device cuda: the CUDA batch backend (not yet "
+                          "run on a GPU). With aspect keep, frames are batched per network input shape (one "
+                          "network per frame aspect). Empty: an "
                           "engine of the element's own",
                           DEFAULT_PROP_MODEL_INSTANCE_ID, flags));
   g_object_class_install_property(

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "backend/batch_backend.h"
+#include "backend/registry.h"
 #include "network_loader.h"
 #include "deeplab/log.h"
 
@@ -43,9 +44,17 @@ void validate_batch_options(const SegmenterOptions& options, const BatchOptions&
   if (batch.timeout_ms < 0 || batch.timeout_ms > kMaxBatchTimeoutMs)
     throw Error(ErrorCode::kInvalidArgument, "batch timeout must be in 0.." + std::to_string(kMaxBatchTimeoutMs) +
                                                  " ms, got " + std::to_string(batch.timeout_ms));
-  if (options.device == Device::kCuda)
-    throw Error(ErrorCode::kUnsupported, "the batching engine (model-instance-id, batch-size) runs on the CPU "
-                                         "backend only for now: device cuda runs one frame per network call");
+}
+
+// device cuda: the CUDA batch backend, refused like the Segmenter's (Error kDevice saying why) where
+// there is no usable GPU or no CUDA network backend in this build, before the model is loaded.
+// Anything else runs on the CPU (auto included: the shared engine does not fall back at load).
+Device batch_device(Device requested) {
+  if (requested != Device::kCuda) return Device::kCpu;
+  std::string why;
+  if (!cuda_device_available(&why) || !cuda_backend_built(&why))
+    throw Error(ErrorCode::kDevice, "--device cuda (batching engine): " + why);
+  return Device::kCuda;
 }
 
 // The batch sizes the backend plans networks for: the powers of two below the batch size and the
@@ -88,6 +97,7 @@ class BatchingEngine::Impl {
   Impl(const ModelManifest& manifest, const SegmenterOptions& options, const BatchOptions& batch)
       : manifest_(manifest), options_(options), batch_(batch) {
     validate_batch_options(options, batch);
+    device_ = batch_device(options.device);
     check_model_sha256(manifest_);
     std::unique_ptr<ShapeBatch> base = plan_shape({input_width(), input_height()});
     info_ = base->info;
@@ -210,6 +220,7 @@ class BatchingEngine::Impl {
   SegmenterOptions options_;
   BatchOptions batch_;
   NetworkInfo info_;  // the configured input size's network
+  Device device_ = Device::kCpu;
 
  private:
   // The networks for one input size: the first shape's backend from the registry, the others from
@@ -226,7 +237,7 @@ class BatchingEngine::Impl {
                                                std::to_string(batch_.batch_size));
     shape->info.node_count = static_cast<int>(models.back().graph.nodes.size());
     if (base_) shape->backend = base_->backend->plan_shape(models);
-    if (!shape->backend) shape->backend = make_batch_backend(Device::kCpu, std::move(models));
+    if (!shape->backend) shape->backend = make_batch_backend(device_, std::move(models));
     shape->info.arena_bytes = shape->backend->arena_bytes();
     return shape;
   }
@@ -415,7 +426,7 @@ const StageTimes& EngineStream::last_times() const { return impl_->times_; }
 int EngineStream::last_batch_frames() const { return impl_->record_.batch_frames; }
 const NetworkInfo& EngineStream::network() const { return impl_->network(); }
 const ModelManifest& EngineStream::manifest() const { return impl_->engine_->manifest_; }
-Device EngineStream::device() const { return Device::kCpu; }
+Device EngineStream::device() const { return impl_->engine_->device_; }
 
 // ---- BatchingEngine ----
 BatchingEngine::BatchingEngine(const ModelManifest& manifest, const SegmenterOptions& options,
@@ -432,7 +443,7 @@ const NetworkInfo& BatchingEngine::network() const { return impl_->info_; }
 const ModelManifest& BatchingEngine::manifest() const { return impl_->manifest_; }
 const SegmenterOptions& BatchingEngine::options() const { return impl_->options_; }
 const BatchOptions& BatchingEngine::batch_options() const { return impl_->batch_; }
-Device BatchingEngine::device() const { return Device::kCpu; }
+Device BatchingEngine::device() const { return impl_->device_; }
 
 // ---- the registry ----
 namespace {

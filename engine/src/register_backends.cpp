@@ -13,6 +13,7 @@ void register_backends(BackendRegistry& registry) {
   BackendEntry cuda = cuda_backend_entry();
 #if defined(DEEPLAB_BACKEND_CUDA_NETWORK)
   cuda.make_segmenter = make_cuda_segmenter_backend;
+  cuda.make_batch = make_cuda_batch_backend;
 #else
   cuda.missing = "this build has no cuDNN 9 (the CUDA network backend was not built; configure with -DCUDNN_ROOT=...)";
 #endif

@@ -7,6 +7,7 @@
 //
 //   deeplab-bench-streams --model NAME --streams 4 --mode shared --batch 4 [--timeout MS]
 //                         [--threads N] [--frames N] [--warmup N] [--clips A.mp4,B.mp4,...] [--json]
+//                         [--device cpu|cuda] [--precision fp32|fp16]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -49,7 +50,8 @@ std::vector<std::string> split_list(const std::string& text) {
 Setup parse(int argc, char** argv) {
   tools::Args args(argc, argv,
                    "deeplab-bench-streams --model NAME|PATH --clips A.mp4,B.mp4,... [--streams N] [--mode shared|separate] "
-                   "[--batch N] [--timeout MS] [--threads N] [--frames N] [--warmup N] [--json]\n"
+                   "[--batch N] [--timeout MS] [--threads N] [--frames N] [--warmup N] [--json] [--device cpu|cuda] "
+                   "[--precision fp32|fp16]\n"
                    "  stream k plays clip k modulo the list; shared: one BatchingEngine (batch N, timeout MS), "
                    "separate: a Segmenter per stream");
   Setup s;
@@ -61,7 +63,8 @@ Setup parse(int argc, char** argv) {
     throw Error(ErrorCode::kInvalidArgument, "--mode must be shared or separate, got '" + s.mode + "'");
   s.batch.batch_size = args.integer("--batch", s.streams, 1, kMaxBatch);
   s.batch.timeout_ms = args.integer("--timeout", 10, 0, kMaxBatchTimeoutMs);
-  s.options.device = Device::kCpu;
+  s.options.device = device_from_string(args.value("--device", "cpu"));
+  s.options.precision = precision_from_string(args.value("--precision", "fp32"));
   s.options.threads = args.integer("--threads", 0, 0, kMaxThreads);
   s.frames = args.integer("--frames", 30, 1, 100000);
   s.warmup = args.integer("--warmup", 3, 0, 1000);
@@ -134,11 +137,12 @@ void report(const Setup& s, const Measured& m) {
   const double network = tools::median(m.network_ms);
   const int batch = s.mode == "shared" ? s.batch.batch_size : 1;
   if (s.json)
-    std::printf("{\"tool\":\"deeplab-bench-streams\",\"model\":\"%s\",\"mode\":\"%s\",\"streams\":%d,\"batch\":%d,"
-                "\"timeout_ms\":%d,\"threads\":%d,\"frames_per_stream\":%d,\"aggregate_fps\":%.2f,"
+    std::printf("{\"tool\":\"deeplab-bench-streams\",\"model\":\"%s\",\"device\":\"%s\",\"mode\":\"%s\","
+                "\"streams\":%d,\"batch\":%d,\"timeout_ms\":%d,\"threads\":%d,\"frames_per_stream\":%d,"
+                "\"aggregate_fps\":%.2f,"
                 "\"latency_ms_median\":%.2f,\"latency_ms_p95\":%.2f,\"network_ms_median\":%.2f,\"peak_rss_mib\":%.1f}\n",
-                tools::json_escape(s.model).c_str(), s.mode.c_str(), s.streams, batch, s.batch.timeout_ms,
-                s.options.threads, s.frames, fps, med, p95, network, peak_rss_kib() / 1024.0);
+                tools::json_escape(s.model).c_str(), device_name(s.options.device), s.mode.c_str(), s.streams, batch,
+                s.batch.timeout_ms, s.options.threads, s.frames, fps, med, p95, network, peak_rss_kib() / 1024.0);
   else
     std::printf("%s, %d streams, batch %d: %.1f frames/s, latency median %.1f ms, p95 %.1f ms, network call median "
                 "%.1f ms, peak RSS %.0f MiB\n",

@@ -229,3 +229,35 @@ TEST(CudaUpsampleEmulation, SoftmaxEqualsCpuExactly) {
       }
     }
 }
+
+// The batching engine's CUDA pre-processing (issue 15): each stream's kernel writes its frame into
+// its slot of a three-item staging tensor (the slot's offset, item after item). Three frames of
+// different sizes and formats, written one after another into a sentinel-filled batch: every write
+// stays inside its slot (the later slots are untouched), and each slot equals Preprocessor::run of
+// its frame alone, bit for bit, in every layout.
+TEST(CudaPreprocessPixel, FramesOfMixedSizesIntoTheirSlotsOfABatch) {
+  const int net_w = 65, net_h = 49;
+  struct Item {
+    PixelFormat format;
+    int width, height;
+  };
+  const Item items[] = {{PixelFormat::kRGB, 640, 360}, {PixelFormat::kNV12, 320, 240}, {PixelFormat::kBGRx, 33, 97}};
+  constexpr int kItems = 3;
+  const InputSpec spec = imagenet_rgb_spec();
+  unsigned seed = 300;
+  for (const LayoutCase& lc : layout_cases(net_w, net_h)) {
+    SCOPED_TRACE(lc.name);
+    std::vector<float> batch(lc.floats * kItems, kSentinel);
+    for (int k = 0; k < kItems; ++k) {
+      const OwnedFrame f = make_random_frame(items[k].format, items[k].width, items[k].height, ++seed);
+      emulate_preprocess(f.view, spec, lc.layout, batch.data() + k * lc.floats);
+      for (std::size_t i = (k + 1) * lc.floats; i < batch.size(); ++i)
+        ASSERT_EQ(batch[i], kSentinel) << "item " << k << " wrote float " << i << " of a later slot";
+      std::vector<float> want(lc.floats, kSentinel);
+      Preprocessor(spec, lc.layout).run(f.view, want.data());
+      const std::vector<float> slot(batch.begin() + k * lc.floats, batch.begin() + (k + 1) * lc.floats);
+      const FloatComparison c = compare_floats(want, slot, 0.0, 0.0);
+      EXPECT_EQ(c.bad, 0u) << "item " << k << ": " << c.describe(0.0, 0.0);
+    }
+  }
+}

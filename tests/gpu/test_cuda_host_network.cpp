@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <limits>
@@ -22,10 +23,13 @@
 #include "cuda/net_ops.h"
 #include "cuda/network_plan.h"
 #include "cuda/step_params.h"
+#include "deeplab/batching.h"
 #include "deeplab/error.h"
 #include "deeplab/manifest.h"
 #include "deeplab/segmenter.h"
+#include "gpu_cases.h"
 #include "net_cases.h"
+#include "onnx_builder.h"
 #include "network_loader.h"
 
 using namespace deeplab;
@@ -165,9 +169,9 @@ class HostEmulator {
       }
       case NodeKernel::kResize: {
         const ResampleGeometry geo = resize_geometry(g_, n);
-        const ResizeParams p = resize_params(geo);
-        fill_nhwc(n, 1, p.out_h, p.out_w, p.channels,
-                  [&p](auto load, int, int y, int x, int c) { return resize_value(p, load, y, x, c); });
+        const ResizeParams p = resize_params(geo, static_cast<int>(g_.values[n.inputs[0]].shape[0]));
+        fill_nhwc(n, p.batch, p.out_h, p.out_w, p.channels,
+                  [&p](auto load, int b, int y, int x, int c) { return resize_value(p, load, b, y, x, c); });
         break;
       }
       case NodeKernel::kConcat:
@@ -777,12 +781,111 @@ TEST(CudaNetworkEmulation, SharedModelMatchesTheCpuBackend) {
   EXPECT_GE(static_cast<double>(same) / pixels, 0.999) << same << " of " << pixels;
 }
 
+// ===================================== batches (issue 15) =====================================
+
+namespace {
+
+// `items` inputs of a case, each from its own seed, one after another (logical order).
+std::vector<float> batch_input(const NetCase& c, int items, std::vector<std::vector<float>>& each) {
+  std::vector<float> all;
+  each.clear();
+  for (int b = 0; b < items; ++b) {
+    each.push_back(case_input(c, 11u + static_cast<unsigned>(b)));
+    all.insert(all.end(), each.back().begin(), each.back().end());
+  }
+  return all;
+}
+
+// The case's graph for `batch` items; false (with the reason in `why`) where the model fixes the
+// batch to 1 (a Resize given `sizes`, a Concat with a constant of batch 1: the import refuses any
+// other, for every backend).
+bool load_at_batch(const NetCase& c, int batch, Graph& g, std::string& why) {
+  NetCase batched = c;
+  batched.input_shape[0] = batch;
+  try {
+    g = load_case_graph(batched);
+    return true;
+  } catch (const Error& e) {
+    why += c.name + " (" + e.what() + ")\n";
+    return false;
+  }
+}
+
+}  // namespace
+
+// Every case at batch 3, three different inputs: the emulated GPU steps (Resize, pooling, concat,
+// elementwise, padded convs, copies: each with its batch > 1 index maths) against the CPU backend at
+// batch 3, and each item against the same step code run on that item alone at batch 1 (bit for bit:
+// an item of a batch must not see its neighbours).
+TEST(CudaNetworkEmulation, BatchOfThreeMatchesTheCpuAndEachItemAlone) {
+  constexpr int kItems = 3;
+  int resizes = 0, batched_cases = 0;
+  std::string fixed_batch;
+  for (const NetCase& c : net_cases()) {
+    Graph g, single;
+    if (!load_at_batch(c, kItems, g, fixed_batch)) continue;
+    ASSERT_TRUE(load_at_batch(c, 1, single, fixed_batch)) << fixed_batch;
+    ++batched_cases;
+    for (const Node& n : g.nodes) resizes += classify_node(g, n) == NodeKernel::kResize;
+    std::vector<std::vector<float>> each;
+    const std::vector<float> input = batch_input(c, kItems, each);
+    HostEmulator batched(g);
+    const std::vector<float> got = batched.run_logical(input);
+    const Difference d = difference(run_cpu(g, input), got);
+    EXPECT_EQ(d.non_finite, 0u) << c.name << ": " << d.describe();
+    EXPECT_LE(d.max_abs, (c.has_conv ? 2e-5 : 0.0) * std::max(1.0, d.max_ref)) << c.name << ": " << d.describe();
+    const std::size_t item = got.size() / kItems;
+    for (int b = 0; b < kItems; ++b) {
+      HostEmulator alone(single);
+      const std::vector<float> want = alone.run_logical(each[b]);
+      ASSERT_EQ(want.size(), item) << c.name;
+      const std::vector<float> slice(got.begin() + b * item, got.begin() + (b + 1) * item);
+      const Difference e = difference(want, slice);
+      EXPECT_EQ(e.identical, e.count) << c.name << " item " << b << ": " << e.describe();
+    }
+  }
+  std::printf("batched %d of %zu cases; with a batch of 1 fixed in the model:\n%s", batched_cases, net_cases().size(),
+              fixed_batch.c_str());
+  EXPECT_GE(batched_cases, 8);
+  // The real model's Resizes at batch 4: the plan refused any batch > 1 before (issue 15).
+  const Graph real = load_graph(kSharedModel, {4, 257, 257, 3});
+  for (const Node& n : real.nodes) resizes += classify_node(real, n) == NodeKernel::kResize;
+  EXPECT_GE(resizes, 1);
+}
+
+// The resize kernel's element code (resize_element: its index -> item, row, column, channel) over
+// a batch of 3 different items, for every coordinate transform and rounding, equals the CPU's
+// resample_nhwc run item by item (the ResizeKernel's loop), bit for bit.
+TEST(CudaNetOps, ResizeOfABatchEqualsTheCpuItemByItem) {
+  constexpr int kItems = 3, kInH = 7, kInW = 5, kChannels = 3, kOutH = 13, kOutW = 4;
+  for (const ResizeCase& rc : resize_cases()) {
+    SCOPED_TRACE(rc.name);
+    const ResampleGeometry geo = make_resample_geometry(kInH, kInW, kChannels, kOutH, kOutW, float(kOutH) / kInH,
+                                                        float(kOutW) / kInW, rc.attrs);
+    const ResizeParams p = resize_params(geo, kItems);
+    const std::size_t in_item = kInH * kInW * kChannels, out_item = kOutH * kOutW * kChannels;
+    const std::vector<float> src = random_floats(in_item * kItems, 17, -3.0f, 3.0f);
+    std::vector<float> want(out_item * kItems, kSentinel), got(out_item * kItems, kSentinel);
+    // resample_nhwc runs an OpenMP loop, each thread on its own scratch: room for far more threads
+    // than it may use.
+    std::vector<float> scratch(resample_scratch_floats(geo, 1024));
+    for (int b = 0; b < kItems; ++b)
+      resample_nhwc(geo, src.data() + b * in_item, want.data() + b * out_item, scratch.data());
+    auto load = [&src](std::int64_t i) { return src.at(static_cast<std::size_t>(i)); };
+    for (std::size_t i = 0; i < got.size(); ++i) got[i] = resize_element(p, load, static_cast<std::int64_t>(i));
+    EXPECT_EQ(difference(want, got).identical, got.size()) << difference(want, got).describe();
+  }
+}
+
 // ===================================== the Segmenter's device choice =====================================
 
 TEST(CudaBackend, BuiltWithCudnn) {
   std::string why;
 #ifdef DEEPLAB_EXPECT_CUDA_BACKEND
   EXPECT_TRUE(cuda_backend_built(&why)) << why;
+  const BackendEntry* cuda = backend_registry().find(Device::kCuda);
+  ASSERT_NE(cuda, nullptr);
+  EXPECT_NE(cuda->make_batch, nullptr);  // the batching engine's CUDA backend (issue 15)
 #else
   EXPECT_FALSE(cuda_backend_built(&why));
   EXPECT_FALSE(why.empty());
@@ -796,6 +899,21 @@ bool gpu_present() {
   return cuda_device_available(&why);
 }
 
+// `make` (device cuda) must fail with Error(kDevice) whose message starts with `prefix` and says
+// why: "no usable CUDA GPU (...)", or in a build without CUDA "this build has no CUDA support ...".
+template <typename Make>
+void expect_no_gpu_error(Make make, const std::string& prefix) {
+  try {
+    make();
+    ADD_FAILURE() << prefix << " succeeded without a GPU";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kDevice) << e.what();
+    const std::string message = e.what();
+    EXPECT_EQ(message.rfind(prefix, 0), 0u) << message;
+    EXPECT_TRUE(message.find("GPU") != std::string::npos || message.find("CUDA") != std::string::npos) << message;
+  }
+}
+
 }  // namespace
 
 // Runs here: on a machine without a GPU, --device cuda is a clear kDevice error and auto is the CPU.
@@ -804,17 +922,25 @@ TEST(SegmenterDevice, CudaWithoutAGpuIsADeviceErrorSayingSo) {
   const ModelManifest manifest = resolve_model(kSharedModel);
   SegmenterOptions options;
   options.device = Device::kCuda;
-  try {
-    Segmenter segmenter(manifest, options);
-    ADD_FAILURE() << "--device cuda succeeded without a GPU";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), ErrorCode::kDevice) << e.what();
-    const std::string message = e.what();
-    EXPECT_NE(message.find("--device cuda"), std::string::npos) << message;
-    // "no usable CUDA GPU (...)", or in a build without CUDA "this build has no CUDA support ...".
-    EXPECT_TRUE(message.find("GPU") != std::string::npos || message.find("CUDA") != std::string::npos) << message;
-  }
+  expect_no_gpu_error([&] { Segmenter segmenter(manifest, options); }, "--device cuda: ");
   options.device = Device::kAuto;
   Segmenter segmenter(manifest, options);
   EXPECT_EQ(segmenter.device(), Device::kCpu);
+}
+
+// The batching engine (issue 15) as the Segmenter: device cuda without a GPU is a kDevice error
+// naming the device (no longer kUnsupported "CPU only"), refused before the model is loaded; a
+// shared engine asked for cpu reports the CPU.
+TEST(BatchingDevice, CudaWithoutAGpuIsADeviceErrorSayingSo) {
+  if (gpu_present()) GTEST_SKIP() << "a GPU is present (deeplab_gpu_tests runs the batched CUDA streams)";
+  const ModelManifest manifest = resolve_model(kSharedModel);
+  SegmenterOptions options;
+  options.device = Device::kCuda;
+  BatchOptions batch;
+  batch.batch_size = 2;
+  expect_no_gpu_error([&] { BatchingEngine engine(manifest, options, batch); }, "--device cuda (batching engine): ");
+  options.device = Device::kCpu;
+  BatchingEngine engine(manifest, options, batch);
+  EXPECT_EQ(engine.device(), Device::kCpu);
+  EXPECT_EQ(engine.open_stream()->device(), Device::kCpu);
 }

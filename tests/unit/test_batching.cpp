@@ -268,10 +268,7 @@ TEST_F(BatchingTest, RefusesWhatItCannotRun) {
                      {"batch size", "1..64"});
   test::expect_error([&] { BatchingEngine(manifest, cpu_options(), batch_of(2, -1)); }, ErrorCode::kInvalidArgument,
                      {"batch timeout"});
-  SegmenterOptions cuda = cpu_options();
-  cuda.device = Device::kCuda;
-  test::expect_error([&] { BatchingEngine(manifest, cuda, batch_of(2)); }, ErrorCode::kUnsupported,
-                     {"CPU backend only", "cuda"});
+  // device=cuda without a GPU: tests/gpu/test_cuda_host_network.cpp (BatchingDevice).
   test::expect_error([&] { shared_engine("", manifest, cpu_options(), batch_of(2)); }, ErrorCode::kInvalidArgument,
                      {"model-instance-id"});
 }

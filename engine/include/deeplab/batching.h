@@ -27,10 +27,11 @@
 // temporal CRF afresh, as a Segmenter does when it re-plans.
 //
 // Streams are used each from one thread at a time (like a Segmenter); different streams from
-// different threads at once. Closing (destroying) a stream while others run is safe. The CPU
-// backend runs batches; CUDA refuses batch sizes above 1 for now (Error kUnsupported naming it).
-// The CPU backend plans networks for the powers of two below the batch size too (one import, one
-// arena shared by every network of every shape), so a partial batch runs on at most twice its
+// different threads at once. Closing (destroying) a stream while others run is safe. The CPU and
+// the CUDA backend run batches (device cuda without a GPU: Error kDevice; the CUDA one has not run
+// on a GPU yet, docs/gpu.md). Both backends plan networks for the powers of two below the batch
+// size too; the CPU backend shares one import and one arena between every network of every shape
+// (Aspect::kKeep plans a network set per input shape), so a partial batch runs on at most twice its
 // frames. Steady state allocates nothing per frame.
 #pragma once
 

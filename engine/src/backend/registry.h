@@ -59,6 +59,7 @@ BackendEntry cpu_backend_entry();
 std::unique_ptr<BatchBackend> make_cpu_batch_backend(std::vector<PreparedModel> models);  // deeplab_backend_cpu
 BackendEntry cuda_backend_entry();  // the CUDA CRF and the device probe (deeplab_cuda_crf)
 std::unique_ptr<SegmenterBackend> make_cuda_segmenter_backend(Graph graph, const BackendSetup& setup);  // deeplab_cuda_net
+std::unique_ptr<BatchBackend> make_cuda_batch_backend(std::vector<PreparedModel> models);  // deeplab_cuda_net
 
 // The registry's CUDA entry: whether a usable CUDA GPU is there (its probe), and whether this build
 // has the CUDA Segmenter backend; `why` says why not.

@@ -68,8 +68,7 @@ CudaNetwork::CudaNetwork(Graph graph, const CudaNetworkOptions& options, cudaStr
   for (const Node& n : graph_.nodes) classify_node(graph_, n);
   plan_ = plan_memory(graph_, tensor_type_bytes(type_), kArenaAlignment);
   DEEPLAB_CUDNN_CHECK(cudnnSetStream(cudnn_.get(), stream_));
-  arena_.allocate(std::max(plan_.arena_bytes, kArenaAlignment));
-  DEEPLAB_CUDA_CHECK(cudaMemsetAsync(arena_.data(), 0, arena_.bytes(), stream_));
+  use_arena(options);
   std::size_t pad_elements = 0;
   for (const Node& n : graph_.nodes)
     if (op_def(n).kernel == OpKernel::kConv) pad_elements = std::max(pad_elements, plan_conv(graph_, n, type_).padded_elements());
@@ -99,7 +98,29 @@ CudaNetwork::~CudaNetwork() {
 void* CudaNetwork::data(int value) {
   if (graph_.values[value].is_constant)
     throw Error(ErrorCode::kInternal, "CudaNetwork::data of the constant '" + graph_.values[value].name + "'");
-  return arena_.data() + plan_.offset[plan_.storage_root[value]];
+  return arena_base_ + plan_.offset[plan_.storage_root[value]];
+}
+
+std::size_t CudaNetwork::arena_bytes_needed(const Graph& graph, Precision precision) {
+  const std::size_t element = tensor_type_bytes(precision == Precision::kFp16 ? TensorType::kHalf : TensorType::kFloat);
+  return std::max(plan_memory(graph, element, kArenaAlignment).arena_bytes, kArenaAlignment);
+}
+
+// The options' arena (checked to hold the plan) or one of its own; zeroed either way, so that a
+// value read before it is written (a bug) reads zeros, not another network's activations.
+void CudaNetwork::use_arena(const CudaNetworkOptions& options) {
+  const std::size_t bytes = std::max(plan_.arena_bytes, kArenaAlignment);
+  if (options.arena) {
+    if (options.arena_bytes < bytes)
+      throw Error(ErrorCode::kInternal, graph_.source + ": the shared CUDA arena holds " +
+                                            std::to_string(options.arena_bytes) + " bytes, the network needs " +
+                                            std::to_string(bytes));
+    arena_base_ = options.arena;
+  } else {
+    arena_.allocate(bytes);
+    arena_base_ = arena_.data();
+  }
+  DEEPLAB_CUDA_CHECK(cudaMemsetAsync(arena_base_, 0, bytes, stream_));
 }
 
 const void* CudaNetwork::constant(int value) {

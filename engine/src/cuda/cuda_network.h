@@ -37,6 +37,11 @@ struct CudaNetworkOptions {
   // again and run the same algorithm. nullptr: the network keeps its own. Must outlive the network.
   // The Segmenter passes process_algorithm_cache(device), so its instances agree bit for bit.
   ConvAlgorithmCache* shared_algorithms = nullptr;
+  // Device memory the network plans its activations in instead of an arena of its own (the batching
+  // engine's networks for several batch sizes share one; only one runs at a time, on one stream).
+  // At least arena_bytes_needed(); must outlive the network. nullptr: the network allocates its own.
+  std::uint8_t* arena = nullptr;
+  std::size_t arena_bytes = 0;
 };
 
 class CudaNetwork {
@@ -46,6 +51,8 @@ class CudaNetwork {
   // outlive the network). Throws Error: kUnsupported naming the node for what it cannot run,
   // kDevice for CUDA/cuDNN failures.
   CudaNetwork(Graph graph, const CudaNetworkOptions& options, cudaStream_t stream);
+  // The activation arena `graph` needs at `precision` (for CudaNetworkOptions::arena).
+  static std::size_t arena_bytes_needed(const Graph& graph, Precision precision);
   ~CudaNetwork();
   CudaNetwork(const CudaNetwork&) = delete;
   CudaNetwork& operator=(const CudaNetwork&) = delete;
@@ -82,6 +89,7 @@ class CudaNetwork {
 
  private:
   class Context;
+  void use_arena(const CudaNetworkOptions& options);
   void build_steps();
   void choose_algorithms(const CudaNetworkOptions& options);
   void enqueue_steps();
@@ -98,7 +106,8 @@ class CudaNetwork {
   cudaStream_t stream_ = nullptr;
   MemoryPlan plan_;
   CudnnHandle cudnn_;
-  DeviceBuffer<std::uint8_t> arena_;
+  DeviceBuffer<std::uint8_t> arena_;  // empty when the options gave one
+  std::uint8_t* arena_base_ = nullptr;
   DeviceBuffer<std::uint8_t> workspace_;
   DeviceBuffer<std::uint8_t> pad_scratch_;
   DeviceBuffer<float> input_f32_, output_f32_;  // fp16 networks: the float edges

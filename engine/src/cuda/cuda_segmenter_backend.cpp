@@ -3,7 +3,6 @@
 // probabilities) back to the host. Two slots let two frames be in flight: uploads on one stream,
 // compute on the network's, downloads on a third, ordered by events (which also time each stage).
 #include <chrono>
-#include <cstring>
 
 #include "backend/registry.h"
 #include "backend/segmenter_backend.h"
@@ -13,7 +12,7 @@
 #include "cuda/cuda_postprocess.h"
 #include "cuda/cuda_preprocess.h"
 #include "cuda/cuda_resources.h"
-#include "cuda/frame_planes.h"
+#include "cuda/host_staging.h"
 #include "cuda/net_kernels.cuh"
 #include "deeplab/error.h"
 
@@ -22,21 +21,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using namespace cuda;
-
-double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
-
-// Every Segmenter of the process shares the device's algorithm cache: two instances run the same
-// algorithms (equal results, bit for bit) and a key is searched once.
-CudaNetworkOptions network_options(const SegmenterOptions& segmenter) {
-  CudaNetworkOptions options;
-  options.precision = segmenter.precision;
-  options.cuda_graph = segmenter.cuda_graph;
-  options.profile = segmenter.profile;
-  int device = 0;
-  DEEPLAB_CUDA_CHECK(cudaGetDevice(&device));
-  options.shared_algorithms = &process_algorithm_cache(device);
-  return options;
-}
 
 // One frame in flight: its pinned staging, device frame, class map (and probabilities) on the
 // device and in pinned memory, and the events that order and time its stages.
@@ -124,22 +108,10 @@ class CudaSegmenterBackend : public SegmenterBackend {
     --pending_;
     slot.events[8].synchronize();
     const auto unstaging = Clock::now();
-    const std::size_t pixels = static_cast<std::size_t>(slot.width) * slot.height;
-    if (result.width != slot.width || result.height != slot.height || result.class_map.size() != pixels) {
-      result.width = slot.width;
-      result.height = slot.height;
-      result.class_map.assign(pixels, 0);
-    }
-    std::memcpy(result.class_map.data(), slot.host_classes.data(), pixels);
-    if (slot.probabilities) {
-      const std::size_t floats = static_cast<std::size_t>(slot.prob_width) * slot.prob_height * channels_;
-      if (result.probabilities.size() != floats) result.probabilities.assign(floats, 0.0f);
-      std::memcpy(result.probabilities.data(), slot.host_probs.data(), floats * sizeof(float));
-      result.probabilities_width = slot.prob_width;
-      result.probabilities_height = slot.prob_height;
-    } else {
-      result.probabilities_width = result.probabilities_height = 0;
-    }
+    write_result(HostResult{slot.host_classes.data(), slot.width, slot.height,
+                            slot.probabilities ? slot.host_probs.data() : nullptr, slot.prob_width, slot.prob_height,
+                            channels_},
+                 result);
     const std::vector<Event>& e = slot.events;
     times.upload_ms = slot.staging_ms + Event::elapsed_ms(e[0], e[1]);
     times.preprocess_ms = Event::elapsed_ms(e[2], e[3]);
@@ -183,7 +155,7 @@ class CudaSegmenterBackend : public SegmenterBackend {
   const float* enqueue_network(const FrameView& frame, Slot& slot) {
     const cudaStream_t stream = stream_.get(), up = upload_.get();
     const auto staging = Clock::now();
-    const FrameView pinned = stage(frame, slot.staging);
+    const FrameView pinned = stage_frame(frame, slot.staging);
     slot.staging_ms = ms_since(staging);
     slot.events[0].record(up);
     slot.frame.upload(pinned, up);
@@ -273,31 +245,6 @@ class CudaSegmenterBackend : public SegmenterBackend {
     slot.host_probs.reserve(floats);
     slot.prob_width = width;
     slot.prob_height = height;
-  }
-
-  // The frame's planes, rows packed, in pinned memory: the upload then overlaps nothing on the host
-  // and runs at full bus speed, and the caller may reuse its frame as soon as this returns. The
-  // buffer grows only for a larger frame.
-  static FrameView stage(const FrameView& frame, PinnedBuffer<std::uint8_t>& staging) {
-    const int planes = plane_count(frame.format);
-    std::size_t total = 0;
-    for (int p = 0; p < planes; ++p) {
-      const PlaneSize s = plane_size(frame.format, frame.width, frame.height, p);
-      total += static_cast<std::size_t>(s.row_bytes) * s.rows;
-    }
-    staging.reserve(total);
-    FrameView v = frame;
-    std::uint8_t* dst = staging.data();
-    for (int p = 0; p < planes; ++p) {
-      const PlaneSize s = plane_size(frame.format, frame.width, frame.height, p);
-      for (int row = 0; row < s.rows; ++row)
-        std::memcpy(dst + static_cast<std::size_t>(row) * s.row_bytes,
-                    frame.planes[p] + static_cast<std::size_t>(row) * frame.strides[p], s.row_bytes);
-      v.planes[p] = dst;
-      v.strides[p] = s.row_bytes;
-      dst += static_cast<std::size_t>(s.row_bytes) * s.rows;
-    }
-    return v;
   }
 
   BackendSetup setup_;

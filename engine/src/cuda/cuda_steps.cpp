@@ -126,13 +126,13 @@ class GlobalPoolStep : public OneInputStep {
   GlobalPoolShape s_;
 };
 
-// The CPU's ResizeKernel: NHWC (physically) in and out, batch 1, make_resample_geometry's tables,
-// uploaded once.
+// The CPU's ResizeKernel: dense NHWC (physically) in and out, make_resample_geometry's tables,
+// uploaded once and used by every item of the batch (one launch over all of them).
 class ResizeStep : public OneInputStep {
  public:
   ResizeStep(const Node& n, StepContext& ctx) : OneInputStep(n, ctx) {
     const ResampleGeometry geo = resize_geometry(ctx.graph(), n);
-    p_ = resize_params(geo);
+    p_ = resize_params(geo, static_cast<int>(ctx.graph().values[n.inputs[0]].shape[0]));
     p_.row0 = ctx.upload_ints(geo.rows.index0);
     p_.row1 = ctx.upload_ints(geo.rows.index1);
     p_.row_w1 = ctx.upload_floats(geo.rows.weight1);

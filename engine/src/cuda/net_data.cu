@@ -70,11 +70,7 @@ template <typename T>
 __global__ void resize_kernel(ResizeParams p, std::int64_t count, const T* src, T* dst) {
   const std::int64_t i = global_index();
   if (i >= count) return;
-  const int c = static_cast<int>(i % p.channels);
-  const std::int64_t rest = i / p.channels;
-  const int x = static_cast<int>(rest % p.out_w);
-  const int y = static_cast<int>(rest / p.out_w);
-  dst[i] = from_float<T>(resize_value(p, Loader<T>{src}, y, x, c));
+  dst[i] = from_float<T>(resize_element(p, Loader<T>{src}, i));
 }
 
 }  // namespace
@@ -91,22 +87,30 @@ void launch_copy(const CopyParams& p, TensorType src_type, const void* src, Tens
   });
 }
 
-void launch_pad_input(const PadParams& p, TensorType type, const void* src, void* dst, cudaStream_t stream) {
+namespace {
+
+// One thread per element of a batch x out_h x out_w x channels output (padding, pooling, resize):
+// `kernel_of(tag)` is the kernel for the element type of `tag`.
+template <typename Params, typename KernelOf>
+void launch_per_output(const char* name, const Params& p, TensorType type, const void* src, void* dst,
+                       cudaStream_t stream, KernelOf kernel_of) {
   const std::int64_t count = static_cast<std::int64_t>(p.batch) * p.out_h * p.out_w * p.channels;
   dispatch_type(type, [&](auto tag) {
     using T = decltype(tag);
-    launch_1d("pad_input_kernel", count, kElementBlock, stream, pad_input_kernel<T>, p, count,
-              static_cast<const T*>(src), static_cast<T*>(dst));
+    launch_1d(name, count, kElementBlock, stream, kernel_of(tag), p, count, static_cast<const T*>(src),
+              static_cast<T*>(dst));
   });
 }
 
+}  // namespace
+
+void launch_pad_input(const PadParams& p, TensorType type, const void* src, void* dst, cudaStream_t stream) {
+  launch_per_output("pad_input_kernel", p, type, src, dst, stream,
+                    [](auto tag) { return pad_input_kernel<decltype(tag)>; });
+}
+
 void launch_pool(const PoolParams& p, TensorType type, const void* src, void* dst, cudaStream_t stream) {
-  const std::int64_t count = static_cast<std::int64_t>(p.batch) * p.out_h * p.out_w * p.channels;
-  dispatch_type(type, [&](auto tag) {
-    using T = decltype(tag);
-    launch_1d("pool_kernel", count, kElementBlock, stream, pool_kernel<T>, p, count, static_cast<const T*>(src),
-              static_cast<T*>(dst));
-  });
+  launch_per_output("pool_kernel", p, type, src, dst, stream, [](auto tag) { return pool_kernel<decltype(tag)>; });
 }
 
 void launch_global_pool(TensorType type, bool max, const void* src, void* dst, int batch, std::int64_t pixels,
@@ -120,12 +124,7 @@ void launch_global_pool(TensorType type, bool max, const void* src, void* dst, i
 }
 
 void launch_resize(const ResizeParams& p, TensorType type, const void* src, void* dst, cudaStream_t stream) {
-  const std::int64_t count = static_cast<std::int64_t>(p.out_h) * p.out_w * p.channels;
-  dispatch_type(type, [&](auto tag) {
-    using T = decltype(tag);
-    launch_1d("resize_kernel", count, kElementBlock, stream, resize_kernel<T>, p, count, static_cast<const T*>(src),
-              static_cast<T*>(dst));
-  });
+  launch_per_output("resize_kernel", p, type, src, dst, stream, [](auto tag) { return resize_kernel<decltype(tag)>; });
 }
 
 }  // namespace deeplab::cuda

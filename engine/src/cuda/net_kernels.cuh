@@ -42,7 +42,7 @@ void launch_pool(const PoolParams& p, TensorType type, const void* src, void* ds
 void launch_global_pool(TensorType type, bool max, const void* src, void* dst, int batch, std::int64_t pixels,
                         int channels, cudaStream_t stream);
 
-// Bilinear / nearest resize of NHWC data, batch 1 (resize_value per output element).
+// Bilinear / nearest resize of NHWC data, any batch (resize_value per output element).
 void launch_resize(const ResizeParams& p, TensorType type, const void* src, void* dst, cudaStream_t stream);
 
 // The conv input copied into its zero border (asymmetric padding).

@@ -152,11 +152,11 @@ DEEPLAB_HOST_DEVICE inline float pool_value(const PoolParams& p, const Load& loa
   return count > 0 ? div_rn(acc, static_cast<float>(count)) : 0.0f;
 }
 
-// ---- resize (NHWC, batch 1) ----
+// ---- resize (NHWC) ----
 
 // The sampling tables of make_resample_geometry (postprocess/interpolate.h), as device pointers.
 struct ResizeParams {
-  int in_h = 0, in_w = 0, channels = 0, out_h = 0, out_w = 0;
+  int batch = 1, in_h = 0, in_w = 0, channels = 0, out_h = 0, out_w = 0;
   bool nearest = false;
   const int* row0 = nullptr;
   const int* row1 = nullptr;
@@ -170,19 +170,31 @@ DEEPLAB_HOST_DEVICE inline float blend_rn(float a, float b, float w1) {
   return add_rn(mul_rn(a, sub_rn(1.0f, w1)), mul_rn(b, w1));
 }
 
-// Output element (y, x, c): the two source rows blended vertically, then horizontally (the CPU's
-// blend_rows then blend_pixel, a * (1 - w1) + b * w1 each); nearest copies.
+// Output element (b, y, x, c): the two source rows of item b blended vertically, then horizontally
+// (the CPU's blend_rows then blend_pixel, a * (1 - w1) + b * w1 each); nearest copies. Every item
+// of a batch uses the same tables.
 template <typename Load>
-DEEPLAB_HOST_DEVICE inline float resize_value(const ResizeParams& p, const Load& load, int y, int x, int c) {
+DEEPLAB_HOST_DEVICE inline float resize_value(const ResizeParams& p, const Load& load, int b, int y, int x, int c) {
   const std::int64_t row = static_cast<std::int64_t>(p.in_w) * p.channels;
-  const std::int64_t r0 = p.row0[y] * row, r1 = p.row1[y] * row;
+  const std::int64_t item = static_cast<std::int64_t>(b) * p.in_h * row;
+  const std::int64_t r0 = item + p.row0[y] * row, r1 = item + p.row1[y] * row;
   const std::int64_t c0 = static_cast<std::int64_t>(p.col0[x]) * p.channels + c;
   if (p.nearest) return load(r0 + c0);
   const std::int64_t c1 = static_cast<std::int64_t>(p.col1[x]) * p.channels + c;
   const float wy = p.row_w1[y];
-  const float a = blend_rn(load(r0 + c0), load(r1 + c0), wy);
-  const float b = blend_rn(load(r0 + c1), load(r1 + c1), wy);
-  return blend_rn(a, b, p.col_w1[x]);
+  const float left = blend_rn(load(r0 + c0), load(r1 + c0), wy);
+  const float right = blend_rn(load(r0 + c1), load(r1 + c1), wy);
+  return blend_rn(left, right, p.col_w1[x]);
+}
+
+// Output element i of the whole batch (memory order b, y, x, c): what the resize kernel computes.
+template <typename Load>
+DEEPLAB_HOST_DEVICE inline float resize_element(const ResizeParams& p, const Load& load, std::int64_t i) {
+  const int c = static_cast<int>(i % p.channels);
+  const std::int64_t rest = i / p.channels;
+  const int x = static_cast<int>(rest % p.out_w);
+  const std::int64_t rows = rest / p.out_w;
+  return resize_value(p, load, static_cast<int>(rows / p.out_h), static_cast<int>(rows % p.out_h), x, c);
 }
 
 // ---- asymmetric conv padding (NHWC) ----

@@ -69,7 +69,6 @@ NodeKernel check_node(const Graph& g, const Node& n, OpKernel kernel) {
     case OpKernel::kGlobalPool: parse_pool(g, n); return NodeKernel::kGlobalPool;  // 4-D only
     case OpKernel::kResize:
       parse_resize(g, n);
-      if (g.values[n.inputs[0]].shape[0] != 1) unsupported(g, n, "batch sizes other than 1");
       return NodeKernel::kResize;
     case OpKernel::kUnary:
       activation_of(g, n);  // refuses non-constant Clip bounds at load

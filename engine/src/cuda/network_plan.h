@@ -26,9 +26,8 @@ enum class NodeKernel {
 const char* node_kernel_name(NodeKernel kernel);
 
 // The kernel that runs `n`. Throws Error(kUnsupported) naming the node and its op for every op the
-// CPU backend has no kernel for, and for what the CPU's kernels refuse when they are built (a
-// Resize of a batch > 1, Clip bounds that are not constant, a BatchNormalization that is not 4-D,
-// ...), so that a network the GPU cannot run fails when it is loaded, never when it runs.
+// CPU backend has no kernel for, and for what the CPU's kernels refuse when they are built (Clip
+// bounds that are not constant, a BatchNormalization that is not 4-D, ...), so that a network the GPU cannot run fails when it is loaded, never when it runs.
 NodeKernel classify_node(const Graph& g, const Node& n);
 
 }  // namespace deeplab::cuda

@@ -102,8 +102,9 @@ ResampleGeometry resize_geometry(const Graph& g, const Node& n) {
                                 static_cast<int>(a.out_w), a.scale_h, a.scale_w, a);
 }
 
-ResizeParams resize_params(const ResampleGeometry& geo) {
+ResizeParams resize_params(const ResampleGeometry& geo, int batch) {
   ResizeParams p;
+  p.batch = batch;
   p.in_h = geo.in_h;
   p.in_w = geo.in_w;
   p.channels = geo.channels;

@@ -44,7 +44,7 @@ GlobalPoolShape global_pool_shape(const Graph& g, const Node& n);
 ResampleGeometry resize_geometry(const Graph& g, const Node& n);
 // ResizeParams over `geo` with host pointers to its tables (the host tests; the GPU step points
 // at device copies instead).
-ResizeParams resize_params(const ResampleGeometry& geo);
+ResizeParams resize_params(const ResampleGeometry& geo, int batch = 1);
 
 // A standalone BatchNormalization as y = x * scale[c] + shift[c] (the CPU's BatchNormKernel).
 struct ChannelAffine {

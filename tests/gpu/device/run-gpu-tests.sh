@@ -15,7 +15,8 @@
 #                          kernels and the network's op cases first, then whole
 #                          networks, the Segmenter, the CRF                           -> gpu-tests.log
 #   5 benchmarks           deeplab-gpu-bench, deeplab-gpu-pipeline-bench on the real
-#                          model, gpu-bench.sh short form against PyTorch eager;
+#                          model, deeplab-gpu-streams-bench (1/2/4/8 streams, separate
+#                          vs shared + batched), gpu-bench.sh short form against PyTorch eager;
 #                          torch.compile only when time is left         -> bench.log, gpu-bench.json
 #   summary.txt: the machine, each phase's status and time, the lines that matter. cudnn.log: cuDNN's
 #   warnings and errors (CUDNN_LOGLEVEL_DBG=2), so that a refused call explains itself.
@@ -112,6 +113,7 @@ if [ $dry -eq 1 ]; then
   background: export-torchvision.py ${arch_list[*]} --random --reference --size 321x321 (limit 240s),
   bench-gpu-vs-torch.py --export-onnx $build/bench-models --models $BENCH_MODELS --size 520x520
 2 build (limit 240s): cmake --build -j $jobs deeplab_cuda_host_tests deeplab_gpu_tests deeplab-gpu-bench deeplab-gpu-pipeline-bench
+  deeplab-gpu-streams-bench
 3 host tests (background, limit 150s): deeplab_cuda_host_tests in $jobs shards
 4 GPU tests (DEEPLAB_GPU_REQUIRED=1, CUDNN_LOGLEVEL_DBG=2 -> cudnn.log), each pass limited, all <= 300s:
   a kernels + network op cases: PreprocessGpu*:UpsampleGpu*:GpuTest.*:GpuNetwork.* but the real model (120s)
@@ -120,6 +122,7 @@ if [ $dry -eq 1 ]; then
   d CrfGpuTest.* (60s)
 5 benchmarks (what is left, at least 30s kept for the summary): deeplab-gpu-bench --runs 20;
   deeplab-gpu-pipeline-bench $REAL_MODEL fp16/fp32 x in-flight 1/2 at 1920x1080;
+  deeplab-gpu-streams-bench $REAL_MODEL fp32, 1/2/4/8 streams, separate vs shared (batch N) (issue 15);
   gpu-bench.sh --models $BENCH_MODELS --frames 1920x1080 --precisions fp16,fp32 --in-flight 1,2
   --torch-modes eager --iters 20 --warmup 5; then --torch-modes compile --compile-mode default when >= 150s are left
 EOF
@@ -211,7 +214,7 @@ export_pid=$!
 
 # ---- 2. build ----
 run build "$(limit 240 200)" "$out/build.log" cmake --build "$build" -j "$jobs" --target deeplab_cuda_host_tests \
-  deeplab_gpu_tests deeplab-gpu-bench deeplab-gpu-pipeline-bench \
+  deeplab_gpu_tests deeplab-gpu-bench deeplab-gpu-pipeline-bench deeplab-gpu-streams-bench \
   || { grep -E "error|FAILED" "$out/build.log" | head -20 >>"$out/summary.txt"; kill "$export_pid" 2>/dev/null; exit 4; }
 grep -c "warning:" "$out/build.log" | xargs echo "build warnings:" >>"$out/summary.txt"
 ldd "$build/tests/gpu/deeplab_gpu_tests" | grep -E "cudnn|cudart|not found" >>"$out/summary.txt"
@@ -258,6 +261,14 @@ else
       run "pipeline bench $p in-flight $n" "$(limit 30 30)" "$out/bench.log" "$build/tests/gpu/deeplab-gpu-pipeline-bench" \
         --model "$REAL_MODEL" --device cuda --precision $p --frame 1920x1080 --in-flight $n --iters 30 --warmup 5 --json \
         || status=1
+    done
+  done
+  # Issue 15: N streams of the real model, N separate CUDA Segmenters vs one shared batching engine
+  # (batch N), fp32, frames of four sizes; one JSON line each.
+  for n in 1 2 4 8; do
+    for mode in separate shared; do
+      run "streams bench $n $mode" "$(limit 20 30)" "$out/bench.log" "$build/tests/gpu/deeplab-gpu-streams-bench" \
+        --model "$REAL_MODEL" --device cuda --streams $n --mode $mode --frames 30 --warmup 3 --json || status=1
     done
   done
   grep -h '^{' "$out/bench.log" >>"$out/summary.txt"
