@@ -3,8 +3,9 @@
 //           temperature T != 1, U = T * -log(clamp(p)), i.e. p^_i = (p_i / max_k p_k)^T (the
 //           per-pixel factor cancels in the normalisation and keeps the power away from underflow)
 //   Q0      = p^_i / sum p^_i (softmax of -U), or the caller's Q with warm_start
-//   kernels = the Gaussian lattice (positions only: rebuilt only when the size or std changes)
-//             and the bilateral lattice (rebuilt every call: it depends on the image)
+//   kernels = the smoothness kernel, an exact separable Gaussian on the pixel grid (crf/gaussian_blur.h:
+//             taps and normalisation set up only when the size or std changes), and the bilateral
+//             lattice (rebuilt every call: it depends on the image)
 //   each iteration, both kernels filter the same Q, then per pixel
 //     m     = w_g * filter_g(Q)_i + w_b * filter_b(Q)_i                   (crf/crf_kernel.h)
 //     Q_i   = normalise(p^_i * exp(m - max m))  ==  normalise(exp(-U_i + m))
@@ -27,6 +28,7 @@
 #include "crf/crf_backend.h"
 #include "crf/crf_kernel.h"
 #include "crf/fast_exp.h"
+#include "crf/gaussian_blur_simd.h"
 #include "crf/simd_clones.h"
 #include "deeplab/error.h"
 
@@ -42,9 +44,10 @@ int padded(int classes) { return (classes + kLanes - 1) / kLanes * kLanes; }
 
 // What one mean-field update reads and writes; a kernel is null when its weight is 0.
 struct UpdateArgs {
-  const CrfKernel* gaussian;
-  const float* gaussian_rows;  // its blurred vertex rows
+  const GaussianBlur* gaussian;
+  const float* gaussian_cols;  // Q's vertical pass (GaussianBlur::column_sums)
   float gaussian_weight;
+  int width;
   const CrfKernel* bilateral;
   const float* bilateral_rows;
   float bilateral_weight;
@@ -120,13 +123,36 @@ inline void normalise(const UpdateArgs& a, int i, float* m) {
   for (int k0 = 0; k0 < s; k0 += kLanes) store_lanes(qi + k0, load_lanes(m + k0) * inv);
 }
 
+// The smoothness kernel's messages, unnormalised (crf/gaussian_blur_simd.h), for a run of up to
+// kRunPixels pixels from i within one row and before `end`, into `out`; returns the run's end.
+constexpr int kRunPixels = 8;
+DEEPLAB_ALWAYS_INLINE int smoothness_run(const UpdateArgs& a, int i, int end, float* out) {
+  const int y = i / a.width, x = i - y * a.width;
+  const int count = std::min({kRunPixels, end - i, a.width - x});
+  blur_row_run(*a.gaussian, a.gaussian_cols, a.stride, x, count, y, out);
+  return i + count;
+}
+
+// m = weight / (Sx Sy) * the run's sums for pixel i (the first term of its messages).
+DEEPLAB_ALWAYS_INLINE void smoothness_messages(const UpdateArgs& a, int i, const float* sums, float* m) {
+  const int y = i / a.width, x = i - y * a.width;
+  const float scale = a.gaussian_weight * (a.gaussian->inv_sums_x()[x] * a.gaussian->inv_sums_y()[y]);
+  for (int k0 = 0; k0 < a.stride; k0 += kLanes) store_lanes(m + k0, scale * load_lanes(sums + k0));
+}
+
 // Pixels [begin, end) of one mean-field update.
 DEEPLAB_SIMD_CLONES
 void update_rows(const UpdateArgs& a, int begin, int end) {
   alignas(32) float m[kMaxClasses];
+  alignas(32) float smooth[kRunPixels * kMaxClasses];
+  int run_begin = begin, run_end = begin;
   for (int i = begin; i < end; ++i) {
-    for (int k0 = 0; k0 < a.stride; k0 += kLanes) store_lanes(m + k0, Lanes{});
-    if (a.gaussian) add_slice<kGaussianDim>(*a.gaussian, a.gaussian_rows, a.gaussian_weight, i, a.stride, m);
+    if (a.gaussian) {
+      if (i == run_end) run_begin = i, run_end = smoothness_run(a, i, end, smooth);
+      smoothness_messages(a, i, smooth + static_cast<std::size_t>(i - run_begin) * a.stride, m);
+    } else {
+      for (int k0 = 0; k0 < a.stride; k0 += kLanes) store_lanes(m + k0, Lanes{});
+    }
     if (a.bilateral_norm_out)
       add_slice_taking_norm<kBilateralDim>(*a.bilateral, a.bilateral_rows, a.bilateral_weight, i, a.stride,
                                            a.norm_lane, a.bilateral_norm_out, m);
@@ -139,9 +165,7 @@ void update_rows(const UpdateArgs& a, int begin, int end) {
 class CpuCrf final : public CrfBackend {
  public:
   explicit CpuCrf(int threads)
-      : threads_(threads > 0 ? threads : omp_get_num_procs()),
-        gaussian_(KernelNormalisation::kRow),
-        bilateral_(KernelNormalisation::kRow) {}
+      : threads_(threads > 0 ? threads : omp_get_num_procs()), bilateral_(KernelNormalisation::kRow) {}
 
   Device device() const override { return Device::kCpu; }
 
@@ -152,19 +176,22 @@ class CpuCrf final : public CrfBackend {
     classes_ = num_classes;
     stride_ = padded(num_classes);
     const std::size_t n = static_cast<std::size_t>(width_) * height_;
+    const bool use_g = params.gaussian_weight > 0, use_b = params.bilateral_weight > 0;
     unary_.resize(n * stride_);
     q_.resize(n * stride_);
-    const bool use_g = params.gaussian_weight > 0, use_b = params.bilateral_weight > 0;
+    if (use_g) gaussian_cols_.resize(n * stride_);
     // With a padded class lane to spare, the bilateral kernel's normalisation comes from the
     // first iteration's filtering of Q with 1 in that lane, instead of filtering a vector of ones
     // (a splat, blur and slice saved per frame; the same floats).
     const bool norm_in_lane = iterations > 0 && use_b && classes_ < stride_;
     load(probabilities, warm_start ? q : nullptr, norm_in_lane, params.unary_temperature);
     if (iterations > 0) {
-      if (use_g) build_gaussian(params.gaussian_xy_std, position_scale);
+      const float g_std = params.gaussian_xy_std * position_scale;
+      if (use_g && !gaussian_.matches(width_, height_, g_std)) gaussian_.configure(width_, height_, g_std);
       if (use_b) build_bilateral(image, params, position_scale, norm_in_lane);
       for (int it = 0; it < iterations; ++it) {
-        const float* vg = use_g ? gaussian_.splat_blur(q_.data(), stride_) : nullptr;
+        if (use_g) gaussian_.column_sums(q_.data(), stride_, gaussian_cols_.data(), threads_);
+        const float* vg = use_g ? gaussian_cols_.data() : nullptr;
         const float* vb = use_b ? bilateral_.splat_blur(q_.data(), stride_) : nullptr;
         update(vg, params.gaussian_weight, vb, params.bilateral_weight,
                it == 0 && norm_in_lane ? bilateral_.row_norm_to_fill() : nullptr);
@@ -214,21 +241,6 @@ class CpuCrf final : public CrfBackend {
       for (int k = 0; k < c; ++k) q[static_cast<std::size_t>(i) * c + k] = q_[static_cast<std::size_t>(i) * s + k];
   }
 
-  // The Gaussian kernel depends on the size and std only: kept while they stay the same.
-  void build_gaussian(float option_std, float position_scale) {
-    const float xy_std = option_std * position_scale;
-    if (gaussian_width_ == width_ && gaussian_height_ == height_ && gaussian_std_ == xy_std) return;
-    check_gaussian_range(width_, height_, option_std, position_scale);
-    const int n = width_ * height_;
-    features_.resize(static_cast<std::size_t>(n) * kGaussianDim);
-    gaussian_features(width_, height_, xy_std, features_.data(), threads_);
-    gaussian_width_ = -1;  // invalid until built (build may throw)
-    gaussian_.build(features_.data(), n, kGaussianDim, threads_, width_);
-    gaussian_width_ = width_;
-    gaussian_height_ = height_;
-    gaussian_std_ = xy_std;
-  }
-
   void build_bilateral(const CrfImage& image, const CrfParams& params, float position_scale, bool norm_in_lane) {
     const float xy_std = params.bilateral_xy_std * position_scale, rgb_std = params.bilateral_rgb_std;
     check_bilateral_range(width_, height_, params, position_scale);
@@ -246,6 +258,7 @@ class CpuCrf final : public CrfBackend {
     const UpdateArgs args{vg ? &gaussian_ : nullptr,
                           vg,
                           wg,
+                          width_,
                           vb ? &bilateral_ : nullptr,
                           vb,
                           wb,
@@ -266,10 +279,9 @@ class CpuCrf final : public CrfBackend {
 
   const int threads_;
   int width_ = 0, height_ = 0, classes_ = 0, stride_ = 0;
-  std::vector<float> unary_, q_, features_;
-  CrfKernel gaussian_, bilateral_;
-  int gaussian_width_ = -1, gaussian_height_ = -1;
-  float gaussian_std_ = 0;
+  std::vector<float> unary_, q_, features_, gaussian_cols_;
+  GaussianBlur gaussian_;  // the taps and normalisation follow the size and std
+  CrfKernel bilateral_;
 };
 
 }  // namespace
