@@ -152,8 +152,11 @@ TEST(GaussianBlur, MeanFieldIsBitIdenticalAcrossThreadCounts) {
   }
 }
 
-// Not a benchmark (deeplab-crf-bench is): a printed figure of the blur against the lattice at the
-// bench's size, and a loose bound that fails only if the blur became several times slower.
+// Not a benchmark (deeplab-crf-bench is): printed figures of the blur against the lattice at the
+// bench's size, for DeepLab's std (1 px), the Cityscapes block's (3.67) and the tuner's largest (10),
+// and a loose bound at 1 px, where the lattice has about a vertex per pixel and the blur 7 taps per
+// pass (measured 0.55-0.6x the lattice's time): it fails only if the blur became several times
+// slower. (The blur's cost grows with the std, the lattice's falls: at 3.67 px they are about even.)
 TEST(GaussianBlur, FiltersAFrameFasterThanTheLattice) {
   const int w = 480, h = 360, stride = 24;
   const auto in = random_values(w, h, stride, 1);
@@ -167,7 +170,7 @@ TEST(GaussianBlur, FiltersAFrameFasterThanTheLattice) {
     }
     return best;
   };
-  for (float std : {1.0f, 3.67f}) {
+  for (float std : {1.0f, 3.67f, 10.0f}) {
     crf::GaussianBlur blur;
     blur.configure(w, h, std);
     crf::gaussian_features(w, h, std, features.data(), 1);
@@ -178,6 +181,6 @@ TEST(GaussianBlur, FiltersAFrameFasterThanTheLattice) {
     const double lattice_ms = time([&] { kernel.filter(in.data(), stride, out.data()); });
     std::printf("480x360, 24 floats per pixel, std %.2f, 1 thread: blur %.1f ms (vertical pass %.1f), lattice %.1f ms\n",
                 std, blur_ms, cols_ms, lattice_ms);
-    EXPECT_LT(blur_ms, 3 * lattice_ms);
+    if (std == 1.0f) EXPECT_LT(blur_ms, 2 * lattice_ms);
   }
 }
