@@ -4,6 +4,7 @@
 // alone and inside the CPU mean field.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -23,9 +24,8 @@ constexpr int kStride = 8;  // one block of lanes per pixel
 // Random values in [0, 1), `stride` per pixel (all lanes used: a class map's padding is not special).
 std::vector<float> random_values(int w, int h, int stride, unsigned seed) {
   std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> u(0.0f, 1.0f);
   std::vector<float> v(static_cast<std::size_t>(w) * h * stride);
-  for (float& x : v) x = u(rng);
+  std::generate(v.begin(), v.end(), [&] { return std::generate_canonical<float, 24>(rng); });
   return v;
 }
 
