@@ -128,8 +128,8 @@ int main(int argc, char** argv) {
       results.push_back(time_it("crf temporal (2 iterations, warm) " + size, crf_runs, stream.get(), [&] {
         crf.infer_device(image, probabilities.data(), classes, params, 2, true, q.data(), 1.0f, stream.get());
       }));
-      std::printf("crf %s: %d Gaussian and %d bilateral lattice vertices, %.1f MiB of device memory\n",
-                  size.c_str(), crf.gaussian_lattice().vertices(), crf.bilateral_lattice().vertices(),
+      std::printf("crf %s: Gaussian blur radius %d, %d bilateral lattice vertices, %.1f MiB of device memory\n",
+                  size.c_str(), crf.gaussian_blur().radius(), crf.bilateral_lattice().vertices(),
                   crf.device_bytes() / 1048576.0);
     }
     stream.synchronize();

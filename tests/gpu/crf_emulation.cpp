@@ -55,14 +55,16 @@ void EmulatedCrf::infer(const CrfImage& image, const float* probabilities, int n
   unary_.assign(static_cast<std::size_t>(points) * num_classes, 0.0f);
   for (int i = 0; i < points; ++i) cuda::load_step(probabilities, unary_.data(), q, num_classes, warm_start, i, params.unary_temperature);
   if (iterations == 0) return;
-  gaussian_.set_symmetric(symmetric_);
   bilateral_.set_symmetric(symmetric_);
   const bool use_g = params.gaussian_weight > 0, use_b = params.bilateral_weight > 0;
+  cuda::BlurSlice blur;  // CudaCrf::gaussian_slice's, with host vectors
   if (use_g) {
-    cuda::GaussianFeatures f;
-    f.width = image.width;
-    f.inv_xy = 1.0f / (params.gaussian_xy_std * position_scale);
-    gaussian_.build(f, points, race_seed);
+    gaussian_.configure(image.width, image.height, params.gaussian_xy_std * position_scale);
+    gaussian_cols_.assign(static_cast<std::size_t>(points) * num_classes, 0.0f);
+    blur.blur = {image.width, image.height, gaussian_.radius(), num_classes, gaussian_.taps(), gaussian_.inv_sums_x(),
+                 gaussian_.inv_sums_y()};
+    blur.cols = gaussian_cols_.data();
+    blur.weight = params.gaussian_weight;
   }
   if (use_b) {
     cuda::BilateralFeatures f;
@@ -80,10 +82,12 @@ void EmulatedCrf::infer(const CrfImage& image, const float* probabilities, int n
   v.unary = unary_.data();
   v.q = q;
   for (int it = 0; it < iterations; ++it) {
-    // Each lattice's rows live in its own vectors, so both stay valid through the update.
+    // The blur's and the lattice's rows live in their own vectors, so both stay valid through the
+    // update (launch_blur_columns, value by value).
     if (use_g) {
-      const float* rows = gaussian_.splat_blur(q, num_classes);
-      v.gaussian = gaussian_.slice(rows, params.gaussian_weight);
+      for (std::size_t idx = 0; idx < gaussian_cols_.size(); ++idx)
+        cuda::blur_column_step(blur.blur, q, gaussian_cols_.data(), idx);
+      v.gaussian = blur;
     }
     if (use_b) {
       const float* rows = bilateral_.splat_blur(q, num_classes);
@@ -99,7 +103,7 @@ void EmulatedCrf::update(const cuda::MeanFieldView& v) {
   float m[32][cuda::kMaxClassesPerLane], peak[32], sum[32], other[32];
   for (int i = 0; i < v.points; ++i) {
     for (int lane = 0; lane < group; ++lane)
-      peak[lane] = cuda::lane_messages<cuda::kCrfGaussianDim, cuda::kCrfBilateralDim>(v, i, lane, m[lane]);
+      peak[lane] = cuda::lane_messages<cuda::kCrfBilateralDim>(v, i, lane, m[lane]);
     for (int offset = group / 2; offset > 0; offset /= 2) {
       for (int lane = 0; lane < group; ++lane) other[lane] = cuda::max_of(peak[lane], peak[lane ^ offset]);
       std::copy(other, other + group, peak);

@@ -13,7 +13,9 @@
 #include <utility>
 #include <vector>
 
+#include "crf/gaussian_blur.h"
 #include "cuda/crf/crf_plan.h"
+#include "cuda/crf/gaussian_blur_steps.h"
 #include "cuda/crf/lattice_steps.h"
 #include "cuda/crf/mean_field_steps.h"
 #include "deeplab/crf.h"
@@ -69,24 +71,26 @@ class EmulatedLattice {
   std::vector<float> rows_, other_;
 };
 
-// CudaCrf::infer_device on the CPU (no option checks, no Gaussian-lattice cache).
+// CudaCrf::infer_device on the CPU (no option checks, no cache of the smoothness kernel's taps).
 class EmulatedCrf {
  public:
-  // symmetric: the kernels' normalisation (CudaCrf's, which follows the CPU backend's).
+  // symmetric: the bilateral kernel's normalisation (CudaCrf's, which follows the CPU backend's);
+  // the smoothness kernel is row-normalised either way (crf/gaussian_blur.h).
   explicit EmulatedCrf(bool symmetric) : symmetric_(symmetric) {}
 
   void infer(const CrfImage& image, const float* probabilities, int num_classes, const CrfParams& params,
              int iterations, bool warm_start, float* q, float position_scale = 1.0f, unsigned race_seed = 0);
 
-  const EmulatedLattice& gaussian() const { return gaussian_; }
+  const crf::GaussianBlur& gaussian() const { return gaussian_; }
   const EmulatedLattice& bilateral() const { return bilateral_; }
 
  private:
   void update(const cuda::MeanFieldView& v);
 
   bool symmetric_;
-  EmulatedLattice gaussian_, bilateral_;
-  std::vector<float> unary_;
+  crf::GaussianBlur gaussian_;
+  EmulatedLattice bilateral_;
+  std::vector<float> unary_, gaussian_cols_;
 };
 
 // ---- templates -------------------------------------------------------------------------------------

@@ -338,9 +338,10 @@ TEST(Crf, BadArgumentsAreRejectedByName) {
     EXPECT_EQ(code, ErrorCode::kInvalidArgument) << b.what << ": " << message;
     EXPECT_NE(message.find(b.what), std::string::npos) << "'" << message << "' does not name " << b.what;
   }
-  // A positional std far below a pixel overflows the lattice's 16-bit coordinates: named.
+  // A positional std far below a pixel overflows the appearance lattice's 16-bit coordinates: named.
+  // (The smoothness kernel has no lattice since it became a separable blur: any std > 0 is fine.)
   CrfParams tiny;
-  tiny.gaussian_xy_std = 0.01f;
+  tiny.bilateral_xy_std = 0.01f;
   const Image big = random_image(400, 300, 13);
   const auto pb = random_probabilities(400 * 300, 2, 14);
   std::vector<float> qb(pb.size());
@@ -348,7 +349,10 @@ TEST(Crf, BadArgumentsAreRejectedByName) {
   const std::string message =
       error_message([&] { crf.infer(big.view(), pb.data(), 2, tiny, 1, false, qb.data()); }, &code);
   EXPECT_EQ(code, ErrorCode::kInvalidArgument);
-  EXPECT_NE(message.find("gaussian_xy_std"), std::string::npos) << message;
+  EXPECT_NE(message.find("bilateral_xy_std"), std::string::npos) << message;
+  CrfParams tiny_smoothness;
+  tiny_smoothness.gaussian_xy_std = 0.01f;
+  EXPECT_NO_THROW(crf.infer(big.view(), pb.data(), 2, tiny_smoothness, 1, false, qb.data()));
 }
 
 TEST(Crf, CudaWithoutAGpuIsADeviceError) {

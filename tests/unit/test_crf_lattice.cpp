@@ -16,6 +16,7 @@
 
 #include "crf/crf_kernel.h"
 #include "crf/fast_exp.h"
+#include "crf/gaussian_blur.h"
 #include "crf/permutohedral.h"
 #include "deeplab/crf.h"
 #include "noisy_probabilities.h"
@@ -417,7 +418,7 @@ TEST(CrfLattice, MeanFieldMatchesBruteForce) {
 namespace {
 
 // 5 mean-field iterations of DenseCrf (float, `threads`) and of the double-precision reference with
-// the lattice's own filters, on the same image and probabilities.
+// the lattice's own filters (and the smoothness kernel's blur), on the same image and probabilities.
 struct SameKernelRun {
   std::vector<float> q;
   std::vector<double> ref;
@@ -429,7 +430,19 @@ SameKernelRun run_on_same_kernels(const std::vector<std::uint8_t>& rgb, const st
   r.q.resize(p.size());
   DenseCrf crf(Device::kCpu, threads);
   crf.infer(CrfImage{rgb.data(), w, h, 3 * w}, p.data(), classes, params, 5, false, r.q.data());
-  LatticeFilter g(features_gaussian(w, h, params.gaussian_xy_std), n, 2, classes);
+  // The smoothness kernel is a separable blur, not a lattice (crf/gaussian_blur.h): its own filter too.
+  crf::GaussianBlur blur;
+  blur.configure(w, h, params.gaussian_xy_std);
+  const auto g = [&](const std::vector<double>& q) {
+    std::vector<float> in(static_cast<std::size_t>(n) * 8, 0.0f), cols(in.size()), out(in.size());
+    for (int i = 0; i < n; ++i)
+      for (int c = 0; c < classes; ++c) in[i * 8 + c] = static_cast<float>(q[i * classes + c]);
+    blur.filter(in.data(), 8, cols.data(), out.data(), 1);
+    std::vector<double> f(q.size());
+    for (int i = 0; i < n; ++i)
+      for (int c = 0; c < classes; ++c) f[i * classes + c] = out[i * 8 + c];
+    return f;
+  };
   LatticeFilter b(features_bilateral(rgb, w, h, params.bilateral_xy_std, params.bilateral_rgb_std), n, 5, classes);
   r.ref = reference_mean_field(g, b, n, p, classes, params, 5);
   return r;

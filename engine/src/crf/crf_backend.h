@@ -32,12 +32,12 @@ void validate_crf_input(const CrfImage& image, const float* probabilities, int n
 void validate_infer_arguments(const char* who, const CrfImage& image, const float* probabilities, int num_classes,
                               const CrfParams& params, int iterations, const float* q, float position_scale);
 
-// The lattice keys are int16: a positional std far below a pixel on a large image overflows them.
-// Each throws Error(kInvalidArgument) naming the option; both backends call them before building
-// a lattice, and the Segmenter's CRF stages before sizing any buffer (check_lattice_ranges: the
-// kernels whose weight is > 0), so that a size the CRF cannot take fails before gigabytes are
-// allocated for it.
-void check_gaussian_range(int width, int height, float gaussian_xy_std, float position_scale);
+// The bilateral lattice's keys are int16: a positional std far below a pixel on a large image
+// overflows them. check_bilateral_range throws Error(kInvalidArgument) naming the option; both
+// backends call it before building the lattice. check_lattice_ranges (the Segmenter's CRF stages,
+// before sizing any buffer) also refuses a working size outside 1..16384 per side (DenseCrf::infer's
+// limit), so that a size the CRF cannot take fails before gigabytes are allocated for it. (The
+// smoothness kernel, crf/gaussian_blur.h, has no lattice and no range to check.)
 void check_bilateral_range(int width, int height, const CrfParams& params, float position_scale);
 void check_lattice_ranges(int width, int height, const CrfParams& params, float position_scale);
 

@@ -38,6 +38,7 @@ void check_weight(float v, const char* name) {
 }
 
 constexpr int kMaxIterations = 1000;
+constexpr int kMaxCrfSide = 16384;  // the largest image side DenseCrf::infer takes
 
 void validate_params(const CrfParams& p) {
   require(p.iterations >= 1 && p.iterations <= kMaxIterations, [&] {
@@ -70,12 +71,6 @@ void check_range(const char* option, float std_value, float position_scale, cons
 
 namespace crf {
 
-void check_gaussian_range(int width, int height, float gaussian_xy_std, float position_scale) {
-  const float xy_std = gaussian_xy_std * position_scale;
-  const float max_feature[2] = {(width - 1) / xy_std, (height - 1) / xy_std};
-  check_range("gaussian_xy_std", gaussian_xy_std, position_scale, max_feature, 2, width, height);
-}
-
 void check_bilateral_range(int width, int height, const CrfParams& params, float position_scale) {
   const float xy_std = params.bilateral_xy_std * position_scale, rgb_std = params.bilateral_rgb_std;
   const float max_feature[5] = {(width - 1) / xy_std, (height - 1) / xy_std, 255 / rgb_std, 255 / rgb_std,
@@ -85,7 +80,10 @@ void check_bilateral_range(int width, int height, const CrfParams& params, float
 }
 
 void check_lattice_ranges(int width, int height, const CrfParams& params, float position_scale) {
-  if (params.gaussian_weight > 0) check_gaussian_range(width, height, params.gaussian_xy_std, position_scale);
+  require(width >= 1 && height >= 1 && width <= kMaxCrfSide && height <= kMaxCrfSide, [&] {
+    return "crf: working size " + std::to_string(width) + "x" + std::to_string(height) + " is out of range 1.." +
+           std::to_string(kMaxCrfSide) + " (lower the crf scale or set crf max-pixels)";
+  });
   if (params.bilateral_weight > 0) check_bilateral_range(width, height, params, position_scale);
 }
 
@@ -185,9 +183,9 @@ void validate_infer_arguments(const char* who, const CrfImage& image, const floa
 void validate_crf_input(const CrfImage& image, const float* probabilities, int num_classes, const char* who) {
   const auto w = [who] { return std::string(who); };
   require(image.rgb != nullptr, [&] { return std::string(w() + ": the image has no pixels (null rgb)"); });
-  require(image.width >= 1 && image.height >= 1 && image.width <= 16384 && image.height <= 16384, [&] {
+  require(image.width >= 1 && image.height >= 1 && image.width <= kMaxCrfSide && image.height <= kMaxCrfSide, [&] {
     return std::string(w() + ": image size " + std::to_string(image.width) + "x" + std::to_string(image.height) +
-                       " is out of range 1..16384");
+                       " is out of range 1.." + std::to_string(kMaxCrfSide));
   });
   require(image.stride >= 3 * image.width, [&] {
     return std::string(w() + ": image stride " + std::to_string(image.stride) + " is less than 3 x width " +

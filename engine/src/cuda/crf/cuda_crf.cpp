@@ -6,6 +6,7 @@
 #include "backend/registry.h"
 #include "crf/crf_backend.h"
 #include "crf/permutohedral.h"
+#include "cuda/crf/gaussian_blur.cuh"
 #include "cuda/crf/mean_field.cuh"
 #include "cuda/device_probe.h"
 #include "deeplab/error.h"
@@ -38,7 +39,7 @@ void CudaCrf::infer(const CrfImage& image, const float* probabilities, int num_c
 void CudaCrf::infer_device(const CrfImage& image, const float* probabilities, int num_classes, const CrfParams& params,
                            int iterations, bool warm_start, float* q, float position_scale, cudaStream_t stream) {
   crf::validate_infer_arguments("CudaCrf::infer_device", image, probabilities, num_classes, params, iterations, q, position_scale);
-  // The buffers and the cached Gaussian lattice are shared by every call: a call on another stream
+  // The buffers and the smoothness kernel's constants are shared by every call: a call on another stream
   // than the last one's must wait for that work.
   DEEPLAB_CUDA_CHECK(cudaStreamWaitEvent(stream, done_.get(), 0));
   enqueue(image, probabilities, num_classes, params, iterations, warm_start, q, position_scale, stream);
@@ -53,9 +54,8 @@ void CudaCrf::enqueue(const CrfImage& image, const float* probabilities, int num
                          stream);
   if (iterations == 0) return;
   const bool use_gaussian = params.gaussian_weight > 0, use_bilateral = params.bilateral_weight > 0;
-  gaussian_.set_symmetric(kCrfSymmetricNormalisation);
   bilateral_.set_symmetric(kCrfSymmetricNormalisation);
-  if (use_gaussian) build_gaussian(image.width, image.height, params.gaussian_xy_std, position_scale, stream);
+  if (use_gaussian) configure_gaussian(image.width, image.height, num_classes, params, position_scale, stream);
   if (use_bilateral) build_bilateral(image, params, position_scale, stream);
   MeanFieldView v;
   v.points = points;
@@ -63,30 +63,46 @@ void CudaCrf::enqueue(const CrfImage& image, const float* probabilities, int num
   v.group = mean_field_group(num_classes);
   v.unary = unary_.data();
   v.q = q;
+  if (use_gaussian) v.gaussian = gaussian_slice(num_classes, params.gaussian_weight);
   for (int it = 0; it < iterations; ++it) {
     // Both kernels filter the same Q; the update then rewrites Q in place.
-    if (use_gaussian)
-      v.gaussian = gaussian_.slice(gaussian_.splat_blur(q, num_classes, stream), params.gaussian_weight);
+    if (use_gaussian) launch_blur_columns(v.gaussian.blur, q, gaussian_cols_.data(), stream);
     if (use_bilateral)
       v.bilateral = bilateral_.slice(bilateral_.splat_blur(q, num_classes, stream), params.bilateral_weight);
     launch_mean_field_update(v, stream);
   }
 }
 
-void CudaCrf::build_gaussian(int width, int height, float option_std, float position_scale, cudaStream_t stream) {
-  const float xy_std = option_std * position_scale;
-  if (gaussian_width_ == width && gaussian_height_ == height && gaussian_std_ == xy_std && gaussian_.built() &&
-      gaussian_.view().symmetric == gaussian_.symmetric())
-    return;
-  crf::check_gaussian_range(width, height, option_std, position_scale);
-  gaussian_width_ = -1;  // invalid until built (build may throw)
-  GaussianFeatures features;
-  features.width = width;
-  features.inv_xy = 1.0f / xy_std;
-  gaussian_.build(features, width * height, stream);
-  gaussian_width_ = width;
-  gaussian_height_ = height;
-  gaussian_std_ = xy_std;
+// The separable Gaussian's taps and normalisation (computed on the host by crf::GaussianBlur, the
+// CPU's own code) are uploaded when the size or std changes; the horizontal pass's buffer follows
+// the size and class count.
+void CudaCrf::configure_gaussian(int width, int height, int classes, const CrfParams& params, float position_scale,
+                                 cudaStream_t stream) {
+  const float xy_std = params.gaussian_xy_std * position_scale;
+  gaussian_cols_.reserve(static_cast<std::size_t>(width) * height * classes);
+  if (gaussian_.matches(width, height, xy_std)) return;
+  gaussian_.configure(width, height, xy_std);
+  blur_taps_.reserve(gaussian_.radius() + 1);
+  blur_inv_x_.reserve(width);
+  blur_inv_y_.reserve(height);
+  blur_taps_.upload(gaussian_.taps(), gaussian_.radius() + 1, stream);
+  blur_inv_x_.upload(gaussian_.inv_sums_x(), width, stream);
+  blur_inv_y_.upload(gaussian_.inv_sums_y(), height, stream);
+  // The host vectors are pageable: cudaMemcpyAsync has copied them when it returns.
+}
+
+BlurSlice CudaCrf::gaussian_slice(int classes, float weight) {
+  BlurSlice s;
+  s.blur.width = gaussian_.width();
+  s.blur.height = gaussian_.height();
+  s.blur.radius = gaussian_.radius();
+  s.blur.classes = classes;
+  s.blur.taps = blur_taps_.data();
+  s.blur.inv_x = blur_inv_x_.data();
+  s.blur.inv_y = blur_inv_y_.data();
+  s.cols = gaussian_cols_.data();
+  s.weight = weight;
+  return s;
 }
 
 void CudaCrf::build_bilateral(const CrfImage& image, const CrfParams& params, float position_scale,
@@ -103,7 +119,8 @@ void CudaCrf::build_bilateral(const CrfImage& image, const CrfParams& params, fl
 }
 
 std::size_t CudaCrf::device_bytes() const {
-  return gaussian_.device_bytes() + bilateral_.device_bytes() + unary_.bytes() + q_.bytes() + rgb_.bytes();
+  return bilateral_.device_bytes() + gaussian_cols_.bytes() + blur_taps_.bytes() + blur_inv_x_.bytes() +
+         blur_inv_y_.bytes() + unary_.bytes() + q_.bytes() + rgb_.bytes();
 }
 
 }  // namespace cuda

@@ -4,9 +4,10 @@
 // through crf/crf_backend.h; a GPU pipeline can call infer_device() with device pointers.
 //
 // Buffers are DeviceBuffers kept between calls: after the first call at a given size and class
-// count nothing is allocated (the bilateral lattice is sized for the worst case). Each lattice
-// build waits for the stream once, to read back its vertex count; the Gaussian lattice is built
-// only when the size or its standard deviation changes.
+// count nothing is allocated (the bilateral lattice is sized for the worst case). The bilateral
+// lattice's build waits for the stream once, to read back its vertex count. The smoothness kernel
+// is crf/gaussian_blur.h's exact separable Gaussian (cuda/crf/gaussian_blur_steps.h): no lattice;
+// its taps and normalisation are uploaded only when the size or its standard deviation changes.
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -14,7 +15,9 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "crf/gaussian_blur.h"
 #include "cuda/crf/cuda_lattice.h"
+#include "cuda/crf/gaussian_blur_steps.h"
 #include "cuda/cuda_resources.h"
 #include "deeplab/crf.h"
 
@@ -40,22 +43,24 @@ class CudaCrf {
   cudaStream_t stream() const { return stream_.get(); }
   // Device memory held, in bytes.
   std::size_t device_bytes() const;
-  // The lattices of the last call (for the tests).
-  const CudaLattice& gaussian_lattice() const { return gaussian_; }
+  // The bilateral lattice and the smoothness kernel's blur of the last call (for the tests).
   const CudaLattice& bilateral_lattice() const { return bilateral_; }
+  const crf::GaussianBlur& gaussian_blur() const { return gaussian_; }
 
  private:
   void enqueue(const CrfImage& image, const float* probabilities, int num_classes, const CrfParams& params,
                int iterations, bool warm_start, float* q, float position_scale, cudaStream_t stream);
-  void build_gaussian(int width, int height, float option_std, float position_scale, cudaStream_t stream);
+  void configure_gaussian(int width, int height, int classes, const CrfParams& params, float position_scale,
+                          cudaStream_t stream);
+  BlurSlice gaussian_slice(int classes, float weight);
   void build_bilateral(const CrfImage& image, const CrfParams& params, float position_scale, cudaStream_t stream);
 
   Stream stream_;
   Event done_;  // recorded after each call's work, waited for by the next call's stream
-  CudaLattice gaussian_{false};  // positions only: built once per size and std
   CudaLattice bilateral_{true};  // depends on the image: built every call, sized for the worst case
-  int gaussian_width_ = -1, gaussian_height_ = -1;
-  float gaussian_std_ = 0;
+  crf::GaussianBlur gaussian_;   // the smoothness kernel's taps and normalisation (host copies)
+  DeviceBuffer<float> blur_taps_, blur_inv_x_, blur_inv_y_;  // their device copies
+  DeviceBuffer<float> gaussian_cols_;  // Q's vertical pass
   DeviceBuffer<float> unary_;       // p^ (infer() uploads the probabilities into it)
   DeviceBuffer<float> q_;           // infer()'s Q
   DeviceBuffer<std::uint8_t> rgb_;  // infer()'s image, 3 * width bytes per row

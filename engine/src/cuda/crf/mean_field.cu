@@ -22,7 +22,7 @@ __global__ void mean_field_update_kernel(MeanFieldView v) {
   const bool valid = pixel < v.points;
   const int i = valid ? static_cast<int>(pixel) : v.points - 1;
   float m[kMaxClassesPerLane];
-  float peak = lane_messages<kCrfGaussianDim, kCrfBilateralDim>(v, i, lane, m);
+  float peak = lane_messages<kCrfBilateralDim>(v, i, lane, m);
   for (int offset = v.group / 2; offset > 0; offset /= 2)
     peak = max_of(peak, __shfl_xor_sync(0xffffffffu, peak, offset, v.group));
   float sum = lane_exponentials(v, i, lane, peak, m);

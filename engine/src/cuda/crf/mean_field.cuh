@@ -14,8 +14,8 @@ namespace deeplab::cuda {
 void launch_mean_field_load(const float* probabilities, float* unary, float* q, int points, int classes,
                             bool warm_start, float temperature, cudaStream_t stream);
 
-// One mean-field update of every pixel: v.q from v.unary and the kernels' blurred rows (the
-// Gaussian lattice of kCrfGaussianDim, the bilateral one of kCrfBilateralDim dimensions).
+// One mean-field update of every pixel: v.q from v.unary, the smoothness kernel's horizontal pass
+// (v.gaussian) and the bilateral lattice's blurred rows (kCrfBilateralDim dimensions).
 void launch_mean_field_update(const MeanFieldView& v, cudaStream_t stream);
 
 }  // namespace deeplab::cuda

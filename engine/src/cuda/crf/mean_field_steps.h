@@ -1,8 +1,9 @@
 // The CUDA mean field, one thread's work at a time (cuda/crf/mean_field.cu calls these; the unit
 // tests run them on the CPU against the CPU backend, crf/crf_cpu.cpp). Per pixel i, as the CPU:
 //   load    p^_ik = max(p_ik, 1e-8) (NaN -> 1e-8); Q0_i = p^_i / sum_k p^_ik, or the caller's Q;
-//   update  m_ik = w_g * n^g_i * slice_g(i, k) + w_b * n^b_i * slice_b(i, k)   (each term only when
-//           its weight > 0), Q_ik = normalise(p^_ik * fast_exp(m_ik - max_k m_ik)).
+//   update  m_ik = w_g * blur(i, k) + w_b * n^b_i * slice_b(i, k)   (each term only when its weight
+//           > 0; blur: the separable Gaussian's horizontal pass, cuda/crf/gaussian_blur_steps.h),
+//           Q_ik = normalise(p^_ik * fast_exp(m_ik - max_k m_ik)).
 // The update gives each pixel a group of lanes of one warp (crf_plan.h's mean_field_group): lane l
 // computes classes l, l + group, ...; the maximum and the sum are reduced across the group with
 // butterfly shuffles. Every operation rounds as the CPU's does, except the order of the final sum
@@ -14,6 +15,7 @@
 #include <cstring>
 
 #include "cuda/crf/crf_plan.h"
+#include "cuda/crf/gaussian_blur_steps.h"
 #include "cuda/crf/lattice_steps.h"
 #include "cuda/host_device.h"
 
@@ -56,7 +58,7 @@ DEEPLAB_HOST_DEVICE inline float max_of(float a, float b) { return a < b ? b : a
 // Below every message (the identity of the group maximum; lanes without a class keep it).
 inline constexpr float kLowest = -3.402823466e38f;
 
-// One kernel's part of the messages: its lattice's per-entry vertices and weights, per-point
+// The bilateral kernel's part of the messages: its lattice's per-entry vertices and weights, per-point
 // normalisation, blurred vertex rows (stride = classes) and weight. blurred == nullptr: not used
 // (weight 0).
 struct KernelSlice {
@@ -71,7 +73,8 @@ struct MeanFieldView {
   int points = 0, classes = 0, group = 1;
   const float* unary = nullptr;  // points x classes: p^
   float* q = nullptr;            // points x classes: Q (read through the blurred rows, written here)
-  KernelSlice gaussian, bilateral;
+  BlurSlice gaussian;
+  KernelSlice bilateral;
 };
 
 // Pixel i: p^ from the probabilities (which may be the unary buffer itself) and, without a warm
@@ -97,14 +100,10 @@ DEEPLAB_HOST_DEVICE inline void load_step(const float* probabilities, float* una
 }
 
 // Class k of pixel i's message (the CPU's m[k]: 0, plus each kernel's scaled slice in turn).
-template <int DG, int DB>
+template <int DB>
 DEEPLAB_HOST_DEVICE inline float message(const MeanFieldView& v, int i, int k) {
   float m = 0.0f;
-  if (v.gaussian.blurred) {
-    const KernelSlice& g = v.gaussian;
-    const float t = slice_value<DG>(g.offsets, g.weights, g.blurred, v.classes, i, k);
-    m = add_rn(m, mul_rn(mul_rn(g.weight, g.norm[i]), t));
-  }
+  if (v.gaussian.cols) m = add_rn(m, blur_message(v.gaussian, i, k));
   if (v.bilateral.blurred) {
     const KernelSlice& b = v.bilateral;
     const float t = slice_value<DB>(b.offsets, b.weights, b.blurred, v.classes, i, k);
@@ -115,13 +114,13 @@ DEEPLAB_HOST_DEVICE inline float message(const MeanFieldView& v, int i, int k) {
 
 // Lane `lane` of pixel i's group: the messages of its classes into m[j] (class lane + j * group);
 // returns their maximum (kLowest for a lane without classes).
-template <int DG, int DB>
+template <int DB>
 DEEPLAB_HOST_DEVICE inline float lane_messages(const MeanFieldView& v, int i, int lane, float* m) {
   float peak = kLowest;
   for (int j = 0; j < kMaxClassesPerLane; ++j) {
     const int k = lane + j * v.group;
     if (k >= v.classes) break;
-    m[j] = message<DG, DB>(v, i, k);
+    m[j] = message<DB>(v, i, k);
     peak = max_of(peak, m[j]);
   }
   return peak;
