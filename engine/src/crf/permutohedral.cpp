@@ -223,15 +223,21 @@ void PermutohedralLattice::insert_vertices(int row_length) {
   const int threads = std::min(threads_, std::max(1, n_ / 4096));  // tiny images: one range
   if (static_cast<int>(tables_.size()) < threads) tables_.resize(threads);
   range_start_.assign(threads + 1, 0);
-  if (row_length > 0) row_work_.assign(static_cast<std::size_t>(n_ / row_length) + 1, 0);
+  const int rows = row_length > 0 ? n_ / row_length : 0;
+  const bool whole_rows = rows >= threads && static_cast<long long>(rows) * row_length == n_;
+  if (!whole_rows)
+    row_hashed_.clear();
+  else if (static_cast<int>(row_hashed_.size()) != rows)
+    row_hashed_.assign(rows, row_length);  // no earlier build of this shape: split by points
+  row_work_.resize(static_cast<std::size_t>(rows) + 1);
   local_start_.assign(threads + 1, 0);
   fresh_.assign(threads, 0);
   offsets_.resize(static_cast<std::size_t>(n_) * (d_ + 1));
 #pragma omp parallel num_threads(threads)
   {
     const int t = omp_get_thread_num(), count = omp_get_num_threads();
-    split_points(t, count, row_length);
-    insert_range(tables_[t], range_start_[t], range_start_[t + 1], row_length);
+    split_points(t, count, whole_rows ? row_length : 0);
+    insert_range(tables_[t], range_start_[t], range_start_[t + 1], row_length, whole_rows);
     local_start_[t + 1] = tables_[t].size();
 #pragma omp barrier
 #pragma omp single
@@ -252,29 +258,26 @@ bool PermutohedralLattice::same_simplex(int a, int b) const {
 }
 
 // The threads' ranges of points (range_start_; called by every thread of insert_vertices' region):
-// for an image, whole rows with equal numbers of points to hash (the others copy their vertices).
-// The top of a street scene (sky, facades) and its bottom hash different amounts: with equal point
+// for an image (`row_length` > 0, whole rows for every thread), whole rows with equal numbers of
+// points to hash (the others copy their vertices), as counted by the last build of the same shape
+// (row_hashed_): consecutive video frames hash much the same rows, and counting this frame's would
+// be a pass of its own over every point (1 ms of a 480x360 frame's 2-thread build, measured). The
+// top of a street scene (sky, facades) and its bottom hash different amounts: with equal point
 // counts one of two threads spent 25-30 % more time hashing than the other on CamVid frames, and
 // the build waited for it. Any split gives the same lattice (insert_vertices).
 void PermutohedralLattice::split_points(int t, int count, int row_length) {
-  const int rows = row_length > 0 ? n_ / row_length : 0;
-  if (count == 1 || rows < count || static_cast<long long>(rows) * row_length != n_) {
+  if (count == 1 || row_length == 0) {
     int begin, end;
     thread_range(n_, t, count, begin, end);
     range_start_[t + 1] = end;
 #pragma omp barrier
     return;
   }
-#pragma omp for schedule(static)
-  for (int y = 0; y < rows; ++y) {
-    int hashed = 0;
-    for (int i = y * row_length; i < (y + 1) * row_length; ++i)
-      hashed += !((i > y * row_length && same_simplex(i, i - 1)) || (y > 0 && same_simplex(i, i - row_length)));
-    row_work_[y + 1] = hashed;
-  }
 #pragma omp single
   {
-    for (int y = 0; y < rows; ++y) row_work_[y + 1] += row_work_[y];
+    const int rows = n_ / row_length;
+    row_work_[0] = 0;
+    for (int y = 0; y < rows; ++y) row_work_[y + 1] = row_work_[y] + row_hashed_[y] + 1;  // + 1: never all 0
     for (int k = 1; k < count; ++k) {
       const int target = static_cast<int>(static_cast<long long>(row_work_[rows]) * k / count);
       const auto row = std::lower_bound(row_work_.begin(), row_work_.begin() + rows, target) - row_work_.begin();
@@ -287,10 +290,17 @@ void PermutohedralLattice::split_points(int t, int count, int row_length) {
 // Points [begin, end) into `table`, offsets_ as the table's ids. A point whose simplex equals the
 // previous point's or the one a row above (common in smooth regions) reuses its vertices without
 // hashing (when that point is in the same range: its ids are in the same table).
-void PermutohedralLattice::insert_range(VertexTable& table, int begin, int end, int row_length) {
+// With `count_rows` (the range is whole rows) the points hashed per row go to row_hashed_ for the
+// next build's split_points.
+void PermutohedralLattice::insert_range(VertexTable& table, int begin, int end, int row_length, bool count_rows) {
   const int d = d_;
   table.reset(std::max(static_cast<std::size_t>(table.size()), static_cast<std::size_t>(end - begin) / 2));
+  int hashed = 0;
   for (int i = begin; i < end; ++i) {
+    if (count_rows && i > begin && i % row_length == 0) {
+      row_hashed_[i / row_length - 1] = hashed;
+      hashed = 0;
+    }
     std::int32_t* off = offsets_.data() + static_cast<std::size_t>(i) * (d + 1);
     const int earlier = i > begin && same_simplex(i, i - 1) ? i - 1
                         : row_length > 0 && i - row_length >= begin && same_simplex(i, i - row_length)
@@ -301,10 +311,12 @@ void PermutohedralLattice::insert_range(VertexTable& table, int begin, int end, 
       for (int r = 0; r <= d; ++r) off[r] = from[r];
       continue;
     }
+    ++hashed;
     int rem0[kMaxLatticeDim];
     unpack_key(simplex_base_[i], d, rem0);
     for (int r = 0; r <= d; ++r) off[r] = table.find_or_insert(lattice::simplex_vertex(rem0, simplex_rank_[i], d, r));
   }
+  if (count_rows && end > begin) row_hashed_[(end - 1) / row_length] = hashed;
 }
 
 // Thread t's part of the merge (inside insert_vertices' parallel region, all threads present):
@@ -330,11 +342,12 @@ void PermutohedralLattice::merge_tables(int t) {
       global[l] = id++;
     }
 #pragma omp barrier
+  if (ranges_ == 1) return;  // one range: its local ids are the global ones
   for (int l = 0; l < table.size(); ++l)
     if (global[l] < -1) global[l] = to_global_[-2 - global[l]];
-  if (ranges_ == 1) return;  // one range: its local ids are the global ones
   const std::size_t d1 = static_cast<std::size_t>(d_) + 1;
   for (std::size_t e = range_start_[t] * d1; e < range_start_[t + 1] * d1; ++e) offsets_[e] = global[offsets_[e]];
+  if (t == 0) append_fresh_keys();  // no other thread reads table 0 any more
 }
 
 // to_global_ per key of every range: -1 where no earlier range holds it (range 0's keys all), else
@@ -359,14 +372,17 @@ void PermutohedralLattice::mark_known_keys(int t) {
   }
 }
 
-// The id of the vertex with `key`, or -1: looked up in the range tables, earliest first.
-int PermutohedralLattice::find_vertex(const LatticeKey& key) const {
-  for (int s = 0; s < ranges_; ++s) {
-    const int found = tables_[s].find(key);
-    if (found >= 0) return to_global_[local_start_[s] + found];
-  }
-  return -1;
+// Range 0's table becomes the whole lattice's: its keys have their global ids already (they come
+// first, in its order), and the later ranges' new keys are appended in global id order, so each gets
+// its global id. find_vertex then searches one table: the neighbour search looked each key up in
+// every range's table until found, and an absent neighbour in all of them.
+void PermutohedralLattice::append_fresh_keys() {
+  VertexTable& table = tables_[0];
+  for (int id = table.size(); id < static_cast<int>(keys_.size()); ++id) table.find_or_insert(keys_[id]);
 }
+
+// The id of the vertex with `key`, or -1.
+int PermutohedralLattice::find_vertex(const LatticeKey& key) const { return tables_[0].find(key); }
 
 // The points on each vertex, in point order (a counting sort of offsets_): the splat then runs in
 // parallel over vertices, each summing its own contributions in a fixed order (deterministic for

@@ -114,9 +114,10 @@ class PermutohedralLattice {
   void insert_vertices(int row_length);
   bool same_simplex(int a, int b) const;
   void split_points(int t, int count, int row_length);
-  void insert_range(VertexTable& table, int begin, int end, int row_length);
+  void insert_range(VertexTable& table, int begin, int end, int row_length, bool count_rows);
   void merge_tables(int t);
   void mark_known_keys(int t);
+  void append_fresh_keys();
   int find_vertex(const LatticeKey& key) const;
   void build_splat_lists(int threads);
   void find_neighbours(int threads);
@@ -127,6 +128,7 @@ class PermutohedralLattice {
   std::vector<VertexTable> tables_;
   int ranges_ = 0;                         // ranges (tables) of the last build
   std::vector<std::int32_t> range_start_;  // ranges_ + 1: the points of range t
+  std::vector<std::int32_t> row_hashed_;   // per row: points the last build hashed there (split_points)
   std::vector<std::int32_t> row_work_;     // rows + 1: points to hash in the rows above (prefix)
   std::vector<std::int32_t> local_start_;  // ranges_ + 1: range t's local ids in to_global_
   std::vector<std::int32_t> to_global_;    // per range, per local id: the global vertex id
