@@ -16,10 +16,13 @@ namespace deeplab::crf {
 class CrfBackend {
  public:
   virtual ~CrfBackend() = default;
-  // DenseCrf::infer's contract (crf.h): arguments already validated by DenseCrf; `q` and
-  // `probabilities` are host pointers, pixel-major.
+  // DenseCrf::infer's contract (crf.h): arguments already validated (validate_infer_arguments); `q`
+  // and `probabilities` are host pointers, pixel-major. With warm_start and `warm_blend` > 0 the mean
+  // field starts from normalise((1 - warm_blend) q + warm_blend max(p, 1e-8)) instead of q itself:
+  // CrfStream's warm start (crf/temporal_schedule.h), done by the backend so that the CPU one can
+  // blend while it loads Q instead of in a pass of its own over the frame. 0 = start from q as given.
   virtual void infer(const CrfImage& image, const float* probabilities, int num_classes, const CrfParams& params,
-                     int iterations, bool warm_start, float* q, float position_scale) = 0;
+                     int iterations, bool warm_start, float* q, float position_scale, float warm_blend) = 0;
   virtual Device device() const = 0;
 };
 

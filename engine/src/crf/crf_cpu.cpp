@@ -185,7 +185,7 @@ class CpuCrf final : public CrfBackend {
   Device device() const override { return Device::kCpu; }
 
   void infer(const CrfImage& image, const float* probabilities, int num_classes, const CrfParams& params,
-             int iterations, bool warm_start, float* q, float position_scale) override {
+             int iterations, bool warm_start, float* q, float position_scale, float warm_blend) override {
     width_ = image.width;
     height_ = image.height;
     classes_ = num_classes;
@@ -202,7 +202,7 @@ class CpuCrf final : public CrfBackend {
     // first iteration's filtering of Q with 1 in that lane, instead of filtering a vector of ones
     // (a splat, blur and slice saved per frame; the same floats).
     const bool norm_in_lane = iterations > 0 && use_b && classes_ < stride_;
-    load(probabilities, warm_start ? q : nullptr, norm_in_lane, params.unary_temperature);
+    load(probabilities, warm_start ? q : nullptr, warm_blend, norm_in_lane, params.unary_temperature);
     if (iterations > 0) {
       const float g_std = params.gaussian_xy_std * position_scale;
       if (use_g && !gaussian_.matches(width_, height_, g_std)) gaussian_.configure(width_, height_, g_std);
@@ -218,9 +218,10 @@ class CpuCrf final : public CrfBackend {
   }
 
  private:
-  // p^ into unary_ (padded lanes 0) and Q0 into q_: from p^, or from the caller's q. Padded lanes
-  // of Q are 0, except the first one with `one_in_spare_lane` (add_slice_taking_norm).
-  void load(const float* probabilities, const float* warm_q, bool one_in_spare_lane, float temperature) {
+  // p^ into unary_ (padded lanes 0) and Q0 into q_: from p^, or from the caller's q (blended with
+  // max(p, 1e-8) when `blend` > 0: crf_backend.h). Padded lanes of Q are 0, except the first one with
+  // `one_in_spare_lane` (add_slice_taking_norm).
+  void load(const float* probabilities, const float* warm_q, float blend, bool one_in_spare_lane, float temperature) {
     const int c = classes_, s = stride_;
     const int n = width_ * height_;
 #pragma omp parallel for num_threads(threads_) schedule(static)
@@ -229,18 +230,32 @@ class CpuCrf final : public CrfBackend {
       float* u = unary_.data() + static_cast<std::size_t>(i) * s;
       float* qi = q_.data() + static_cast<std::size_t>(i) * s;
       for (int k = 0; k < c; ++k) u[k] = p[k] > kMinProbability ? p[k] : kMinProbability;  // NaN -> the floor too
+      if (warm_q && blend > 0) warm_start(warm_q + static_cast<std::size_t>(i) * c, u, c, blend, qi);
       if (temperature != 1.0f) temper(u, c, temperature);  // T = 1 leaves today's floats untouched
       float sum = 0;  // a loop of its own: the one above is vector code, this one keeps class order
       for (int k = 0; k < c; ++k) sum += u[k];
       for (int k = c; k < s; ++k) u[k] = qi[k] = 0.0f;
       if (one_in_spare_lane) qi[c] = 1.0f;
       if (warm_q) {
-        for (int k = 0; k < c; ++k) qi[k] = warm_q[static_cast<std::size_t>(i) * c + k];
+        if (blend <= 0)
+          for (int k = 0; k < c; ++k) qi[k] = warm_q[static_cast<std::size_t>(i) * c + k];
       } else {
         const float inv = 1.0f / sum;
         for (int k = 0; k < c; ++k) qi[k] = u[k] * inv;
       }
     }
+  }
+
+  // q = normalise((1 - blend) warm_q + blend max(p, 1e-8)) for one pixel, `clamped` being max(p, 1e-8):
+  // the same operations in the same order as cuda::warm_start_pixel (cuda/crf/crf_stage_steps.h), so
+  // the CPU and CUDA temporal CRFs start warm frames from the same floats.
+  static void warm_start(const float* warm_q, const float* clamped, int classes, float blend, float* q) {
+    const float keep = 1.0f - blend;
+    for (int k = 0; k < classes; ++k) q[k] = keep * warm_q[k] + blend * clamped[k];
+    float sum = 0;  // a loop of its own, in class order (the one above is vector code)
+    for (int k = 0; k < classes; ++k) sum += q[k];
+    const float inv = 1.0f / sum;
+    for (int k = 0; k < classes; ++k) q[k] *= inv;
   }
 
   // u = (u / max u)^T: exp(-T U) up to a per-pixel factor.

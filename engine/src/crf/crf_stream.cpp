@@ -2,8 +2,6 @@
 // previous frame's converged Q and runs options.temporal_iterations passes; the first frame, a
 // size or class-count change, reset(), a scene cut and every keyframe_interval-th frame start from
 // the network's probabilities and run params.iterations (docs/crf.md, "Temporal reuse").
-#include <omp.h>
-
 #include <chrono>
 #include <utility>
 #include <vector>
@@ -18,7 +16,7 @@ namespace deeplab {
 class CrfStream::Impl {
  public:
   Impl(const CrfOptions& options, Device device, int threads)
-      : options_(options), crf_(device, threads), threads_(threads > 0 ? threads : omp_get_num_procs()) {
+      : options_(options), backend_(crf::make_crf_backend(device, threads)) {
     validate_crf_options(options_);
   }
 
@@ -51,7 +49,10 @@ class CrfStream::Impl {
 
  private:
   void run(const CrfImage& image, const float* probabilities, int num_classes, int iterations, bool warm) {
-    crf_.infer(image, probabilities, num_classes, options_.params, iterations, warm, q_.data(), position_scale_);
+    crf::validate_infer_arguments("CrfStream::process", image, probabilities, num_classes, options_.params, iterations,
+                                  q_.data(), position_scale_);
+    backend_->infer(image, probabilities, num_classes, options_.params, iterations, warm, q_.data(), position_scale_,
+                    warm ? crf::kWarmStartBlend : 0.0f);
     report_.iterations = iterations;
     report_.warm_started = warm;
   }
@@ -59,31 +60,14 @@ class CrfStream::Impl {
   void temporal(const CrfImage& image, const float* probabilities, int num_classes, bool same_shape) {
     crf::make_luma_thumbnail(image, thumbnail_);
     const crf::TemporalStep step = schedule_.next(options_, same_shape, thumbnail_);
-    // q_ still holds the previous frame's converged Q: the warm start.
-    if (step.warm_start) blend_in(probabilities, num_classes);
+    // q_ still holds the previous frame's converged Q: the backend blends the new probabilities into
+    // it as it starts (crf::kWarmStartBlend).
     run(image, probabilities, num_classes, step.iterations, step.warm_start);
     report_.scene_cut = step.scene_cut;
     report_.keyframe = step.keyframe;
   }
 
-  void blend_in(const float* probabilities, int num_classes) {
-    const int pixels = static_cast<int>(q_.size() / num_classes);
-    const float keep = 1.0f - crf::kWarmStartBlend;
-#pragma omp parallel for num_threads(threads_) schedule(static)
-    for (int i = 0; i < pixels; ++i) {
-      float* q = q_.data() + static_cast<std::size_t>(i) * num_classes;
-      const float* p = probabilities + static_cast<std::size_t>(i) * num_classes;
-      // Three loops, so that the blend and the scaling are vector code (the sum stays in class order).
-      for (int k = 0; k < num_classes; ++k) q[k] = keep * q[k] + crf::kWarmStartBlend * (p[k] > 1e-8f ? p[k] : 1e-8f);
-      float sum = 0;
-      for (int k = 0; k < num_classes; ++k) sum += q[k];
-      const float inv = 1.0f / sum;
-      for (int k = 0; k < num_classes; ++k) q[k] *= inv;
-    }
-  }
-
-  DenseCrf crf_;
-  const int threads_;
+  std::unique_ptr<crf::CrfBackend> backend_;
   std::vector<float> q_;
   crf::LumaThumbnail thumbnail_;
   crf::TemporalSchedule schedule_;

@@ -161,7 +161,7 @@ void DenseCrf::infer(const CrfImage& image, const float* probabilities, int num_
                      int iterations, bool warm_start, float* q, float position_scale) {
   crf::validate_infer_arguments("DenseCrf::infer", image, probabilities, num_classes, params, iterations, q,
                                 position_scale);
-  impl_->backend->infer(image, probabilities, num_classes, params, iterations, warm_start, q, position_scale);
+  impl_->backend->infer(image, probabilities, num_classes, params, iterations, warm_start, q, position_scale, 0.0f);
 }
 
 namespace crf {

@@ -6,6 +6,7 @@
 #include "backend/registry.h"
 #include "crf/crf_backend.h"
 #include "crf/permutohedral.h"
+#include "cuda/crf/crf_stage_steps.h"
 #include "cuda/crf/gaussian_blur.cuh"
 #include "cuda/crf/mean_field.cuh"
 #include "cuda/device_probe.h"
@@ -133,7 +134,11 @@ namespace {
 class CudaCrfBackend final : public CrfBackend {
  public:
   void infer(const CrfImage& image, const float* probabilities, int num_classes, const CrfParams& params,
-             int iterations, bool warm_start, float* q, float position_scale) override {
+             int iterations, bool warm_start, float* q, float position_scale, float warm_blend) override {
+    // On the host before the upload, as CrfStream blended before the backends did (the CUDA
+    // Segmenter's CRF stage blends on the device with the same steps).
+    if (warm_start && warm_blend > 0)
+      for (int i = 0; i < image.width * image.height; ++i) cuda::warm_start_pixel(q, probabilities, num_classes, warm_blend, i);
     crf_.infer(image, probabilities, num_classes, params, iterations, warm_start, q, position_scale);
   }
   Device device() const override { return Device::kCuda; }
