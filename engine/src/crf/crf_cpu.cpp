@@ -220,42 +220,48 @@ class CpuCrf final : public CrfBackend {
  private:
   // p^ into unary_ (padded lanes 0) and Q0 into q_: from p^, or from the caller's q (blended with
   // max(p, 1e-8) when `blend` > 0: crf_backend.h). Padded lanes of Q are 0, except the first one with
-  // `one_in_spare_lane` (add_slice_taking_norm).
+  // `one_in_spare_lane` (add_slice_taking_norm). Pixels go in blocks of kLanes so that the
+  // normalisations' sums, each in class order, run side by side (class_sums).
   void load(const float* probabilities, const float* warm_q, float blend, bool one_in_spare_lane, float temperature) {
     const int c = classes_, s = stride_;
-    const int n = width_ * height_;
+    const int n = width_ * height_, blocks = (n + kLanes - 1) / kLanes;
+    const bool blended = warm_q && blend > 0, copied = warm_q && !blended;
+    const float keep = 1.0f - blend;
 #pragma omp parallel for num_threads(threads_) schedule(static)
-    for (int i = 0; i < n; ++i) {
-      const float* p = probabilities + static_cast<std::size_t>(i) * c;
-      float* u = unary_.data() + static_cast<std::size_t>(i) * s;
-      float* qi = q_.data() + static_cast<std::size_t>(i) * s;
-      for (int k = 0; k < c; ++k) u[k] = p[k] > kMinProbability ? p[k] : kMinProbability;  // NaN -> the floor too
-      if (warm_q && blend > 0) warm_start(warm_q + static_cast<std::size_t>(i) * c, u, c, blend, qi);
-      if (temperature != 1.0f) temper(u, c, temperature);  // T = 1 leaves today's floats untouched
-      float sum = 0;  // a loop of its own: the one above is vector code, this one keeps class order
-      for (int k = 0; k < c; ++k) sum += u[k];
-      for (int k = c; k < s; ++k) u[k] = qi[k] = 0.0f;
-      if (one_in_spare_lane) qi[c] = 1.0f;
-      if (warm_q) {
-        if (blend <= 0)
-          for (int k = 0; k < c; ++k) qi[k] = warm_q[static_cast<std::size_t>(i) * c + k];
-      } else {
-        const float inv = 1.0f / sum;
-        for (int k = 0; k < c; ++k) qi[k] = u[k] * inv;
+    for (int b = 0; b < blocks; ++b) {
+      const int first = b * kLanes, count = std::min(kLanes, n - first);
+      float* u = unary_.data() + static_cast<std::size_t>(first) * s;
+      float* q = q_.data() + static_cast<std::size_t>(first) * s;
+      for (int p = 0; p < count; ++p) {
+        const std::size_t in = static_cast<std::size_t>(first + p) * c, out = static_cast<std::size_t>(p) * s;
+        for (int k = 0; k < c; ++k)  // NaN -> the floor too
+          u[out + k] = probabilities[in + k] > kMinProbability ? probabilities[in + k] : kMinProbability;
+        if (blended)  // from max(p, 1e-8) before the temperature
+          for (int k = 0; k < c; ++k) q[out + k] = keep * warm_q[in + k] + blend * u[out + k];
+        else if (copied)
+          for (int k = 0; k < c; ++k) q[out + k] = warm_q[in + k];
+        if (temperature != 1.0f) temper(u + out, c, temperature);  // T = 1 leaves today's floats untouched
+        for (int k = c; k < s; ++k) u[out + k] = q[out + k] = 0.0f;
       }
+      if (!copied) normalise_block(blended ? q : u, count, c, s, q);
+      if (one_in_spare_lane)
+        for (int p = 0; p < count; ++p) q[static_cast<std::size_t>(p) * s + c] = 1.0f;
     }
   }
 
-  // q = normalise((1 - blend) warm_q + blend max(p, 1e-8)) for one pixel, `clamped` being max(p, 1e-8):
-  // the same operations in the same order as cuda::warm_start_pixel (cuda/crf/crf_stage_steps.h), so
-  // the CPU and CUDA temporal CRFs start warm frames from the same floats.
-  static void warm_start(const float* warm_q, const float* clamped, int classes, float blend, float* q) {
-    const float keep = 1.0f - blend;
-    for (int k = 0; k < classes; ++k) q[k] = keep * warm_q[k] + blend * clamped[k];
-    float sum = 0;  // a loop of its own, in class order (the one above is vector code)
-    for (int k = 0; k < classes; ++k) sum += q[k];
-    const float inv = 1.0f / sum;
-    for (int k = 0; k < classes; ++k) q[k] *= inv;
+  // q_p = from_p / sum_k from_p[k] for the `count` rows of `stride` floats at `from` (q may be from):
+  // each sum in class order, as the CUDA steps sum (a pixel's floats do not depend on the block),
+  // but the block's pixels side by side: one pixel's 21 dependent additions were bound by the adder's
+  // latency.
+  static void normalise_block(const float* from, int count, int classes, int stride, float* q) {
+    float sums[kLanes] = {};
+    for (int k = 0; k < classes; ++k)
+      for (int p = 0; p < count; ++p) sums[p] += from[static_cast<std::size_t>(p) * stride + k];
+    for (int p = 0; p < count; ++p) {
+      const float inv = 1.0f / sums[p];
+      for (int k = 0; k < classes; ++k)
+        q[static_cast<std::size_t>(p) * stride + k] = from[static_cast<std::size_t>(p) * stride + k] * inv;
+    }
   }
 
   // u = (u / max u)^T: exp(-T U) up to a per-pixel factor.
