@@ -62,8 +62,8 @@ int VertexTable::find_or_insert(const LatticeKey& key) {
   }
 }
 
-int VertexTable::find(const LatticeKey& key) const {
-  for (std::size_t s = slot_of(key);; s = (s + 1) & mask_) {
+int VertexTable::find_from(const LatticeKey& key, std::size_t s) const {
+  for (;; s = (s + 1) & mask_) {
     const int id = slots_[s];
     if (id < 0 || keys_[id] == key) return id;
   }
@@ -374,15 +374,12 @@ void PermutohedralLattice::mark_known_keys(int t) {
 
 // Range 0's table becomes the whole lattice's: its keys have their global ids already (they come
 // first, in its order), and the later ranges' new keys are appended in global id order, so each gets
-// its global id. find_vertex then searches one table: the neighbour search looked each key up in
-// every range's table until found, and an absent neighbour in all of them.
+// its global id. find_neighbours then searches one table: it looked each key up in every range's
+// table until found, and an absent neighbour in all of them.
 void PermutohedralLattice::append_fresh_keys() {
   VertexTable& table = tables_[0];
   for (int id = table.size(); id < static_cast<int>(keys_.size()); ++id) table.find_or_insert(keys_[id]);
 }
-
-// The id of the vertex with `key`, or -1.
-int PermutohedralLattice::find_vertex(const LatticeKey& key) const { return tables_[0].find(key); }
 
 // The points on each vertex, in point order (a counting sort of offsets_): the splat then runs in
 // parallel over vertices, each summing its own contributions in a fixed order (deterministic for
@@ -435,12 +432,20 @@ void PermutohedralLattice::find_neighbours(int threads) {
   {
 #pragma omp for schedule(static)
     for (std::size_t k = 0; k < neighbours_.size(); ++k) neighbours_[k] = m;
+    const VertexTable& table = tables_[0];  // all the vertices, by global id (append_fresh_keys)
 #pragma omp for schedule(static)
     for (int v = 0; v < m; ++v) {
       int key[kMaxLatticeDim];
       unpack_key(keys_[v], d, key);
+      LatticeKey next[kMaxLatticeDim + 1];
+      std::size_t home[kMaxLatticeDim + 1];
+      for (int j = 0; j <= d; ++j) {  // the d+1 look-ups' first loads all in flight at once
+        next[j] = lattice::neighbour_key(key, d, j, 0);
+        home[j] = table.home(next[j]);
+        table.prefetch(home[j]);
+      }
       for (int j = 0; j <= d; ++j) {
-        const int w = find_vertex(lattice::neighbour_key(key, d, j, 0));
+        const int w = table.find_from(next[j], home[j]);
         if (w < 0) continue;
         std::int32_t* direction = neighbours_.data() + static_cast<std::size_t>(j) * m * 2;
         direction[2 * static_cast<std::size_t>(v)] = w;

@@ -38,7 +38,12 @@ class VertexTable {
   void reset(std::size_t expected_vertices);
   // The id of `key`, inserting it (with the next id) when absent.
   int find_or_insert(const LatticeKey& key);
-  int find(const LatticeKey& key) const;  // -1 when absent
+  int find(const LatticeKey& key) const { return find_from(key, home(key)); }  // -1 when absent
+  // find() in two steps, so that a caller can start several look-ups' memory loads at once: the
+  // key's home slot (prefetch it), then the search from there.
+  std::size_t home(const LatticeKey& key) const { return slot_of(key); }
+  void prefetch(std::size_t slot) const { __builtin_prefetch(slots_.data() + slot); }
+  int find_from(const LatticeKey& key, std::size_t slot) const;
   int size() const { return static_cast<int>(keys_.size()); }
   const LatticeKey& key(int id) const { return keys_[id]; }
 
@@ -118,7 +123,6 @@ class PermutohedralLattice {
   void merge_tables(int t);
   void mark_known_keys(int t);
   void append_fresh_keys();
-  int find_vertex(const LatticeKey& key) const;
   void build_splat_lists(int threads);
   void find_neighbours(int threads);
   void blur(int stride);
