@@ -63,8 +63,8 @@ DEEPLAB_HOST_DEVICE inline float luma_cell(const std::uint8_t* rgb, int stride, 
   return count ? div_rn(sum, mul_rn(255.0f, static_cast<float>(count))) : 0.0f;
 }
 
-// CrfStream's warm start of pixel i (crf/crf_stream.cpp, blend_in): q = normalise((1 - blend) q +
-// blend max(p, 1e-8)), in place.
+// CrfStream's warm start of pixel i, in place: q = normalise((1 - blend) q + blend max(p, 1e-8)),
+// the same steps as the CPU backend's load (crf/crf_cpu.cpp).
 DEEPLAB_HOST_DEVICE inline void warm_start_pixel(float* q, const float* probabilities, int classes, float blend, int i) {
   const float keep = sub_rn(1.0f, blend);
   float* qi = q + static_cast<std::int64_t>(i) * classes;
