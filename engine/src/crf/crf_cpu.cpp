@@ -221,7 +221,7 @@ class CpuCrf final : public CrfBackend {
   // p^ into unary_ (padded lanes 0) and Q0 into q_: from p^, or from the caller's q (blended with
   // max(p, 1e-8) when `blend` > 0: crf_backend.h). Padded lanes of Q are 0, except the first one with
   // `one_in_spare_lane` (add_slice_taking_norm). Pixels go in blocks of kLanes so that the
-  // normalisations' sums, each in class order, run side by side (class_sums).
+  // normalisations' sums, each in class order, run side by side (normalise_block).
   void load(const float* probabilities, const float* warm_q, float blend, bool one_in_spare_lane, float temperature) {
     const int c = classes_, s = stride_;
     const int n = width_ * height_, blocks = (n + kLanes - 1) / kLanes;

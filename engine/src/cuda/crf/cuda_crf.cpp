@@ -138,7 +138,8 @@ class CudaCrfBackend final : public CrfBackend {
     // On the host before the upload, as CrfStream blended before the backends did (the CUDA
     // Segmenter's CRF stage blends on the device with the same steps).
     if (warm_start && warm_blend > 0)
-      for (int i = 0; i < image.width * image.height; ++i) cuda::warm_start_pixel(q, probabilities, num_classes, warm_blend, i);
+      for (int i = 0; i < image.width * image.height; ++i)
+        cuda::warm_start_pixel(q, probabilities, num_classes, warm_blend, i);
     crf_.infer(image, probabilities, num_classes, params, iterations, warm_start, q, position_scale);
   }
   Device device() const override { return Device::kCuda; }
