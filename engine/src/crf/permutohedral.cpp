@@ -99,7 +99,6 @@ void PermutohedralLattice::build(const float* features, int count, int dim, int 
   threads_ = threads > 0 ? threads : omp_get_num_procs();
   embed(features, threads_);
   insert_vertices(row_length);
-  build_splat_lists(threads_);
   find_neighbours(threads_);
 }
 
@@ -249,6 +248,8 @@ void PermutohedralLattice::insert_vertices(int row_length) {
     merge_tables(t);
   }
   m_ = static_cast<int>(keys_.size());
+  first_vertex_.assign(fresh_.begin(), fresh_.begin() + ranges_);
+  first_vertex_.push_back(m_);
 }
 
 // A point whose simplex equals the one of the point before it or of the point a row above (same
@@ -381,45 +382,6 @@ void PermutohedralLattice::append_fresh_keys() {
   for (int id = table.size(); id < static_cast<int>(keys_.size()); ++id) table.find_or_insert(keys_[id]);
 }
 
-// The points on each vertex, in point order (a counting sort of offsets_): the splat then runs in
-// parallel over vertices, each summing its own contributions in a fixed order (deterministic for
-// any thread count, no atomics). Counted and filled in parallel: each thread counts its range of
-// points per vertex, the counts of earlier ranges give each range's first position in a vertex's
-// list, and each thread fills its own points' entries, so a vertex's list is in point order.
-void PermutohedralLattice::build_splat_lists(int threads) {
-  const int d1 = d_ + 1, m = m_;
-  splat_start_.resize(static_cast<std::size_t>(m) + 1);
-  splat_start_[0] = 0;
-  splat_point_.resize(static_cast<std::size_t>(n_) * d1);
-  splat_weight_.resize(splat_point_.size());
-  cursor_.resize(static_cast<std::size_t>(threads) * m);
-#pragma omp parallel num_threads(threads)
-  {
-    const int t = omp_get_thread_num(), count = omp_get_num_threads();
-    int begin, end;
-    thread_range(n_, t, count, begin, end);
-    const std::size_t first = static_cast<std::size_t>(begin) * d1, last = static_cast<std::size_t>(end) * d1;
-    std::int32_t* mine = cursor_.data() + static_cast<std::size_t>(t) * m;
-    std::fill_n(mine, m, 0);
-    for (std::size_t e = first; e < last; ++e) ++mine[offsets_[e]];
-#pragma omp barrier
-#pragma omp for schedule(static)
-    for (int v = 0; v < m; ++v) {
-      std::int32_t total = 0;  // per range: the entries of earlier ranges on v
-      for (int s = 0; s < count; ++s) std::swap(total, cursor_[static_cast<std::size_t>(s) * m + v] += total);
-      splat_start_[v + 1] = total;
-    }
-#pragma omp single
-    for (int v = 0; v < m; ++v) splat_start_[v + 1] += splat_start_[v];
-    for (std::size_t e = first; e < last; ++e) {
-      const int v = offsets_[e];
-      const std::int32_t pos = splat_start_[v] + mine[v]++;
-      splat_point_[pos] = static_cast<std::int32_t>(e / d1);
-      splat_weight_[pos] = barycentric_[e];
-    }
-  }
-}
-
 // Neighbours along lattice direction j: the key +- the direction vector u_j (d on coordinate j,
 // -1 on the others; for j = d all coordinates -1, coordinate d being implicit). Absent -> m.
 // Only the + side is looked up: if w = v + u_j exists, v is w's - neighbour, so each pair is
@@ -457,49 +419,35 @@ void PermutohedralLattice::find_neighbours(int threads) {
 
 namespace {
 
-// Thread t's vertices for the splat: ranges of equal numbers of entries (`start` is the CSR of the
-// m vertices' point lists), not of vertices: a vertex in a smooth region carries hundreds of
-// points, one in a textured region a few, and with equal vertex counts one of two threads summed
-// 12-21 % more entries than the other on CamVid frames. Any split gives the same sums (each
-// vertex is summed by one thread, in point order).
-void splat_range(const std::int32_t* start, int m, int t, int threads, int& begin, int& end) {
-  const auto boundary = [&](int k) {
-    if (k == threads) return m;
-    const std::int32_t target = static_cast<std::int32_t>(static_cast<std::int64_t>(start[m]) * k / threads);
-    return static_cast<int>(std::lower_bound(start, start + m, target) - start);
-  };
-  begin = boundary(t);
-  end = boundary(t + 1);
-}
-
-// Vertex rows [begin, end): row v = sum over its points p of weight * scale[p] * in[p], in point
-// order. `stride` is a multiple of kLaneBlock.
-DEEPLAB_SIMD_CLONES
-void splat_rows(const std::int32_t* start, const std::int32_t* point, const float* weight, const float* in, int stride,
-                const float* point_scale, int begin, int end, float* values) {
-  for (int v = begin; v < end; ++v) {
-    float* row = values + static_cast<std::int64_t>(v) * stride;
-    for (int k0 = 0; k0 < stride; k0 += kLaneBlock) {
-      Lanes acc = {};
-      for (std::int32_t e = start[v]; e < start[v + 1]; ++e) {
-        const float w = point_scale ? weight[e] * point_scale[point[e]] : weight[e];
-        acc += w * load_lanes(in + static_cast<std::int64_t>(point[e]) * stride + k0);
+// The splat of the vertices [first, last) (a range's fresh vertices: merge_tables numbered them
+// first used in that range of points, so no earlier point touches them), scattered from the points
+// `begin` (the range's first) to the end: row v = sum over its points p, in point order, of
+// weight * point_scale[p] * in[p]. A vertex's first point stores its row (0 + w x, the same floats as
+// summing from 0), the later ones add: ids are given in first-use order, so the next untouched
+// vertex of the range is always `fresh`. The same sums in the same order as a gather over each
+// vertex's list of points (the CUDA filter's), but each point's row of `in` is read once, in order,
+// instead of once per vertex from all over the image, and no lists are built.
+template <bool kBlocks>
+DEEPLAB_SIMD_CLONES void splat_scatter(const std::int32_t* offsets, const float* weights, int d, const float* in,
+                                       int stride, const float* point_scale, int begin, int end, int first, int last,
+                                       float* values) {
+  int fresh = first;
+  for (int p = begin; p < end; ++p) {
+    const std::int32_t* v = offsets + static_cast<std::size_t>(p) * (d + 1);
+    const float* w = weights + static_cast<std::size_t>(p) * (d + 1);
+    const float* x = in + static_cast<std::int64_t>(p) * stride;
+    for (int r = 0; r <= d; ++r) {
+      if (v[r] < first || v[r] >= last) continue;
+      const float wr = point_scale ? w[r] * point_scale[p] : w[r];
+      float* row = values + static_cast<std::int64_t>(v[r]) * stride;
+      const bool new_row = v[r] == fresh;
+      fresh += new_row;
+      if constexpr (kBlocks) {
+        for (int k = 0; k < stride; k += kLaneBlock)
+          store_lanes(row + k, (new_row ? Lanes{} : load_lanes(row + k)) + wr * load_lanes(x + k));
+      } else {
+        for (int k = 0; k < stride; ++k) row[k] = (new_row ? 0.0f : row[k]) + wr * x[k];
       }
-      store_lanes(row + k0, acc);
-    }
-  }
-}
-
-// The same for any stride (the normalisation's single channel).
-void splat_rows_any(const std::int32_t* start, const std::int32_t* point, const float* weight, const float* in,
-                    int stride, const float* point_scale, int begin, int end, float* values) {
-  for (int v = begin; v < end; ++v) {
-    float* row = values + static_cast<std::int64_t>(v) * stride;
-    for (int k = 0; k < stride; ++k) row[k] = 0.0f;
-    for (std::int32_t e = start[v]; e < start[v + 1]; ++e) {
-      const float w = point_scale ? weight[e] * point_scale[point[e]] : weight[e];
-      const float* src = in + static_cast<std::int64_t>(point[e]) * stride;
-      for (int k = 0; k < stride; ++k) row[k] += w * src[k];
     }
   }
 }
@@ -529,16 +477,12 @@ const float* PermutohedralLattice::splat_blur(const float* in, int stride, const
   std::fill_n(values_.data() + static_cast<std::size_t>(m_) * stride, stride, 0.0f);
   std::fill_n(scratch_.data() + static_cast<std::size_t>(m_) * stride, stride, 0.0f);
   float* values = values_.data();
-#pragma omp parallel num_threads(threads_)
-  {
-    int begin, end;
-    splat_range(splat_start_.data(), m_, omp_get_thread_num(), omp_get_num_threads(), begin, end);
-    if (stride % kLaneBlock == 0)
-      splat_rows(splat_start_.data(), splat_point_.data(), splat_weight_.data(), in, stride, point_scale, begin, end,
-                 values);
-    else
-      splat_rows_any(splat_start_.data(), splat_point_.data(), splat_weight_.data(), in, stride, point_scale, begin,
-                     end, values);
+  // One thread per range of the build: it owns the vertices first used there.
+#pragma omp parallel for num_threads(ranges_) schedule(static, 1)
+  for (int t = 0; t < ranges_; ++t) {
+    const auto scatter = stride % kLaneBlock == 0 ? splat_scatter<true> : splat_scatter<false>;
+    scatter(offsets_.data(), barycentric_.data(), d_, in, stride, point_scale, range_start_[t], n_, first_vertex_[t],
+            first_vertex_[t + 1], values);
   }
   blur(stride);
   return values_.data();

@@ -123,7 +123,6 @@ class PermutohedralLattice {
   void merge_tables(int t);
   void mark_known_keys(int t);
   void append_fresh_keys();
-  void build_splat_lists(int threads);
   void find_neighbours(int threads);
   void blur(int stride);
 
@@ -137,15 +136,12 @@ class PermutohedralLattice {
   std::vector<std::int32_t> local_start_;  // ranges_ + 1: range t's local ids in to_global_
   std::vector<std::int32_t> to_global_;    // per range, per local id: the global vertex id
   std::vector<int> fresh_;                 // per range: keys new there, then their first id
+  std::vector<std::int32_t> first_vertex_;  // ranges_ + 1: range t's new vertices are [t], [t + 1])
   std::vector<LatticeKey> keys_;           // per vertex: its key
   std::vector<LatticeKey> simplex_base_;     // per point: the remainder-0 vertex (rem0)
   std::vector<std::uint32_t> simplex_rank_;  // per point: ranks of its d+1 coordinates, 4 bits each
   std::vector<std::int32_t> offsets_;        // n x (d+1): vertex of point i for remainder r
   std::vector<float> barycentric_;           // n x (d+1)
-  std::vector<std::int32_t> splat_start_;    // m+1: CSR of the points on each vertex, in point order
-  std::vector<std::int32_t> cursor_;         // threads x m: per range of points, fill positions in the CSR
-  std::vector<std::int32_t> splat_point_;
-  std::vector<float> splat_weight_;
   std::vector<std::int32_t> neighbours_;  // (d+1) x m x 2: the two neighbours along direction j, m = none
   std::vector<float> values_, scratch_;   // vertex rows, ping-pong for the blur
 };
