@@ -42,6 +42,9 @@ constexpr int kMaxClasses = 256;
 
 int padded(int classes) { return (classes + kLanes - 1) / kLanes * kLanes; }
 
+// Pixels are updated in runs of up to this many, within a row (smoothness_run, normalise_run).
+constexpr int kRunPixels = 8;
+
 // What one mean-field update reads and writes; a kernel is null when its weight is 0.
 struct UpdateArgs {
   const GaussianBlur* gaussian;
@@ -97,31 +100,42 @@ inline void add_slice_taking_norm(const CrfKernel& kernel, const float* rows, fl
   for (int k0 = 0; k0 < stride; k0 += kLanes) store_lanes(m + k0, load_lanes(m + k0) + scale * load_lanes(slice + k0));
 }
 
-// Q_i = normalise(p^_i * exp(m - max m)); padded lanes have p^ = 0 and stay 0 (the lane that
-// carried the 1s for add_slice_taking_norm included).
-inline void normalise(const UpdateArgs& a, int i, float* m) {
+// Q_i = normalise(p^_i * exp(m_i - max m_i)) for the `count` pixels from i (m: count rows of stride
+// floats); padded lanes have p^ = 0 and stay 0 (the lane that carried the 1s for
+// add_slice_taking_norm included). Each step runs for all the pixels before the next: each pixel's
+// arithmetic is the same, but its max, its sum over lanes and its division are chains of dependent
+// scalar operations, and one pixel at a time the update waited on them (measured).
+DEEPLAB_ALWAYS_INLINE void normalise_run(const UpdateArgs& a, int i, int count, float* m) {
   const int s = a.stride, full_blocks = a.classes / kLanes * kLanes;
-  Lanes top = load_lanes(m);
-  for (int k0 = kLanes; k0 < full_blocks; k0 += kLanes) {
-    const Lanes x = load_lanes(m + k0);
-    top = x > top ? x : top;
-  }
-  float peak = full_blocks > 0 ? top[0] : m[0];
-  for (int l = 1; l < (full_blocks > 0 ? kLanes : 0); ++l) peak = std::max(peak, top[l]);
-  for (int k = full_blocks; k < a.classes; ++k) peak = std::max(peak, m[k]);
-  const float* u = a.unary + static_cast<std::size_t>(i) * s;
-  float* qi = a.q + static_cast<std::size_t>(i) * s;
-  float sums[kLanes] = {};
-  for (int k0 = 0; k0 < s; k0 += kLanes)
-    for (int l = 0; l < kLanes; ++l) {
-      const float e = u[k0 + l] * fast_exp(m[k0 + l] - peak);
-      m[k0 + l] = e;
-      sums[l] += e;
+  float peak[kRunPixels], sums[kRunPixels][kLanes] = {}, inv[kRunPixels];
+  for (int p = 0; p < count; ++p) {
+    const float* mp = m + p * s;
+    Lanes top = load_lanes(mp);
+    for (int k0 = kLanes; k0 < full_blocks; k0 += kLanes) {
+      const Lanes x = load_lanes(mp + k0);
+      top = x > top ? x : top;
     }
-  float sum = 0;
-  for (int l = 0; l < kLanes; ++l) sum += sums[l];
-  const float inv = 1.0f / sum;
-  for (int k0 = 0; k0 < s; k0 += kLanes) store_lanes(qi + k0, load_lanes(m + k0) * inv);
+    float best = full_blocks > 0 ? top[0] : mp[0];
+    for (int l = 1; l < (full_blocks > 0 ? kLanes : 0); ++l) best = std::max(best, top[l]);
+    for (int k = full_blocks; k < a.classes; ++k) best = std::max(best, mp[k]);
+    peak[p] = best;
+  }
+  const float* u = a.unary + static_cast<std::size_t>(i) * s;
+  for (int p = 0; p < count; ++p)
+    for (int k0 = 0; k0 < s; k0 += kLanes)
+      for (int l = 0; l < kLanes; ++l) {
+        const float e = u[p * s + k0 + l] * fast_exp(m[p * s + k0 + l] - peak[p]);
+        m[p * s + k0 + l] = e;
+        sums[p][l] += e;
+      }
+  for (int p = 0; p < count; ++p) {
+    float sum = 0;
+    for (int l = 0; l < kLanes; ++l) sum += sums[p][l];
+    inv[p] = 1.0f / sum;
+  }
+  float* q = a.q + static_cast<std::size_t>(i) * s;
+  for (int p = 0; p < count; ++p)
+    for (int k0 = 0; k0 < s; k0 += kLanes) store_lanes(q + p * s + k0, load_lanes(m + p * s + k0) * inv[p]);
 }
 
 // The smoothness kernel's messages, unnormalised (crf/gaussian_blur_simd.h), for a run of up to
@@ -130,7 +144,6 @@ inline void normalise(const UpdateArgs& a, int i, float* m) {
 // `end` reach goes into `row` (the thread's): the pass is folded into the update instead of writing a
 // whole image of sums and reading it back (the same floats as GaussianBlur::column_sums; twice as
 // fast, measured, as the vertical pass was bound by that memory traffic).
-constexpr int kRunPixels = 8;
 DEEPLAB_ALWAYS_INLINE int smoothness_run(const UpdateArgs& a, int i, int end, int& row_y, float* row, float* out) {
   const int y = i / a.width, x = i - y * a.width;
   const int radius = a.gaussian->radius(), height = a.gaussian->height();
@@ -155,25 +168,29 @@ DEEPLAB_ALWAYS_INLINE void smoothness_messages(const UpdateArgs& a, int i, const
   for (int k0 = 0; k0 < a.stride; k0 += kLanes) store_lanes(m + k0, scale * load_lanes(sums + k0));
 }
 
-// Pixels [begin, end) of one mean-field update.
+// Pixels [begin, end) of one mean-field update, in runs of up to kRunPixels within a row.
 DEEPLAB_SIMD_CLONES
 void update_rows(const UpdateArgs& a, int begin, int end, float* row) {
-  alignas(32) float m[kMaxClasses];
+  alignas(32) float m[kRunPixels * kMaxClasses];
   alignas(32) float smooth[kRunPixels * kMaxClasses];
-  int run_begin = begin, run_end = begin, row_y = -1;
-  for (int i = begin; i < end; ++i) {
-    if (a.gaussian) {
-      if (i == run_end) run_begin = i, run_end = smoothness_run(a, i, end, row_y, row, smooth);
-      smoothness_messages(a, i, smooth + static_cast<std::size_t>(i - run_begin) * a.stride, m);
-    } else {
-      for (int k0 = 0; k0 < a.stride; k0 += kLanes) store_lanes(m + k0, Lanes{});
+  int row_y = -1;
+  for (int i = begin; i < end;) {
+    const int run_end = a.gaussian ? smoothness_run(a, i, end, row_y, row, smooth)
+                                   : std::min({i + kRunPixels, end, (i / a.width + 1) * a.width});
+    for (int j = i; j < run_end; ++j) {
+      float* mj = m + static_cast<std::size_t>(j - i) * a.stride;
+      if (a.gaussian)
+        smoothness_messages(a, j, smooth + static_cast<std::size_t>(j - i) * a.stride, mj);
+      else
+        for (int k0 = 0; k0 < a.stride; k0 += kLanes) store_lanes(mj + k0, Lanes{});
+      if (a.bilateral_norm_out)
+        add_slice_taking_norm<kBilateralDim>(*a.bilateral, a.bilateral_rows, a.bilateral_weight, j, a.stride,
+                                             a.norm_lane, a.bilateral_norm_out, mj);
+      else if (a.bilateral)
+        add_slice<kBilateralDim>(*a.bilateral, a.bilateral_rows, a.bilateral_weight, j, a.stride, mj);
     }
-    if (a.bilateral_norm_out)
-      add_slice_taking_norm<kBilateralDim>(*a.bilateral, a.bilateral_rows, a.bilateral_weight, i, a.stride,
-                                           a.norm_lane, a.bilateral_norm_out, m);
-    else if (a.bilateral)
-      add_slice<kBilateralDim>(*a.bilateral, a.bilateral_rows, a.bilateral_weight, i, a.stride, m);
-    normalise(a, i, m);
+    normalise_run(a, i, run_end - i, m);
+    i = run_end;
   }
 }
 
