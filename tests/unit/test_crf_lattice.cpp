@@ -554,6 +554,60 @@ TEST(CrfLattice, SplatBlurIsTheSameForAnyThreadCount) {
   }
 }
 
+// The splat written as the definition, from the lattice's public accessors: each vertex sums its
+// points in point order (0 + w x, then + w x), as the CUDA lattice's gather does; then the blur
+// along directions 0..d. splat_blur scatters (each thread owns the vertices first used in its range
+// and adds every later point's share), which must give these floats bit for bit for any thread count.
+std::vector<float> gather_splat_blur(const crf::PermutohedralLattice& lattice, const std::vector<float>& in,
+                                     int stride, const float* scale) {
+  const int n = lattice.points(), m = lattice.vertices(), d = lattice.dim();
+  std::vector<float> rows(static_cast<std::size_t>(m + 1) * stride, 0.0f);
+  std::vector<char> touched(m, 0);
+  for (int i = 0; i < n; ++i)  // points in order: each vertex's sum in point order
+    for (int r = 0; r <= d; ++r) {
+      const int v = lattice.point_vertices(i)[r];
+      const float w = scale ? lattice.point_weights(i)[r] * scale[i] : lattice.point_weights(i)[r];
+      for (int k = 0; k < stride; ++k) {
+        float& acc = rows[static_cast<std::size_t>(v) * stride + k];
+        acc = (touched[v] ? acc : 0.0f) + w * in[static_cast<std::size_t>(i) * stride + k];
+      }
+      touched[v] = 1;
+    }
+  std::vector<float> next(rows.size(), 0.0f);
+  for (int j = 0; j <= d; ++j) {
+    for (int v = 0; v < m; ++v)
+      for (int k = 0; k < stride; ++k) {
+        const float a = rows[static_cast<std::size_t>(lattice.neighbour(j, v, 0)) * stride + k];
+        const float b = rows[static_cast<std::size_t>(lattice.neighbour(j, v, 1)) * stride + k];
+        next[static_cast<std::size_t>(v) * stride + k] = rows[static_cast<std::size_t>(v) * stride + k] + 0.5f * (a + b);
+      }
+    rows.swap(next);
+  }
+  return rows;
+}
+
+TEST(CrfLattice, SplatBlurIsTheGatherOfEachVertexsPointsInPointOrder) {
+  const int w = 200, h = 150, n = w * h;  // 30 k points: 2, 3 and 7 threads build in that many ranges
+  const auto rgb = photo_rgb(w, h);
+  const auto f = features_bilateral(rgb, w, h, 67.0f, 3.0f);
+  for (const int stride : {24, 3}) {
+    std::vector<float> in(static_cast<std::size_t>(n) * stride), scale(n);
+    for (std::size_t k = 0; k < in.size(); ++k) in[k] = static_cast<float>((k * 2654435761u) % 1000) / 1000.0f;
+    for (int i = 0; i < n; ++i) scale[i] = 0.5f + static_cast<float>(i % 7) / 8.0f;
+    for (const int threads : {1, 2, 3, 7}) {
+      crf::PermutohedralLattice lattice;
+      lattice.build(f.data(), n, 5, threads, w);
+      for (const int scaled : {0, 1}) {
+        const float* point_scale = scaled ? scale.data() : nullptr;
+        const auto want = gather_splat_blur(lattice, in, stride, point_scale);
+        const float* rows = lattice.splat_blur(in.data(), stride, point_scale);
+        EXPECT_EQ(std::memcmp(rows, want.data(), want.size() * sizeof(float)), 0)
+            << "stride " << stride << ", threads " << threads << (scaled ? ", scaled" : "");
+      }
+    }
+  }
+}
+
 // The dense CRF on a real photograph with 1 and 2 threads: the same marginals bit for bit (so the
 // same class map), in full mode and warm-started.
 TEST(CrfLattice, DenseCrfIsTheSameWithOneAndTwoThreads) {
