@@ -524,36 +524,6 @@ TEST(CrfLattice, SameLatticeForAnyThreadCount) {
   }
 }
 
-// The splat splits the vertices among the threads by their numbers of points (not of vertices) and
-// each vertex is summed by one thread in point order: the blurred rows are the same floats for any
-// thread count, with a scale per point and without, for a stride of whole lane blocks and another.
-TEST(CrfLattice, SplatBlurIsTheSameForAnyThreadCount) {
-  const int w = 200, h = 150, n = w * h;
-  const auto rgb = photo_rgb(w, h);
-  const auto f = features_bilateral(rgb, w, h, 67.0f, 3.0f);
-  for (const int stride : {24, 3}) {
-    std::vector<float> in(static_cast<std::size_t>(n) * stride), scale(n);
-    for (std::size_t k = 0; k < in.size(); ++k) in[k] = static_cast<float>((k * 2654435761u) % 1000) / 1000.0f;
-    for (int i = 0; i < n; ++i) scale[i] = 0.5f + static_cast<float>(i % 7) / 8.0f;
-    std::vector<float> want[2];  // 1 thread: without, with the per-point scale
-    for (const int threads : {1, 2, 3, 7}) {
-      crf::PermutohedralLattice lattice;
-      lattice.build(f.data(), n, 5, threads, w);
-      const std::size_t count = (static_cast<std::size_t>(lattice.vertices()) + 1) * stride;
-      for (const int scaled : {0, 1}) {
-        const float* rows = lattice.splat_blur(in.data(), stride, scaled ? scale.data() : nullptr);
-        if (threads == 1) {
-          want[scaled].assign(rows, rows + count);
-          continue;
-        }
-        ASSERT_EQ(want[scaled].size(), count);
-        EXPECT_EQ(std::memcmp(rows, want[scaled].data(), count * sizeof(float)), 0)
-            << "stride " << stride << ", threads " << threads << (scaled ? ", scaled" : "");
-      }
-    }
-  }
-}
-
 // The splat written as the definition, from the lattice's public accessors: each vertex sums its
 // points in point order (0 + w x, then + w x), as the CUDA lattice's gather does; then the blur
 // along directions 0..d. splat_blur scatters (each thread owns the vertices first used in its range
@@ -586,7 +556,9 @@ std::vector<float> gather_splat_blur(const crf::PermutohedralLattice& lattice, c
   return rows;
 }
 
-TEST(CrfLattice, SplatBlurIsTheGatherOfEachVertexsPointsInPointOrder) {
+// Every thread count gives the definition's floats, so the same floats as any other count; with a
+// scale per point and without, for a stride of whole lane blocks and another.
+TEST(CrfLattice, SplatBlurIsTheSameForAnyThreadCount) {
   const int w = 200, h = 150, n = w * h;  // 30 k points: 2, 3 and 7 threads build in that many ranges
   const auto rgb = photo_rgb(w, h);
   const auto f = features_bilateral(rgb, w, h, 67.0f, 3.0f);
