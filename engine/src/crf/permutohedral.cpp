@@ -323,7 +323,7 @@ void PermutohedralLattice::insert_range(VertexTable& table, int begin, int end, 
 // Thread t's part of the merge (inside insert_vertices' parallel region, all threads present):
 // which keys an earlier range already holds (mark_known_keys), global ids for the others in local
 // order after all earlier ranges' new keys, the rest taken from the earliest range holding them,
-// then its points' offsets rewritten to global ids.
+// then its points' offsets rewritten to global ids (range 0's are global ids already).
 void PermutohedralLattice::merge_tables(int t) {
   mark_known_keys(t);
 #pragma omp barrier
@@ -343,12 +343,14 @@ void PermutohedralLattice::merge_tables(int t) {
       global[l] = id++;
     }
 #pragma omp barrier
-  if (ranges_ == 1) return;  // one range: its local ids are the global ones
+  if (t == 0) {  // range 0's local ids are the global ones: its points keep theirs
+    if (ranges_ > 1) append_fresh_keys();  // no other thread reads table 0 any more
+    return;
+  }
   for (int l = 0; l < table.size(); ++l)
     if (global[l] < -1) global[l] = to_global_[-2 - global[l]];
   const std::size_t d1 = static_cast<std::size_t>(d_) + 1;
   for (std::size_t e = range_start_[t] * d1; e < range_start_[t + 1] * d1; ++e) offsets_[e] = global[offsets_[e]];
-  if (t == 0) append_fresh_keys();  // no other thread reads table 0 any more
 }
 
 // to_global_ per key of every range: -1 where no earlier range holds it (range 0's keys all), else
@@ -476,33 +478,35 @@ const float* PermutohedralLattice::splat_blur(const float* in, int stride, const
   if (scratch_.size() < rows * stride) scratch_.resize(rows * stride);
   std::fill_n(values_.data() + static_cast<std::size_t>(m_) * stride, stride, 0.0f);
   std::fill_n(scratch_.data() + static_cast<std::size_t>(m_) * stride, stride, 0.0f);
-  float* values = values_.data();
-  // One thread per range of the build: it owns the vertices first used there.
-#pragma omp parallel for num_threads(ranges_) schedule(static, 1)
-  for (int t = 0; t < ranges_; ++t) {
-    const auto scatter = stride % kLaneBlock == 0 ? splat_scatter<true> : splat_scatter<false>;
-    scatter(offsets_.data(), barycentric_.data(), d_, in, stride, point_scale, range_start_[t], n_, first_vertex_[t],
-            first_vertex_[t + 1], values);
+  float* const buffers[2] = {values_.data(), scratch_.data()};  // blur direction j reads [j % 2]
+  // One parallel region for the splat and the d+1 blur directions: each region's start wakes the
+  // other threads, which costs more here than a barrier.
+#pragma omp parallel num_threads(threads_)
+  {
+    // One thread per range of the build: it owns the vertices first used there.
+#pragma omp for schedule(static, 1)
+    for (int t = 0; t < ranges_; ++t) {
+      const auto scatter = stride % kLaneBlock == 0 ? splat_scatter<true> : splat_scatter<false>;
+      scatter(offsets_.data(), barycentric_.data(), d_, in, stride, point_scale, range_start_[t], n_,
+              first_vertex_[t], first_vertex_[t + 1], buffers[0]);
+    }
+    int begin, end;
+    thread_range(m_, omp_get_thread_num(), omp_get_num_threads(), begin, end);
+    for (int j = 0; j <= d_; ++j) {
+      if (j > 0) {
+#pragma omp barrier
+      }
+      blur_direction(j, buffers[j % 2], stride, begin, end, buffers[1 - j % 2]);
+    }
   }
-  blur(stride);
+  if ((d_ + 1) % 2 == 1) values_.swap(scratch_);  // the last direction wrote scratch_
   return values_.data();
 }
 
-// new = old + (left + right) / 2 along each direction in turn (densecrf's [1/2 1 1/2], which
-// leaves the overall scale to the normalisation).
-void PermutohedralLattice::blur(int stride) {
-  for (int j = 0; j <= d_; ++j) {
-    const float* in = values_.data();
-    float* out = scratch_.data();
-    const std::int32_t* nb = neighbours_.data() + static_cast<std::size_t>(j) * m_ * 2;
-#pragma omp parallel num_threads(threads_)
-    {
-      int begin, end;
-      thread_range(m_, omp_get_thread_num(), omp_get_num_threads(), begin, end);
-      blur_rows(in, nb, stride, begin, end, out);
-    }
-    values_.swap(scratch_);
-  }
+// Direction j of the blur for vertices [begin, end): new = old + (left + right) / 2 (densecrf's
+// [1/2 1 1/2], which leaves the overall scale to the normalisation).
+void PermutohedralLattice::blur_direction(int j, const float* in, int stride, int begin, int end, float* out) const {
+  blur_rows(in, neighbours_.data() + static_cast<std::size_t>(j) * m_ * 2, stride, begin, end, out);
 }
 
 }  // namespace deeplab::crf

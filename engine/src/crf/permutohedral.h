@@ -124,7 +124,7 @@ class PermutohedralLattice {
   void mark_known_keys(int t);
   void append_fresh_keys();
   void find_neighbours(int threads);
-  void blur(int stride);
+  void blur_direction(int j, const float* in, int stride, int begin, int end, float* out) const;
 
   int n_ = 0, d_ = 0, m_ = 0, threads_ = 1;
   // Vertex insertion in parallel: one table per range of points (local ids), merged into keys_.

@@ -1,13 +1,16 @@
-// The CRF's hot loops are compiled twice, for AVX2 and for the baseline x86-64 (SSE2) the engine
-// targets, and the loader picks the AVX2 one on CPUs that have it (GCC function multiversioning).
-// Only vector width changes: the code has no FMA contraction (ISO C++ mode) and no reductions
-// across lanes, so both versions compute the same floats.
+// The CRF's hot loops are compiled three times, for AVX-512F, for AVX2 and for the baseline x86-64
+// (SSE2) the engine targets, and the loader picks the best one the CPU has (GCC function
+// multiversioning). Only the instructions change: the CRF's sources are built with
+// -ffp-contract=off (engine/CMakeLists.txt; GCC contracts a * b + c into an FMA by default, even in
+// ISO C++ mode, and AVX-512F brings FMA) and have no reductions across lanes, so every version
+// computes the same floats. The AVX-512 clones keep the 8-float vectors below; the compiler uses
+// 16-float vectors where it vectorises loops itself (docs/performance.md has the measured gain).
 #pragma once
 
 #include <cstring>
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define DEEPLAB_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
+#define DEEPLAB_SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define DEEPLAB_SIMD_CLONES
 #endif
