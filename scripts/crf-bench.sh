@@ -8,6 +8,9 @@
 # size (it is single-threaded) and every line gets the peer's times and peer / ours ratios.
 # Writes every JSON line (each with /proc/loadavg at its start) to docs/perf/crf-cpu-<date>.jsonl
 # after a header line (commit, CPU, load), and prints a summary table with the goals of issue 13.
+# deeplab-machine-bench runs before and after the cases ("kind": "machine" lines): how much a second
+# core added to memory bandwidth and to arithmetic at that moment, the bounds on the CRF's 2-thread
+# speed-up (on a shared virtual machine they change from minute to minute).
 #
 # Usage: bash scripts/crf-bench.sh [--peer] [--quick] [--out FILE] [--images DIR]
 #   --quick: 480x360 and the crf-scale 0.5 case only, fewer frames (a few minutes with --peer)
@@ -16,6 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build="${DEEPLAB_BUILD_DIR:-build}"
 bench="$build/engine/tools/deeplab-crf-bench"
+machine="$build/engine/tools/deeplab-machine-bench"
 images="../shared/eval/camvid/images"
 out="docs/perf/crf-cpu-$(date +%Y-%m-%d).jsonl"
 peer=0
@@ -29,7 +33,9 @@ while [ $# -gt 0 ]; do
     *) echo "crf-bench.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
-[ -x "$bench" ] || { echo "crf-bench.sh: $bench not built (cmake --build $build --target deeplab-crf-bench)" >&2; exit 1; }
+for tool in "$bench" "$machine"; do
+  [ -x "$tool" ] || { echo "crf-bench.sh: $tool not built (cmake --build $build --target $(basename "$tool"))" >&2; exit 1; }
+done
 [ -d "$images" ] || { echo "crf-bench.sh: no images in $images" >&2; exit 1; }
 [ "$peer" = 1 ] && bash scripts/bench-pydensecrf.sh --build
 export OMP_WAIT_POLICY=PASSIVE
@@ -39,6 +45,8 @@ with_load() { sed "s/}\$/, \"load\": \"$1\"}/"; }
 cpu="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
 printf '{"kind": "meta", "commit": "%s", "cpu": "%s", "cores": %s, "load": "%s"}\n' \
   "$(git rev-parse --short HEAD)" "$cpu" "$(nproc)" "$(load)" | tee "$out"
+machine_line() { l="$(load)"; "$machine" --threads 2 --json | sed "s/^{/{\"when\": \"$1\", /" | with_load "$l" | tee -a "$out"; }
+machine_line before
 for c in $cases; do
   IFS=: read -r size scale frames <<<"$c"
   dump="" peer_inputs="$build/pydensecrf/inputs-$size-$scale"
@@ -58,4 +66,5 @@ for c in $cases; do
       with_load "$l" | tee -a "$out"
   fi
 done
+machine_line after
 /usr/bin/python3 scripts/lib/crf_bench_summary.py "$out"

@@ -2,7 +2,9 @@
 full and temporal times, the peer's (densecrf) where present with peer / ours ratios, the 2-thread
 scaling, and issue 13's speed goals met or not. Wall times are only meaningful on an idle machine:
 every line carries /proc/loadavg, and CPU times (process CPU ms; / threads for a wall estimate) are
-printed beside them."""
+printed beside them. The "machine" lines (deeplab-machine-bench, before and after the cases) say how
+much a second core added to memory bandwidth and to arithmetic at the time: the CRF's memory-bound
+phases (splat, blur, loads) cannot scale past the first, its arithmetic past the second."""
 import json
 import sys
 
@@ -14,11 +16,14 @@ MIN_SCALING = 1.8
 
 
 def main(path):
-    ours, peer = {}, {}
+    ours, peer, machine = {}, {}, []
     for line in open(path):
         row = json.loads(line)
         if row.get("kind") == "meta":
             print(f"commit {row['commit']}, {row['cpu']}, {row['cores']} cores, load at start {row['load']}")
+            continue
+        if row.get("kind") == "machine":
+            machine.append(row)
             continue
         case = (row["size"], float(row["crf_scale"]))
         if "peer" in row:
@@ -38,6 +43,10 @@ def main(path):
         else:
             line += f" {'':>38} | {'':>13}"
         print(line + f" | {r.get('load', '?')}")
+    for m in machine:
+        print(f"machine {m.get('when', '')}: {m['threads']} threads at once against one alone: memory read"
+              f" {m['read_scaling']:.2f}x ({m['read_gbps_alone']:.1f} GB/s alone), arithmetic"
+              f" {m['arithmetic_scaling']:.2f}x")
     print("goals (issue 13, wall time; met only if measured on an idle machine):")
     for size, scale, threads, what, limit in GOALS:
         r = ours.get((size, scale, threads))

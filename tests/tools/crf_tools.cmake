@@ -74,3 +74,17 @@ crf_tool_test(report_table
   ${CRF_REPORT_TABLE} ${CMAKE_CURRENT_SOURCE_DIR}/data/crf-report)
 crf_tool_test(report_table_no_folder --exit 1 "--stderr=usage: crf-report-table\\.py DIR" --
   ${CRF_REPORT_TABLE} ${CRF_WORK_DIR}/no-such-report)
+
+# deeplab-machine-bench (what a second core adds; scripts/crf-bench.sh records it): real rates,
+# one per thread; the scalings are totals over one thread alone, so never 0 (the values themselves
+# depend on the machine's load and are not checked).
+set(MACHINE_BENCH $<TARGET_FILE:deeplab-machine-bench>)
+crf_tool_test(machine_bench_json
+  --json kind=machine --json threads=2 --json "read_gbps_alone>0" --json "gflops_alone>0"
+  --json "read_scaling>0" --json "arithmetic_scaling>0" --stdout "\"read_gbps_together\": \\[[0-9.]+, [0-9.]+\\]" --
+  ${MACHINE_BENCH} --threads 2 --mb 8 --json)
+crf_tool_test(machine_bench_text --stdout "^memory read: [0-9.]+ GB/s one thread alone, [0-9.]+ GB/s for 3 threads"
+  --stdout "^arithmetic: +[0-9.]+ Gflop/s one thread alone" -- ${MACHINE_BENCH} --threads 3 --mb 4)
+crf_tool_test(machine_bench_bad_threads --exit 2 "--stderr=--threads: 0 is out of range 1\\.\\.256" --
+  ${MACHINE_BENCH} --threads 0)
+crf_tool_test(machine_bench_unknown_option --exit 2 "--stderr=--mib" -- ${MACHINE_BENCH} --mib 4)
