@@ -8,6 +8,12 @@
 // Scaling = the N threads' total over one thread alone. A phase of the CRF bound by memory can
 // speed up no more than the memory scaling, one bound by arithmetic no more than the arithmetic
 // scaling; on a virtual machine both change from minute to minute with the other tenants.
+// A third probe times a cache line handed back and forth between two threads on the first two
+// CPUs the process may use: what each line that one thread writes and the other reads costs (the
+// CRF's threads share the lattice's tables and rows); 0 where the process may use one CPU only.
+#include <pthread.h>
+#include <sched.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -79,6 +85,53 @@ std::vector<double> together(int threads, Probe probe) {
   return rates;
 }
 
+constexpr int kHandOvers = 100'000;
+
+// The first two CPUs in this process's affinity mask, or false if it has only one.
+bool two_cpus(int& first, int& second) {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return false;
+  first = second = -1;
+  for (int c = 0; c < CPU_SETSIZE && second < 0; ++c)
+    if (CPU_ISSET(c, &set)) (first < 0 ? first : second) = c;
+  return second >= 0;
+}
+
+void pin_to(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}
+
+// Nanoseconds for one round trip of a cache line between CPUs a and b: each side waits for the
+// other's write to the shared counter, then writes its own. The calling thread is pinned to a for
+// the probe only.
+double round_trip_ns(int a, int b) {
+  cpu_set_t mask;
+  sched_getaffinity(0, sizeof mask, &mask);
+  alignas(64) std::atomic<int> turn{0};
+  std::thread other([&] {
+    pin_to(b);
+    for (int i = 0; i < kHandOvers; ++i) {
+      while (turn.load(std::memory_order_acquire) != 2 * i + 1) {
+      }
+      turn.store(2 * i + 2, std::memory_order_release);
+    }
+  });
+  pin_to(a);
+  const auto start = Clock::now();
+  for (int i = 0; i < kHandOvers; ++i) {
+    turn.store(2 * i + 1, std::memory_order_release);
+    while (turn.load(std::memory_order_acquire) != 2 * i + 2) {
+    }
+  }
+  const double s = seconds_since(start);
+  other.join();
+  pthread_setaffinity_np(pthread_self(), sizeof mask, &mask);
+  return s / kHandOvers * 1e9;
+}
+
 double sum(const std::vector<double>& v) {
   double total = 0;
   for (double x : v) total += x;
@@ -107,18 +160,22 @@ int main(int argc, char** argv) {
     const double read_one = together(1, read)[0], compute_one = together(1, compute)[0];
     const std::vector<double> read_all = together(threads, read), compute_all = together(threads, compute);
     const double read_scaling = sum(read_all) / read_one, compute_scaling = sum(compute_all) / compute_one;
+    int cpu_a, cpu_b;
+    const double round_trip = two_cpus(cpu_a, cpu_b) ? round_trip_ns(cpu_a, cpu_b) : 0.0;
     if (json) {
       std::printf("{\"kind\": \"machine\", \"threads\": %d, \"mb_per_thread\": %d, \"read_gbps_alone\": %.2f, ",
                   threads, mb, read_one);
       print_rates("read_gbps_together", read_all);
       std::printf(", \"read_scaling\": %.3f, \"gflops_alone\": %.2f, ", read_scaling, compute_one);
       print_rates("gflops_together", compute_all);
-      std::printf(", \"arithmetic_scaling\": %.3f}\n", compute_scaling);
+      std::printf(", \"arithmetic_scaling\": %.3f, \"core_round_trip_ns\": %.0f}\n", compute_scaling, round_trip);
     } else {
       std::printf("memory read: %.1f GB/s one thread alone, %.1f GB/s for %d threads at once (%.2fx)\n", read_one,
                   sum(read_all), threads, read_scaling);
       std::printf("arithmetic:  %.1f Gflop/s one thread alone, %.1f Gflop/s for %d threads at once (%.2fx)\n",
                   compute_one, sum(compute_all), threads, compute_scaling);
+      if (round_trip > 0)
+        std::printf("a cache line between CPUs %d and %d and back: %.0f ns\n", cpu_a, cpu_b, round_trip);
     }
     return 0;
   });

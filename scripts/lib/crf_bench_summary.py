@@ -46,7 +46,8 @@ def main(path):
     for m in machine:
         print(f"machine {m.get('when', '')}: {m['threads']} threads at once against one alone: memory read"
               f" {m['read_scaling']:.2f}x ({m['read_gbps_alone']:.1f} GB/s alone), arithmetic"
-              f" {m['arithmetic_scaling']:.2f}x")
+              f" {m['arithmetic_scaling']:.2f}x" + (f"; a cache line from core to core and back"
+                                                     f" {m['core_round_trip_ns']:.0f} ns" if m.get("core_round_trip_ns") else ""))
     print("goals (issue 13, wall time; met only if measured on an idle machine):")
     for size, scale, threads, what, limit in GOALS:
         r = ours.get((size, scale, threads))
