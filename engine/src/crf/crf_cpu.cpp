@@ -56,7 +56,8 @@ struct UpdateArgs {
   const float* bilateral_rows;
   float bilateral_weight;
   const float* unary;  // p^, stride floats per pixel
-  float* q;
+  float* q;            // the new Q, q_stride floats per pixel: stride, or classes for the caller's
+  int q_stride;        // buffer in the last iteration (its padded lanes are not written)
   int classes, stride;
   // First iteration of a freshly built bilateral lattice: its norm is taken from this class lane
   // of the slice (Q held 1 there) and stored here. Null otherwise.
@@ -133,9 +134,17 @@ DEEPLAB_ALWAYS_INLINE void normalise_run(const UpdateArgs& a, int i, int count, 
     for (int l = 0; l < kLanes; ++l) sum += sums[p][l];
     inv[p] = 1.0f / sum;
   }
-  float* q = a.q + static_cast<std::size_t>(i) * s;
-  for (int p = 0; p < count; ++p)
-    for (int k0 = 0; k0 < s; k0 += kLanes) store_lanes(q + p * s + k0, load_lanes(m + p * s + k0) * inv[p]);
+  float* q = a.q + static_cast<std::size_t>(i) * a.q_stride;
+  if (a.q_stride == s) {
+    for (int p = 0; p < count; ++p)
+      for (int k0 = 0; k0 < s; k0 += kLanes) store_lanes(q + p * s + k0, load_lanes(m + p * s + k0) * inv[p]);
+    return;
+  }
+  for (int p = 0; p < count; ++p) {  // the classes only: the next pixel's start follows
+    float* qp = q + p * a.q_stride;
+    for (int k0 = 0; k0 < full_blocks; k0 += kLanes) store_lanes(qp + k0, load_lanes(m + p * s + k0) * inv[p]);
+    for (int k = full_blocks; k < a.classes; ++k) qp[k] = m[p * s + k] * inv[p];
+  }
 }
 
 // The smoothness kernel's messages, unnormalised (crf/gaussian_blur_simd.h), for a run of up to
@@ -225,11 +234,13 @@ class CpuCrf final : public CrfBackend {
       if (use_g && !gaussian_.matches(width_, height_, g_std)) gaussian_.configure(width_, height_, g_std);
       if (use_b) build_bilateral(image, params, position_scale, norm_in_lane);
       for (int it = 0; it < iterations; ++it) {
+        const bool last = it + 1 == iterations;
         const float* vb = use_b ? bilateral_.splat_blur(q_.data(), stride_) : nullptr;
         update(use_g, params.gaussian_weight, vb, params.bilateral_weight,
-               it == 0 && norm_in_lane ? bilateral_.row_norm_to_fill() : nullptr);
-        if (use_g) q_.swap(q_next_);  // no copy, no allocation
+               it == 0 && norm_in_lane ? bilateral_.row_norm_to_fill() : nullptr, last ? q : nullptr);
+        if (use_g && !last) q_.swap(q_next_);  // no copy, no allocation
       }
+      return;  // the last update wrote the caller's q
     }
     store(q);
   }
@@ -309,8 +320,10 @@ class CpuCrf final : public CrfBackend {
   }
 
   // One mean-field update of every pixel from Q (the smoothness kernel, when use_g: the result goes
-  // to q_next_) and the bilateral lattice's blurred vertex rows.
-  void update(bool use_g, float wg, const float* vb, float wb, float* bilateral_norm_out) {
+  // to q_next_) and the bilateral lattice's blurred vertex rows. With `final_q` (the last
+  // iteration) the result goes there instead, classes_ floats per pixel: no pass of its own to copy
+  // Q out of the padded rows.
+  void update(bool use_g, float wg, const float* vb, float wb, float* bilateral_norm_out, float* final_q) {
     const UpdateArgs args{use_g ? &gaussian_ : nullptr,
                           q_.data(),
                           wg,
@@ -320,7 +333,8 @@ class CpuCrf final : public CrfBackend {
                           vb,
                           wb,
                           unary_.data(),
-                          use_g ? q_next_.data() : q_.data(),
+                          final_q ? final_q : use_g ? q_next_.data() : q_.data(),
+                          final_q ? classes_ : stride_,
                           classes_,
                           stride_,
                           bilateral_norm_out,
