@@ -249,3 +249,42 @@ TEST(CrfStream, ThumbnailDifference) {
   EXPECT_EQ(tt.cells_x, 5);
   EXPECT_EQ(tt.cells_y, 3);
 }
+
+// The thumbnail's definition (scene_cut.h), one sampled pixel at a time: cell (y * cells_y / h,
+// x * cells_x / w), its luma added to the cell's sum in raster order, the mean over the cell.
+crf::LumaThumbnail thumbnail_by_definition(const std::vector<std::uint8_t>& rgb, int w, int h) {
+  crf::LumaThumbnail t;
+  t.cells_x = std::min(w, crf::LumaThumbnail::kCells);
+  t.cells_y = std::min(h, crf::LumaThumbnail::kCells);
+  const int step_x = std::max(1, w / 512), step_y = std::max(1, h / 512);
+  std::vector<float> sum(t.cells_x * t.cells_y, 0.0f);
+  std::vector<int> count(sum.size(), 0);
+  for (int y = 0; y < h; y += step_y)
+    for (int x = 0; x < w; x += step_x) {
+      const int cell = static_cast<int>(static_cast<long long>(y) * t.cells_y / h) * t.cells_x +
+                       static_cast<int>(static_cast<long long>(x) * t.cells_x / w);
+      const std::uint8_t* p = rgb.data() + 3 * (static_cast<std::size_t>(y) * w + x);
+      sum[cell] += 0.299f * p[0] + 0.587f * p[1] + 0.114f * p[2];
+      ++count[cell];
+    }
+  for (std::size_t c = 0; c < sum.size(); ++c) t.luma[c] = count[c] ? sum[c] / (255.0f * count[c]) : 0.0f;
+  return t;
+}
+
+// The same floats as the definition (the scene-cut decisions must not depend on how the sums are
+// organised), at sizes with fewer columns than cells, cells of unequal widths, and sampling steps
+// above 1 (images over 1023 pixels wide or tall).
+TEST(CrfStream, ThumbnailIsItsDefinition) {
+  std::mt19937 rng(7);
+  for (const auto& [w, h] : std::vector<std::pair<int, int>>{
+           {480, 360}, {97, 61}, {5, 3}, {31, 33}, {1, 1}, {1023, 7}, {1024, 1030}, {2000, 3}, {1920, 1080}}) {
+    std::vector<std::uint8_t> rgb(static_cast<std::size_t>(w) * h * 3);
+    for (auto& v : rgb) v = static_cast<std::uint8_t>(rng() & 255u);
+    crf::LumaThumbnail t;
+    crf::make_luma_thumbnail(CrfImage{rgb.data(), w, h, 3 * w}, t);
+    const crf::LumaThumbnail expected = thumbnail_by_definition(rgb, w, h);
+    ASSERT_EQ(t.cells_x, expected.cells_x) << w << "x" << h;
+    ASSERT_EQ(t.cells_y, expected.cells_y) << w << "x" << h;
+    for (int c = 0; c < t.cells_x * t.cells_y; ++c) ASSERT_EQ(t.luma[c], expected.luma[c]) << w << "x" << h << " cell " << c;
+  }
+}
