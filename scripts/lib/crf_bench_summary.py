@@ -44,10 +44,11 @@ def main(path):
             line += f" {'':>38} | {'':>13}"
         print(line + f" | {r.get('load', '?')}")
     for m in machine:
+        round_trip = m.get("core_round_trip_ns")  # absent in older files, 0 with one CPU
         print(f"machine {m.get('when', '')}: {m['threads']} threads at once against one alone: memory read"
               f" {m['read_scaling']:.2f}x ({m['read_gbps_alone']:.1f} GB/s alone), arithmetic"
-              f" {m['arithmetic_scaling']:.2f}x" + (f"; a cache line from core to core and back"
-                                                     f" {m['core_round_trip_ns']:.0f} ns" if m.get("core_round_trip_ns") else ""))
+              f" {m['arithmetic_scaling']:.2f}x"
+              + (f"; a cache line from core to core and back {round_trip:.0f} ns" if round_trip else ""))
     print("goals (issue 13, wall time; met only if measured on an idle machine):")
     for size, scale, threads, what, limit in GOALS:
         r = ours.get((size, scale, threads))

@@ -16,8 +16,10 @@ void make_luma_thumbnail(const CrfImage& image, LumaThumbnail& out) {
   // cell's sum in a register, in the same order as one pixel at a time through memory, which was a
   // chain of store-to-load round trips (this runs before the CRF, on one thread).
   std::array<int, LumaThumbnail::kCells + 1> first{};
-  for (int x = 0, cx = 0; x < w; x += step_x)
-    for (const int cell = static_cast<int>(static_cast<long long>(x) * out.cells_x / w); cx < cell;) first[++cx] = x;
+  for (int x = 0, cx = 0; x < w; x += step_x) {
+    const int cell = static_cast<int>(static_cast<long long>(x) * out.cells_x / w);
+    while (cx < cell) first[++cx] = x;  // x is the first sampled column of cell columns cx + 1 .. cell
+  }
   first[out.cells_x] = w;
   for (int y = 0; y < h; y += step_y) {
     const std::uint8_t* row = image.rgb + static_cast<std::size_t>(y) * image.stride;
