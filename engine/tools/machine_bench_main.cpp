@@ -14,15 +14,14 @@
 #include <pthread.h>
 #include <sched.h>
 
-#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <numeric>
 #include <thread>
 #include <vector>
 
 #include "cli_args.h"
-#include "deeplab/error.h"
 
 using namespace deeplab;
 
@@ -132,11 +131,7 @@ double round_trip_ns(int a, int b) {
   return s / kHandOvers * 1e9;
 }
 
-double sum(const std::vector<double>& v) {
-  double total = 0;
-  for (double x : v) total += x;
-  return total;
-}
+double sum(const std::vector<double>& v) { return std::accumulate(v.begin(), v.end(), 0.0); }
 
 void print_rates(const char* name, const std::vector<double>& v) {
   std::printf("\"%s\": [", name);
